@@ -1,0 +1,21 @@
+// Command outbreak is the whole platform in one binary: the server, the
+// demo generator, migrations and benchmarks, each a subcommand.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := realMain(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "outbreak:", err)
+		os.Exit(exitCode(err))
+	}
+}

@@ -1,0 +1,146 @@
+// Package config holds the server's settings: typed, with defaults, read
+// from flags and OUTBREAK_* environment variables, and checked all at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/nationalid"
+)
+
+// Config is everything serve needs.
+type Config struct {
+	DB      string // sqlite:PATH or postgres://...
+	Addr    string // host:port to listen on
+	KeyFile string // master key for personal data at rest
+
+	IDKind         string         // default national ID kind
+	Argon2         account.Params // password hashing cost
+	MaxHashing     int            // concurrent password hashes
+	MaxInFlight    int            // concurrent requests before shedding with 503
+	SessionTTL     time.Duration  // resident sessions
+	StaffTTL       time.Duration  // staff sessions
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	LoginPerMinute int            // sign-in attempts per client address and per username
+	LogFormat      string         // auto, json or text
+	LogLevel       string         // debug, info, warn, error
+	DevAssets      string         // serve web assets from this folder (development)
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		DB: "sqlite:./data/outbreak.db", Addr: "127.0.0.1:8080", KeyFile: "./data/outbreak.key",
+		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024,
+		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
+		LogFormat: "auto", LogLevel: "info",
+	}
+}
+
+// FromEnv overlays OUTBREAK_* variables on c; getenv is os.Getenv in real use.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a whole number", name, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q is not a duration (like 12h)", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("OUTBREAK_DB", &c.DB)
+	str("OUTBREAK_ADDR", &c.Addr)
+	str("OUTBREAK_KEY_FILE", &c.KeyFile)
+	str("OUTBREAK_ID_KIND", &c.IDKind)
+	str("OUTBREAK_LOG_FORMAT", &c.LogFormat)
+	str("OUTBREAK_LOG_LEVEL", &c.LogLevel)
+	str("OUTBREAK_DEV_ASSETS", &c.DevAssets)
+	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
+	num("OUTBREAK_ARGON2_MEMORY_KIB", &mem)
+	num("OUTBREAK_ARGON2_TIME", &t)
+	c.Argon2.Memory, c.Argon2.Time = uint32(max(mem, 0)), uint32(max(t, 0))
+	num("OUTBREAK_MAX_HASHING", &c.MaxHashing)
+	num("OUTBREAK_MAX_IN_FLIGHT", &c.MaxInFlight)
+	num("OUTBREAK_LOGIN_PER_MINUTE", &c.LoginPerMinute)
+	dur("OUTBREAK_SESSION_TTL", &c.SessionTTL)
+	dur("OUTBREAK_STAFF_SESSION_TTL", &c.StaffTTL)
+	if v := getenv("OUTBREAK_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("OUTBREAK_TRUSTED_PROXIES: %q is not a CIDR prefix", s))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, errors.New("db: want sqlite:PATH or a postgres:// URL"))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: want HOST:PORT", c.Addr))
+	}
+	if c.KeyFile == "" {
+		errs = append(errs, errors.New("key file: required"))
+	}
+	if _, err := nationalid.Lookup(c.IDKind); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Argon2.Memory < 1024 || c.Argon2.Memory > 1<<20 || c.Argon2.Time < 1 || c.Argon2.Time > 10 {
+		errs = append(errs, fmt.Errorf("argon2: memory %d KiB (1024..1048576) and time %d (1..10) out of range", c.Argon2.Memory, c.Argon2.Time))
+	}
+	if c.MaxHashing < 1 || c.MaxInFlight < 1 || c.LoginPerMinute < 1 {
+		errs = append(errs, errors.New("max hashing, max in flight and login per minute must be at least 1"))
+	}
+	if c.SessionTTL < time.Minute || c.StaffTTL < time.Minute {
+		errs = append(errs, errors.New("session lifetimes must be at least a minute"))
+	}
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q: want auto, json or text", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.DevAssets != "" {
+		if fi, err := os.Stat(c.DevAssets); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("dev assets %q: not a folder", c.DevAssets))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,87 @@
+// Package jsonio reads request bodies strictly and writes JSON responses
+// whole: the content type is checked, the size capped, unknown fields and
+// trailing data refused, and every decoding failure reported with where it is.
+package jsonio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/outbreak-platform/outbreak/internal/problem"
+)
+
+// MaxBody is the default cap on a request body.
+const MaxBody = 64 << 10
+
+// Decode reads exactly one JSON object from r's body into v.
+func Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return DecodeLimit(w, r, v, MaxBody)
+}
+
+// DecodeLimit is Decode with a body cap of limit bytes.
+func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return problem.New(http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
+	}
+	return DecodeReader(http.MaxBytesReader(w, r.Body, limit), v)
+}
+
+// DecodeReader reads exactly one JSON object from body into v.
+func DecodeReader(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return problem.New(http.StatusBadRequest, "The body must hold a single JSON object.")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &syn):
+		return problem.New(http.StatusBadRequest, fmt.Sprintf("Malformed JSON at byte %d.", syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return problem.New(http.StatusBadRequest, "Malformed JSON: the body ends too early.")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return problem.New(http.StatusBadRequest, fmt.Sprintf("Field %q must be of type %s (at byte %d).", field, typ.Type, typ.Offset))
+	case errors.As(err, &maxErr):
+		return problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The body is larger than %d bytes.", maxErr.Limit))
+	case errors.Is(err, io.EOF):
+		return problem.New(http.StatusBadRequest, "The body is empty; a JSON object is required.")
+	}
+	if msg := err.Error(); len(msg) > 21 && msg[:21] == "json: unknown field \"" {
+		return problem.New(http.StatusBadRequest, fmt.Sprintf("Unknown field %s.", msg[20:]))
+	}
+	// Errors from a field's own UnmarshalJSON (a malformed date, say).
+	return problem.New(http.StatusBadRequest, "Invalid JSON value: "+err.Error())
+}
+
+// Write encodes v into a buffer first, so that a failure is a clean error
+// and never half a response.
+func Write(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return fmt.Errorf("jsonio: encode %T: %w", v, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}

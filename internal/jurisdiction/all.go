@@ -1,0 +1,4 @@
+package jurisdiction
+
+// All is the scope of the whole hierarchy.
+const All = "/"

@@ -1,0 +1,67 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/config"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/server"
+	"github.com/outbreak-platform/outbreak/internal/vault"
+)
+
+// testServer is the whole platform serving a demo region on a loopback port.
+type testServer struct {
+	URL   string
+	DB    *db.DB
+	Vault *vault.Vault
+}
+
+// cheap password hashing keeps the tests fast; production costs are in config.
+var testArgon = account.Params{Memory: 1024, Time: 1, Threads: 1}
+
+// startServer generates a demo region of n residents into d (seed 2020) and
+// serves it until the test ends.
+func startServer(t testing.TB, d *db.DB, residents int) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := vault.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if residents > 0 {
+		_, err := demo.Generate(ctx, demo.Stores{DB: d, Jurisdictions: jurisdiction.NewStore(d), Residents: resident.NewStore(d, v),
+			Accounts: account.NewStore(d), Params: testArgon}, demo.Options{Residents: residents, Seed: 2020})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.Argon2 = testArgon
+	cfg.LoginPerMinute = 1000
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := server.New(cfg, log, d, v, server.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
+}

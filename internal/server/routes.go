@@ -1,0 +1,161 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/problem"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+)
+
+// A guard says whether a principal (nil when anonymous) may use a route.
+type guard func(p *auth.Principal) bool
+
+var (
+	anyone       guard = func(p *auth.Principal) bool { return true }
+	browser      guard = func(p *auth.Principal) bool { return p != nil && p.Account != nil }
+	residentOnly guard = func(p *auth.Principal) bool { return p != nil && p.Account != nil && p.Actor.Role == rbac.Resident }
+	staff        guard = func(p *auth.Principal) bool { return p != nil && p.Actor.Role.IsStaff() }
+)
+
+func can(perm rbac.Permission) guard {
+	return func(p *auth.Principal) bool { return p != nil && p.Actor.Can(perm) }
+}
+
+// routes is the access-control map: every route, who may use it.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	w, a := s.web, s.api
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if rt, ok := r.Context().Value(routeKey{}).(*string); ok {
+				*rt = r.Pattern
+			}
+			h.ServeHTTP(rw, r)
+		}))
+	}
+	page := func(pattern string, g guard, h http.HandlerFunc) { handle(pattern, s.pageGuard(g, h)) }
+	api := func(pattern string, g guard, h http.HandlerFunc) { handle(pattern, s.apiGuard(g, h)) }
+
+	// Operations.
+	handle("GET /healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	handle("GET /static/{hash}/{name...}", http.HandlerFunc(w.Static))
+
+	// Pages anyone may open.
+	page("GET /{$}", anyone, w.Root)
+	page("GET /login", anyone, w.LoginForm)
+	page("POST /login", anyone, w.Login)
+	page("GET /register", anyone, w.RegisterForm)
+	page("POST /register", anyone, w.Register)
+	page("POST /lang", anyone, w.Lang)
+	page("POST /logout", browser, w.Logout)
+
+	// Residents.
+	page("GET /me", residentOnly, w.ResidentHome)
+	page("GET /me/dependents/new", residentOnly, w.DependentForm)
+	page("POST /me/dependents", residentOnly, w.AddDependent)
+
+	// Staff, by permission.
+	page("GET /staff", staff, w.StaffHome)
+	page("GET /staff/residents/find", can(rbac.ResidentRead), w.Find)
+	page("GET /staff/residents/{id}", can(rbac.ResidentRead), w.Record)
+	page("GET /staff/roster", can(rbac.ResidentRead), w.Roster)
+	page("GET /staff/access-log", can(rbac.AccessLogRead), w.AccessLog)
+	page("GET /admin/staff", can(rbac.StaffManage), w.StaffList)
+	page("POST /admin/staff", can(rbac.StaffManage), w.StaffCreate)
+	page("POST /admin/staff/{id}", can(rbac.StaffManage), w.StaffUpdate)
+	page("GET /admin/jurisdictions", can(rbac.JurisdictionManage), w.JurisdictionList)
+	page("POST /admin/jurisdictions", can(rbac.JurisdictionManage), w.JurisdictionCreate)
+	page("GET /admin/tokens", can(rbac.TokenManage), w.Tokens)
+	page("POST /admin/tokens", can(rbac.TokenManage), w.TokenCreate)
+	page("POST /admin/tokens/{id}/revoke", can(rbac.TokenManage), w.TokenRevoke)
+
+	// API: sign-in and the public hierarchy.
+	api("POST /api/v1/login", anyone, a.Login)
+	api("POST /api/v1/logout", browser, a.Logout)
+	api("POST /api/v1/register", anyone, a.Register)
+	api("GET /api/v1/jurisdictions", anyone, a.ListJurisdictions)
+
+	// API: the signed-in person.
+	api("GET /api/v1/me", browser, a.GetMe)
+	api("PUT /api/v1/me/lang", browser, a.SetLang)
+	api("GET /api/v1/me/dependents", residentOnly, a.Dependents)
+	api("POST /api/v1/me/dependents", residentOnly, a.AddDependent)
+	api("GET /api/v1/whoami", staff, a.WhoAmI)
+
+	// API: staff, by permission (session or API token).
+	api("GET /api/v1/residents", can(rbac.ResidentRead), a.ListResidents)
+	api("GET /api/v1/residents/lookup", can(rbac.ResidentRead), a.LookupResidents)
+	api("GET /api/v1/residents/{id}", can(rbac.ResidentRead), a.GetResident)
+	api("POST /api/v1/residents", can(rbac.ResidentWrite), a.CreateResident)
+	api("GET /api/v1/stats/residents", can(rbac.StatsRead), a.ResidentCounts)
+	api("GET /api/v1/access-log", can(rbac.AccessLogRead), a.AccessLog)
+	api("POST /api/v1/jurisdictions", can(rbac.JurisdictionManage), a.CreateJurisdiction)
+	api("PATCH /api/v1/jurisdictions/{code}", can(rbac.JurisdictionManage), a.RenameJurisdiction)
+	api("GET /api/v1/staff", can(rbac.StaffManage), a.ListStaff)
+	api("POST /api/v1/staff", can(rbac.StaffManage), a.CreateStaff)
+	api("PATCH /api/v1/staff/{id}", can(rbac.StaffManage), a.UpdateStaff)
+	api("GET /api/v1/tokens", can(rbac.TokenManage), a.ListTokens)
+	api("POST /api/v1/tokens", can(rbac.TokenManage), a.CreateToken)
+	api("DELETE /api/v1/tokens/{id}", can(rbac.TokenManage), a.RevokeToken)
+	handle("/api/", http.HandlerFunc(a.NotFound))
+
+	var h http.Handler = mux
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = s.sessions.Load(h)
+	return s.observe(h)
+}
+
+type routeKey struct{}
+
+// pageGuard sends anonymous visitors to sign in, refuses the wrong role with
+// a 403 page, and checks the CSRF token of every form.
+func (s *Server) pageGuard(g guard, h http.HandlerFunc) http.Handler {
+	return s.web.CSRF(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := auth.From(r.Context())
+		if p != nil && p.Account == nil {
+			p = nil // API tokens do not open pages
+			r = r.WithContext(auth.With(r.Context(), nil))
+		}
+		if !g(p) {
+			if p == nil {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			s.web.Forbidden(w, r)
+			return
+		}
+		h(w, r)
+	}))
+}
+
+// apiGuard answers 401 to the anonymous and 403 to the wrong role, and
+// checks the CSRF header of unsafe requests from cookie sessions.
+func (s *Server) apiGuard(g guard, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := auth.From(r.Context())
+		if !g(p) {
+			if p == nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="outbreak"`)
+				problem.Write(w, r, s.log, problem.New(http.StatusUnauthorized, "Sign in or send an API token."), nil)
+				return
+			}
+			problem.Write(w, r, s.log, problem.New(http.StatusForbidden, "Your role may not do this."), nil)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !auth.CheckCSRF(r, p) {
+			problem.Write(w, r, s.log, problem.New(http.StatusForbidden, "Missing or wrong X-CSRF-Token header."), nil)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func withRoute(ctx context.Context, rt *string) context.Context {
+	return context.WithValue(ctx, routeKey{}, rt)
+}

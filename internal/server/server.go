@@ -1,0 +1,257 @@
+// Package server wires the platform together: it builds the stores and
+// services on an open database, mounts the pages and the API behind their
+// guards, and runs the HTTP server with timeouts and a graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/outbreak-platform/outbreak/internal/accesslog"
+	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/api"
+	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/config"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/jsonio"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/vault"
+	"github.com/outbreak-platform/outbreak/internal/web"
+)
+
+// Server is the platform's HTTP side.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *db.DB
+	registry *prometheus.Registry
+	web      *web.Handler
+	api      *api.Handler
+	sessions *auth.Sessions
+	accounts *account.Service
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	inFlight chan struct{}
+}
+
+// New builds the server on an open, migrated store.
+func New(cfg config.Config, log *slog.Logger, d *db.DB, v *vault.Vault, reg *prometheus.Registry) (*Server, error) {
+	cat, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
+	juris := jurisdiction.NewStore(d)
+	residents := resident.NewStore(d, v)
+	accounts := account.NewStore(d)
+	access := accesslog.NewStore(d)
+	accSvc := account.NewService(d, accounts, residents, juris, cfg.Argon2, cfg.IDKind, cfg.MaxHashing)
+	resSvc := &resident.Service{DB: d, Residents: residents, Access: access, IDKind: cfg.IDKind}
+	sessions := &auth.Sessions{Accounts: accounts, Log: log, TTL: cfg.SessionTTL, StaffTTL: cfg.StaffTTL}
+	per := time.Minute / time.Duration(cfg.LoginPerMinute)
+	byIP, byUser := auth.NewLimiter(per, cfg.LoginPerMinute), auth.NewLimiter(per, cfg.LoginPerMinute)
+	clientIP := auth.ClientIP{Trusted: cfg.TrustedProxies}
+	now := func() time.Time { return time.Now() }
+
+	w := &web.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now}
+	if err := w.Init(cfg.DevAssets); err != nil {
+		return nil, err
+	}
+	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now}
+
+	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, sessions: sessions, accounts: accSvc,
+		inFlight: make(chan struct{}, cfg.MaxInFlight)}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
+	}, []string{"route", "method", "code", "blame"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "outbreak_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"route"})
+	for _, c := range []prometheus.Collector{s.requests, s.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("server: register metrics: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// NewRegistry returns a metrics registry with the Go and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler returns the whole HTTP handler.
+func (s *Server) Handler() http.Handler { return s.routes() }
+
+// Serve accepts connections on ln until ctx is done, then stops accepting,
+// lets requests in flight finish (up to 20 s) and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go s.housekeeping(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// housekeeping purges expired sessions every hour.
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := s.sessions.Accounts.PurgeSessions(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("purge sessions", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		jsonio.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "store unreachable"})
+		return
+	}
+	pending, err := s.db.Pending(ctx)
+	if err != nil || pending {
+		jsonio.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "migrations pending"})
+		return
+	}
+	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ready", "store": s.db.Dialect.String()})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// observe logs and counts every request, labels it with its route pattern,
+// turns a panic into a 500, and sheds load with 503 when too many requests
+// are in flight.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if id == "" || len(id) > 64 {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
+		rec := &statusRecorder{ResponseWriter: w}
+		var route string
+		r = r.WithContext(withRoute(r.Context(), &route))
+		select {
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
+		default:
+			rec.Header().Set("Retry-After", "1")
+			rec.Header().Set("Content-Type", "application/problem+json")
+			rec.WriteHeader(http.StatusServiceUnavailable)
+			rec.Write([]byte(`{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The server is at capacity; retry shortly."}` + "\n"))
+			s.count(r, rec.status, start, "shed")
+			return
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p)
+				if rec.status == 0 {
+					http.Error(rec, "internal error", http.StatusInternalServerError)
+				}
+			}
+			if rec.status == 0 {
+				rec.status = http.StatusOK
+			}
+			route = s.count(r, rec.status, start, route)
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("route", route), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (s *Server) count(r *http.Request, status int, start time.Time, route string) string {
+	if route == "" {
+		route = "unmatched"
+	}
+	blame := "none"
+	switch {
+	case status >= 500:
+		blame = "server"
+	case status >= 400:
+		blame = "client"
+	}
+	s.requests.WithLabelValues(route, r.Method, strconv.Itoa(status), blame).Inc()
+	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	return route
+}

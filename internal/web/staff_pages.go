@@ -1,0 +1,201 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/outbreak-platform/outbreak/internal/accesslog"
+	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/resident"
+)
+
+var errNotFound = db.ErrNotFound
+
+type countRow struct {
+	Code, Name         string
+	Residents, Percent int64
+	Dependents         int64
+}
+
+type link struct{ Href, Label string }
+
+type staffHome struct {
+	ScopeName              string
+	CanRead                bool
+	Counts                 []countRow
+	Total, TotalDependents int64
+	Links                  []link
+}
+
+// StaffHome is each staff role's start page: what the role can do, in its
+// jurisdiction.
+func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, "staff.heading")
+	a := auth.From(r.Context()).Actor
+	j, err := h.Jurisdictions.Get(r.Context(), a.JurisdictionID)
+	if err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	d := staffHome{ScopeName: j.Name(p.L.Lang) + " (" + j.Code + ")", CanRead: a.Can(rbac.ResidentRead)}
+	if a.Can(rbac.StatsRead) {
+		counts, err := h.Residents.Residents.CountByCommunity(r.Context(), a.ScopePath)
+		if err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+		js, err := h.Jurisdictions.Subtree(r.Context(), a.ScopePath)
+		if err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+		byID := map[int64]int{}
+		for i, j := range js {
+			byID[j.ID] = i
+		}
+		var most int64
+		for _, c := range counts {
+			j := js[byID[c.CommunityID]]
+			d.Counts = append(d.Counts, countRow{Code: j.Code, Name: j.Name(p.L.Lang), Residents: c.Residents, Dependents: c.Dependents})
+			d.Total += c.Residents
+			d.TotalDependents += c.Dependents
+			most = max(most, c.Residents)
+		}
+		for i := range d.Counts {
+			d.Counts[i].Percent = d.Counts[i].Residents * 100 / max(most, 1)
+		}
+	}
+	if a.Can(rbac.AccessLogRead) {
+		d.Links = append(d.Links, link{"/staff/access-log", "accesslog.title"})
+	}
+	if a.Can(rbac.StaffManage) {
+		d.Links = append(d.Links, link{"/admin/staff", "admin.staff"})
+	}
+	if a.Can(rbac.JurisdictionManage) {
+		d.Links = append(d.Links, link{"/admin/jurisdictions", "admin.jurisdictions"})
+	}
+	if a.Can(rbac.TokenManage) {
+		d.Links = append(d.Links, link{"/admin/tokens", "admin.tokens"})
+	}
+	p.Data = d
+	h.render(w, r, http.StatusOK, "staff_home", p)
+}
+
+// Find looks a person up by ID number or phone; each person found is a
+// logged read.
+func (h *Handler) Find(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, "staff.find")
+	p.Form = r.URL.Query()
+	q := r.URL.Query()
+	found, err := h.Residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"))
+	if err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	p.Data = struct{ Residents []resident.Resident }{found}
+	h.render(w, r, http.StatusOK, "staff_found", p)
+}
+
+type rosterData struct {
+	Community, Code string
+	Residents       []resident.Resident
+	Next            int64
+}
+
+// Roster lists the residents of one community in scope, a page at a time.
+// It shows names and masked numbers only; opening a record is a logged read.
+func (h *Handler) Roster(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, "roster.title")
+	a := auth.From(r.Context()).Actor
+	j, err := h.Jurisdictions.GetByCode(r.Context(), r.URL.Query().Get("community"))
+	if err != nil || j.Level != jurisdiction.Community || !jurisdiction.InScope(a.ScopePath, j.Path) {
+		h.fail(w, r, p, "", errNotFound)
+		return
+	}
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	const per = 100
+	rs, err := h.Residents.Residents.List(r.Context(), a.ScopePath, resident.Filter{CommunityID: j.ID, AfterID: after, Limit: per})
+	if err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	d := rosterData{Community: j.Name(p.L.Lang), Code: j.Code, Residents: rs}
+	if len(rs) == per {
+		d.Next = rs[len(rs)-1].ID
+	}
+	p.Data = d
+	h.render(w, r, http.StatusOK, "staff_roster", p)
+}
+
+type recordData struct {
+	Resident   *resident.Resident
+	Guardian   *resident.Resident
+	Dependents []resident.Resident
+	Action     string
+	Keep       map[string]string
+}
+
+// Record shows a person's full record once the staff member has said why;
+// the read is logged with that purpose.
+func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, "record.title")
+	p.Form = r.URL.Query()
+	a := auth.From(r.Context()).Actor
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		h.fail(w, r, p, "", errNotFound)
+		return
+	}
+	purpose := r.URL.Query().Get("purpose")
+	if !accesslog.ValidPurpose(purpose) {
+		p.Data = recordData{Action: r.URL.Path}
+		h.render(w, r, http.StatusOK, "staff_resident", p)
+		return
+	}
+	res, err := h.Residents.ReadForStaff(r.Context(), a, id, purpose)
+	if err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	d := recordData{Resident: &res}
+	if res.GuardianID.Valid {
+		g, err := h.Residents.Residents.Get(r.Context(), a.ScopePath, res.GuardianID.Int64)
+		if err == nil {
+			d.Guardian = &g
+		} else if !errors.Is(err, db.ErrNotFound) {
+			h.fail(w, r, p, "", err)
+			return
+		}
+	}
+	if d.Dependents, err = h.Residents.Residents.Dependents(r.Context(), res.ID); err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	p.Data = d
+	h.render(w, r, http.StatusOK, "staff_resident", p)
+}
+
+// AccessLog shows the auditor every staff read in scope, newest first.
+func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
+	p := h.newPage(w, r, "accesslog.title")
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	const per = 100
+	es, err := h.Access.List(r.Context(), auth.From(r.Context()).Actor.ScopePath, accesslog.Filter{BeforeID: before, Limit: per})
+	if err != nil {
+		h.fail(w, r, p, "", err)
+		return
+	}
+	var next int64
+	if len(es) == per {
+		next = es[len(es)-1].ID
+	}
+	p.Data = struct {
+		Entries []accesslog.Entry
+		Next    int64
+	}{es, next}
+	h.render(w, r, http.StatusOK, "access_log", p)
+}
