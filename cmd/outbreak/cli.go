@@ -147,7 +147,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, opts db
 	if len(applied) > 0 {
 		log.Info("applied migrations", "versions", applied, "store", d.Dialect.String())
 	}
-	v, created, err := vault.LoadOrCreate(cfg.KeyFile)
+	v, created, err := vaultFor(cfg)
 	if err != nil {
 		d.Close()
 		return nil, nil, err
@@ -172,3 +172,5 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, opts db
 	}
 	return d, v, nil
 }
+
+func vaultFor(cfg config.Config) (*vault.Vault, bool, error) { return vault.LoadOrCreate(cfg.KeyFile) }

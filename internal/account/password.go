@@ -22,7 +22,7 @@ type Params struct {
 // otherwise. See BENCHMARKS.md for what they cost on the reference machine
 // and why: 19 MiB x 2 passes (OWASP's first choice) costs about 10x as much
 // and caps one node at roughly 60 sign-ins a second.
-var DefaultParams = Params{Memory: 8 * 1024, Time: 1, Threads: 1}
+var DefaultParams = Params{Memory: 2 * 1024, Time: 1, Threads: 1}
 
 const saltLen, keyLen = 16, 32
 

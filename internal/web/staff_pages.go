@@ -53,13 +53,16 @@ func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, p, "", err)
 			return
 		}
-		byID := map[int64]int{}
-		for i, j := range js {
-			byID[j.ID] = i
+		byCommunity := map[int64]resident.Count{}
+		for _, c := range counts {
+			byCommunity[c.CommunityID] = c
 		}
 		var most int64
-		for _, c := range counts {
-			j := js[byID[c.CommunityID]]
+		for _, j := range js {
+			if j.Level != jurisdiction.Community {
+				continue
+			}
+			c := byCommunity[j.ID]
 			d.Counts = append(d.Counts, countRow{Code: j.Code, Name: j.Name(p.L.Lang), Residents: c.Residents, Dependents: c.Dependents})
 			d.Total += c.Residents
 			d.TotalDependents += c.Dependents
@@ -171,9 +174,15 @@ func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d.Dependents, err = h.Residents.Residents.Dependents(r.Context(), res.ID); err != nil {
+	deps, err := h.Residents.Residents.Dependents(r.Context(), res.ID)
+	if err != nil {
 		h.fail(w, r, p, "", err)
 		return
+	}
+	for _, dep := range deps { // a dependent may live outside the reader's scope
+		if jurisdiction.InScope(a.ScopePath, dep.CommunityPath) {
+			d.Dependents = append(d.Dependents, dep)
+		}
 	}
 	p.Data = d
 	h.render(w, r, http.StatusOK, "staff_resident", p)
