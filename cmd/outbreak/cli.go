@@ -31,6 +31,7 @@ func init() {
 		"demo":    {"fill an empty store with the synthetic demo region", demoCmd},
 		"migrate": {"apply the store's schema migrations", migrateCmd},
 		"bench":   {"measure performance targets and print JSON", benchCmd},
+		"audit":   {"verify the hash-chained audit log", auditCmd},
 	}
 }
 
