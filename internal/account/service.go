@@ -237,7 +237,7 @@ func (s *Service) CreateStaff(ctx context.Context, actor rbac.Actor, n NewStaff)
 type StaffChange struct {
 	Role             rbac.Role `json:"role"`
 	JurisdictionCode string    `json:"jurisdiction_code"`
-	Disabled         bool      `json:"disabled"`
+	Disabled         *bool     `json:"disabled"` // nil: unchanged
 	DisplayName      string    `json:"display_name"`
 }
 
@@ -257,7 +257,11 @@ func (s *Service) UpdateStaff(ctx context.Context, actor rbac.Actor, id int64, c
 	if c.Role == "" {
 		c.Role = a.Role
 	}
-	if id == actor.AccountID && (c.Disabled || c.Role != a.Role) {
+	disabled := a.Disabled
+	if c.Disabled != nil {
+		disabled = *c.Disabled
+	}
+	if id == actor.AccountID && (disabled || c.Role != a.Role) {
 		return Account{}, validation.Field("role", "account.self_change")
 	}
 	var e validation.Errors
@@ -279,7 +283,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor rbac.Actor, id int64, c
 	if err := e.Err(); err != nil {
 		return Account{}, err
 	}
-	a.Role, a.Disabled, a.DisplayName = c.Role, c.Disabled, c.DisplayName
+	a.Role, a.Disabled, a.DisplayName = c.Role, disabled, c.DisplayName
 	a.JurisdictionID = sql.NullInt64{Int64: j.ID, Valid: true}
 	a.JurisdictionCode, a.JurisdictionPath = sql.NullString{String: j.Code, Valid: true}, sql.NullString{String: j.Path, Valid: true}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {

@@ -11,6 +11,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/outbreak-platform/outbreak/internal/problem"
 )
@@ -42,7 +44,40 @@ func DecodeReader(body io.Reader, v any) error {
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return problem.New(http.StatusBadRequest, "The body must hold a single JSON object.")
 	}
+	if hasNUL(reflect.ValueOf(v)) {
+		return problem.New(http.StatusBadRequest, `Text must not contain the NUL character (\u0000).`)
+	}
 	return nil
+}
+
+// hasNUL reports whether a decoded value holds a string with a NUL
+// character, which no text column can store (PostgreSQL refuses it).
+func hasNUL(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		return strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Pointer, reflect.Interface:
+		return !v.IsNil() && hasNUL(v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && hasNUL(v.Field(i)) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if hasNUL(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if hasNUL(it.Key()) || hasNUL(it.Value()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeError(err error) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/problem"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/validation"
 )
 
 // A guard says whether a principal (nil when anonymous) may use a route.
@@ -48,6 +49,7 @@ func (s *Server) routes() http.Handler {
 
 	// Pages anyone may open.
 	page("GET /{$}", anyone, w.Root)
+	page("/", anyone, w.NotFound)
 	page("GET /login", anyone, w.LoginForm)
 	page("POST /login", anyone, w.Login)
 	page("GET /register", anyone, w.RegisterForm)
@@ -138,6 +140,10 @@ func (s *Server) pageGuard(g guard, h http.HandlerFunc) http.Handler {
 // checks the CSRF header of unsafe requests from cookie sessions.
 func (s *Server) apiGuard(g guard, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !validation.StorableValues(r.URL.Query()) {
+			problem.Write(w, r, s.log, problem.New(http.StatusBadRequest, "The query string must be UTF-8 text without NUL characters."), nil)
+			return
+		}
 		p := auth.From(r.Context())
 		if !g(p) {
 			if p == nil {

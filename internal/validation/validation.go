@@ -7,7 +7,9 @@ package validation
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError says what is wrong with one field.
@@ -77,4 +79,23 @@ func As(err error) (*Errors, bool) {
 	var e *Errors
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// Storable reports whether s is text every store can hold: valid UTF-8
+// without the NUL character, both of which PostgreSQL refuses.
+func Storable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// StorableValues reports whether every name and value in vs is Storable.
+func StorableValues(vs url.Values) bool {
+	for k, v := range vs {
+		if !Storable(k) {
+			return false
+		}
+		for _, s := range v {
+			if !Storable(s) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -85,7 +85,7 @@ func (h *Handler) StaffUpdate(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, p, "", validation.Field("disabled", "invalid"))
 		return
 	}
-	if _, err := h.Accounts.UpdateStaff(r.Context(), auth.From(r.Context()).Actor, id, account.StaffChange{Disabled: disabled}); err != nil {
+	if _, err := h.Accounts.UpdateStaff(r.Context(), auth.From(r.Context()).Actor, id, account.StaffChange{Disabled: &disabled}); err != nil {
 		h.fail(w, r, p, "", err)
 		return
 	}

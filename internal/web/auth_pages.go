@@ -17,10 +17,6 @@ import (
 
 // Root sends each visitor to their home.
 func (h *Handler) Root(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/" {
-		h.fail(w, r, h.newPage(w, r, "error.title"), "", errNotFound)
-		return
-	}
 	p := auth.From(r.Context())
 	switch {
 	case p == nil || p.Account == nil:
@@ -30,6 +26,11 @@ func (h *Handler) Root(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, "/staff", http.StatusSeeOther)
 	}
+}
+
+// NotFound shows the error page for a path no route serves.
+func (h *Handler) NotFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, h.newPage(w, r, "error.title"), "", errNotFound)
 }
 
 // LoginForm shows the sign-in form.

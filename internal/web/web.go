@@ -250,7 +250,7 @@ func (h *Handler) CSRF(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
+		if err := r.ParseForm(); err != nil || !validation.StorableValues(r.Form) {
 			h.fail(w, r, h.newPage(w, r, "error.title"), "", validation.Field("form", "invalid"))
 			return
 		}

@@ -13,7 +13,7 @@ CREATE TABLE jurisdictions (
     name_zh    TEXT NOT NULL,
     name_en    TEXT NOT NULL,
     parent_id  BIGINT REFERENCES jurisdictions (id),
-    path       TEXT NOT NULL UNIQUE,
+    path       TEXT COLLATE "C" NOT NULL UNIQUE,
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX jurisdictions_parent ON jurisdictions (parent_id);
