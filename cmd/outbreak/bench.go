@@ -137,7 +137,7 @@ func benchSignin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := server.New(cfg, log, d, v, server.NewRegistry())
+	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func serveCmd(ctx context.Context, args []string) error {
 			log.Info("store closed")
 		}
 	}()
-	s, err := server.New(cfg, log, d, v, reg)
+	s, err := server.New(ctx, cfg, log, d, v, reg)
 	if err != nil {
 		return err
 	}

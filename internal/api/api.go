@@ -15,7 +15,9 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/problem"
@@ -36,6 +38,8 @@ type Handler struct {
 	LoginByUser   *auth.Limiter
 	ClientIP      auth.ClientIP
 	Now           func() time.Time
+	Codes         *healthcode.Service
+	Issuer        *issuer.Issuer
 }
 
 func (h *Handler) lang(r *http.Request) string {
@@ -52,7 +56,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &pe):
 	case errors.Is(err, db.ErrNotFound):
 		err = problem.New(http.StatusNotFound, "Not found, or not in your jurisdiction.")
-	case errors.Is(err, account.ErrForbidden), errors.Is(err, resident.ErrForbidden):
+	case errors.Is(err, healthcode.ErrNoCode):
+		err = problem.New(http.StatusNotFound, "No health code yet: make a first health declaration.")
+	case errors.Is(err, account.ErrForbidden), errors.Is(err, resident.ErrForbidden), errors.Is(err, healthcode.ErrForbidden):
 		err = problem.New(http.StatusForbidden, "Your role may not do this.")
 	case errors.Is(err, account.ErrBusy):
 		err = &problem.Error{Status: http.StatusServiceUnavailable, Detail: "Too many sign-ins at once; retry shortly.", RetryAfter: 2}

@@ -99,16 +99,18 @@ func hashOf(e *Entry) []byte {
 // Append adds r to the chain inside tx, which must be the transaction that
 // makes the change, so that the change and its entry stand or fall together.
 func Append(ctx context.Context, tx *db.Tx, r Record) (Entry, error) {
-	if strings.TrimSpace(r.Reason) == "" || strings.TrimSpace(r.LegalBasis) == "" {
-		return Entry{}, ErrNoReason
-	}
-	before, err := json.Marshal(r.Before)
+	es, err := AppendBatch(ctx, tx, []Record{r})
 	if err != nil {
-		return Entry{}, fmt.Errorf("audit: before: %w", err)
+		return Entry{}, err
 	}
-	after, err := json.Marshal(r.After)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit: after: %w", err)
+	return es[0], nil
+}
+
+// AppendBatch adds many records to the chain inside tx, in order, taking
+// the chain head once.
+func AppendBatch(ctx context.Context, tx *db.Tx, rs []Record) ([]Entry, error) {
+	if len(rs) == 0 {
+		return nil, nil
 	}
 	lock := ""
 	if tx.Dialect() == db.Postgres {
@@ -119,30 +121,49 @@ func Append(ctx context.Context, tx *db.Tx, r Record) (Entry, error) {
 		LastHash []byte `db:"last_hash"`
 	}
 	if err := db.Get(ctx, tx, &head, "SELECT last_id, last_hash FROM audit_head WHERE id = 1"+lock); err != nil {
-		return Entry{}, fmt.Errorf("audit: read chain head: %w", err)
+		return nil, fmt.Errorf("audit: read chain head: %w", err)
 	}
-	e := Entry{
-		ID: head.LastID + 1, At: time.Now().UTC().Truncate(time.Microsecond),
-		ActorID:   sql.NullInt64{Int64: r.Actor.AccountID, Valid: r.Actor.AccountID != 0},
-		ActorRole: string(r.Actor.Role), ActorName: r.Actor.Name,
-		ResidentID: sql.NullInt64{Int64: r.ResidentID, Valid: r.ResidentID != 0},
-		Kind:       r.Kind, Before: string(before), After: string(after), Reason: r.Reason, LegalBasis: r.LegalBasis,
-		PrevHash: head.LastHash,
+	prev := head.LastHash
+	if prev == nil {
+		prev = []byte{}
 	}
-	if e.PrevHash == nil {
-		e.PrevHash = []byte{}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	es := make([]Entry, len(rs))
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		if strings.TrimSpace(r.Reason) == "" || strings.TrimSpace(r.LegalBasis) == "" {
+			return nil, ErrNoReason
+		}
+		before, err := json.Marshal(r.Before)
+		if err != nil {
+			return nil, fmt.Errorf("audit: before: %w", err)
+		}
+		after, err := json.Marshal(r.After)
+		if err != nil {
+			return nil, fmt.Errorf("audit: after: %w", err)
+		}
+		e := Entry{
+			ID: head.LastID + int64(i) + 1, At: now,
+			ActorID:   sql.NullInt64{Int64: r.Actor.AccountID, Valid: r.Actor.AccountID != 0},
+			ActorRole: string(r.Actor.Role), ActorName: r.Actor.Name,
+			ResidentID: sql.NullInt64{Int64: r.ResidentID, Valid: r.ResidentID != 0},
+			Kind:       r.Kind, Before: string(before), After: string(after), Reason: r.Reason, LegalBasis: r.LegalBasis,
+			PrevHash: prev,
+		}
+		e.Hash = hashOf(&e)
+		prev = e.Hash
+		es[i] = e
+		rows[i] = []any{e.ID, e.At, e.ActorID, e.ActorRole, e.ActorName, e.ResidentID, e.Kind, e.Before, e.After,
+			e.Reason, e.LegalBasis, e.PrevHash, e.Hash}
 	}
-	e.Hash = hashOf(&e)
-	if _, err := db.Exec(ctx, tx, `INSERT INTO audit_log (id, at, actor_id, actor_role, actor_name, resident_id, kind, before, after,
-		reason, legal_basis, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.At, e.ActorID, e.ActorRole, e.ActorName, e.ResidentID, e.Kind, e.Before, e.After, e.Reason, e.LegalBasis,
-		e.PrevHash, e.Hash); err != nil {
-		return Entry{}, fmt.Errorf("audit: append: %w", err)
+	if err := tx.BulkInsert(ctx, "audit_log", strings.Split(columns, ", "), rows); err != nil {
+		return nil, fmt.Errorf("audit: append: %w", err)
 	}
-	if _, err := db.Exec(ctx, tx, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", e.ID, e.Hash); err != nil {
-		return Entry{}, fmt.Errorf("audit: move chain head: %w", err)
+	last := es[len(es)-1]
+	if _, err := db.Exec(ctx, tx, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", last.ID, last.Hash); err != nil {
+		return nil, fmt.Errorf("audit: move chain head: %w", err)
 	}
-	return e, nil
+	return es, nil
 }
 
 // Report is the outcome of walking the chain.
@@ -215,6 +236,18 @@ func About(ctx context.Context, d *db.DB, residentID int64, limit int) ([]Entry,
 	var es []Entry
 	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log WHERE resident_id = ? ORDER BY id DESC LIMIT ?", residentID, limit); err != nil {
 		return nil, fmt.Errorf("audit: about %d: %w", residentID, err)
+	}
+	return es, nil
+}
+
+// Latest lists the newest entries of the whole chain.
+func Latest(ctx context.Context, d *db.DB, limit int) ([]Entry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var es []Entry
+	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log ORDER BY id DESC LIMIT ?", limit); err != nil {
+		return nil, fmt.Errorf("audit: latest: %w", err)
 	}
 	return es, nil
 }

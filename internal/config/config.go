@@ -33,6 +33,11 @@ type Config struct {
 	LogFormat      string         // auto, json or text
 	LogLevel       string         // debug, info, warn, error
 	DevAssets      string         // serve web assets from this folder (development)
+
+	Region        string // code of the region passes are issued for; "" picks the store's city
+	TimeZone      string // the region's time zone, for "today"
+	RetentionDays int    // declarations older than this are purged
+	RulesFile     string // a colour rule file to apply at start ("" keeps the rules in force)
 }
 
 // Default returns the defaults.
@@ -41,7 +46,7 @@ func Default() Config {
 		DB: "sqlite:./data/outbreak.db", Addr: "127.0.0.1:8080", KeyFile: "./data/outbreak.key",
 		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024,
 		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
-		LogFormat: "auto", LogLevel: "info",
+		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
 	}
 }
 
@@ -80,6 +85,10 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OUTBREAK_LOG_FORMAT", &c.LogFormat)
 	str("OUTBREAK_LOG_LEVEL", &c.LogLevel)
 	str("OUTBREAK_DEV_ASSETS", &c.DevAssets)
+	str("OUTBREAK_REGION", &c.Region)
+	str("OUTBREAK_TIMEZONE", &c.TimeZone)
+	str("OUTBREAK_RULES_FILE", &c.RulesFile)
+	num("OUTBREAK_RETENTION_DAYS", &c.RetentionDays)
 	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
 	num("OUTBREAK_ARGON2_MEMORY_KIB", &mem)
 	num("OUTBREAK_ARGON2_TIME", &t)
@@ -101,6 +110,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Loc returns the region's time zone (UTC if it cannot be loaded).
+func (c Config) Loc() *time.Location {
+	if l, err := time.LoadLocation(c.TimeZone); err == nil {
+		return l
+	}
+	return time.UTC
 }
 
 // Validate reports every problem with c at once.
@@ -136,6 +153,17 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.RetentionDays < 1 || c.RetentionDays > 366 {
+		errs = append(errs, fmt.Errorf("retention days %d: want 1..366", c.RetentionDays))
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("time zone %q: %v", c.TimeZone, err))
+	}
+	if c.RulesFile != "" {
+		if _, err := os.Stat(c.RulesFile); err != nil {
+			errs = append(errs, fmt.Errorf("rules file: %v", err))
+		}
 	}
 	if c.DevAssets != "" {
 		if fi, err := os.Stat(c.DevAssets); err != nil || !fi.IsDir() {

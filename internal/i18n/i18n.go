@@ -34,20 +34,31 @@ func Load() (*Catalog, error) {
 	b := i18n.NewBundle(language.Chinese)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
 	c := &Catalog{bundle: b, locs: map[string]*Localizer{}, keys: map[string][]string{}}
+	// Each language is locales/<lang>.json plus any locales/<part>.<lang>.json,
+	// so that a capability can keep its texts in a file of its own.
 	for _, l := range Langs {
-		data, err := fs.ReadFile(locales, "locales/"+l+".json")
+		files, err := fs.Glob(locales, "locales/*"+l+".json")
 		if err != nil {
 			return nil, err
 		}
-		if _, err := b.ParseMessageFileBytes(data, l+".json"); err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", l, err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, err
-		}
-		for k := range m {
-			c.keys[l] = append(c.keys[l], k)
+		for _, f := range files {
+			if base := strings.TrimPrefix(f, "locales/"); base != l+".json" && !strings.HasSuffix(base, "."+l+".json") {
+				continue
+			}
+			data, err := fs.ReadFile(locales, f)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := b.ParseMessageFileBytes(data, l+".json"); err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", f, err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", f, err)
+			}
+			for k := range m {
+				c.keys[l] = append(c.keys[l], k)
+			}
 		}
 		c.locs[l] = &Localizer{Lang: l, loc: i18n.NewLocalizer(b, l)}
 	}

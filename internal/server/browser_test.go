@@ -98,7 +98,7 @@ func TestBrowserResident(t *testing.T) {
 
 	// Switch to English: the same page in the other language.
 	do(t, ctx, chromedp.Click(css(`button[name=lang][value=en]`)), chromedp.WaitVisible(css(`button[name=lang][value=zh]`)))
-	if h := text(t, ctx, `main h2`); h != "Family members I act for" {
+	if h := text(t, ctx, `[data-testid=dependents-heading]`); h != "Family members I act for" {
 		t.Errorf("English heading = %q", h)
 	}
 

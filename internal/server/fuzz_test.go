@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,7 +33,7 @@ func FuzzAPIBodies(f *testing.F) {
 	cfg := config.Default()
 	cfg.Argon2 = testArgon
 	cfg.LoginPerMinute = 1 << 20
-	s, err := server.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d, v, server.NewRegistry())
+	s, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d, v, server.NewRegistry())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func startServer(t testing.TB, d *db.DB, residents int) *testServer {
 	cfg.Argon2 = testArgon
 	cfg.LoginPerMinute = 1000
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := server.New(cfg, log, d, v, server.NewRegistry())
+	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

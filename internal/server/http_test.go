@@ -1350,7 +1350,7 @@ func TestPages(t *testing.T) {
 		mustContain(t, "resident page", body, r1.Resident.Name, r1.Resident.Community, "/me/dependents/new",
 			r1.Resident.IDNumber[:3]+"***********"+r1.Resident.IDNumber[14:])
 		mustNotContain(t, "resident page", body, r1.Resident.IDNumber)
-		if n := strings.Count(body, "<li><strong>"); n != 2 {
+		if n := strings.Count(body, `<li class="dependent">`); n != 2 {
 			t.Fatalf("resident page lists %d dependents, want 2", n)
 		}
 
@@ -1485,7 +1485,7 @@ func TestPageTour(t *testing.T) {
 		res.postForm("/me/dependents", form).redirect(t, "/me", "add dependent through the form")
 		body = res.page(t, "/me", http.StatusOK)
 		mustContain(t, "resident page after adding", body, "已添加家人。", "许小妹")
-		if n := strings.Count(body, "<li><strong>"); n != 3 {
+		if n := strings.Count(body, `<li class="dependent">`); n != 3 {
 			t.Fatalf("resident page lists %d dependents, want 3", n)
 		}
 		mustNotContain(t, "resident page, second view", res.page(t, "/me", http.StatusOK), "已添加家人。")

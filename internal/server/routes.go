@@ -26,6 +26,17 @@ func can(perm rbac.Permission) guard {
 	return func(p *auth.Principal) bool { return p != nil && p.Actor.Can(perm) }
 }
 
+func canAny(perms ...rbac.Permission) guard {
+	return func(p *auth.Principal) bool {
+		for _, perm := range perms {
+			if p != nil && p.Actor.Can(perm) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // routes is the access-control map: every route, who may use it.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -61,6 +72,10 @@ func (s *Server) routes() http.Handler {
 	page("GET /me", residentOnly, w.ResidentHome)
 	page("GET /me/dependents/new", residentOnly, w.DependentForm)
 	page("POST /me/dependents", residentOnly, w.AddDependent)
+	page("GET /me/declare", residentOnly, w.DeclareForm)
+	page("POST /me/declare", residentOnly, w.Declare)
+	page("POST /me/appeal", residentOnly, w.FileAppeal)
+	page("GET /me/pass.svg", residentOnly, w.PassSVG)
 
 	// Staff, by permission.
 	page("GET /staff", staff, w.StaffHome)
@@ -68,6 +83,14 @@ func (s *Server) routes() http.Handler {
 	page("GET /staff/residents/{id}", can(rbac.ResidentRead), w.Record)
 	page("GET /staff/roster", can(rbac.ResidentRead), w.Roster)
 	page("GET /staff/access-log", can(rbac.AccessLogRead), w.AccessLog)
+	page("POST /staff/residents/{id}/inputs", staff, w.StaffInput) // the service checks each input's permission
+	page("GET /staff/appeals", can(rbac.CaseWrite), w.AppealQueue)
+	page("POST /staff/appeals/{id}", can(rbac.CaseWrite), w.AnswerAppeal)
+	page("GET /staff/control", can(rbac.AreaRiskWrite), w.Control)
+	page("POST /staff/control/risk", can(rbac.AreaRiskWrite), w.SetRisk)
+	page("POST /staff/control/rules", can(rbac.AreaRiskWrite), w.Rules)
+	page("GET /staff/jobs/{id}", staff, w.JobPage)
+	page("GET /staff/audit", can(rbac.AccessLogRead), w.AuditPage)
 	page("GET /admin/staff", can(rbac.StaffManage), w.StaffList)
 	page("POST /admin/staff", can(rbac.StaffManage), w.StaffCreate)
 	page("POST /admin/staff/{id}", can(rbac.StaffManage), w.StaffUpdate)
@@ -105,6 +128,32 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/tokens", can(rbac.TokenManage), a.ListTokens)
 	api("POST /api/v1/tokens", can(rbac.TokenManage), a.CreateToken)
 	api("DELETE /api/v1/tokens/{id}", can(rbac.TokenManage), a.RevokeToken)
+	// API: health codes. The trust list is public: verifiers anywhere need it.
+	api("GET /api/v1/trust-list", anyone, a.TrustList)
+	api("GET /api/v1/trust-list/root", anyone, a.TrustRoot)
+	api("GET /api/v1/me/code", residentOnly, a.MyCode)
+	api("GET /api/v1/me/pass", residentOnly, a.MyPass)
+	api("POST /api/v1/me/declarations", residentOnly, a.Declare)
+	api("POST /api/v1/me/appeals", residentOnly, a.Appeal)
+	api("GET /api/v1/residents/{id}/code", can(rbac.ResidentRead), a.ResidentCode)
+	api("POST /api/v1/residents/{id}/case-status", can(rbac.CaseWrite), a.SetCaseStatus)
+	api("POST /api/v1/residents/{id}/contacts", can(rbac.CaseWrite), a.AddContact)
+	api("POST /api/v1/residents/{id}/tests", can(rbac.LabResultWrite), a.AddTest)
+	api("POST /api/v1/residents/{id}/quarantine", canAny(rbac.CaseWrite, rbac.ResidentWrite), a.OrderQuarantine)
+	api("POST /api/v1/residents/{id}/override", can(rbac.CaseWrite), a.SetOverride)
+	api("DELETE /api/v1/residents/{id}/override", can(rbac.CaseWrite), a.ClearOverride)
+	api("POST /api/v1/test-results", can(rbac.LabResultWrite), a.SubmitTestResult)
+	api("GET /api/v1/appeals", can(rbac.CaseWrite), a.Appeals)
+	api("POST /api/v1/appeals/{id}/answer", can(rbac.CaseWrite), a.AnswerAppeal)
+	api("POST /api/v1/risk-areas", can(rbac.AreaRiskWrite), a.SetRiskArea)
+	api("POST /api/v1/rules/dry-run", can(rbac.AreaRiskWrite), a.DryRunRules)
+	api("POST /api/v1/rules", can(rbac.AreaRiskWrite), a.ApplyRules)
+	api("GET /api/v1/jobs/{id}", staff, a.JobStatus)
+	api("GET /api/v1/audit/verify", can(rbac.AccessLogRead), a.VerifyAudit)
+
+	// Checkpoint: verification page, offline worker, passages (internal/checkpoint).
+	// (routes for the checkpoint go here)
+
 	handle("/api/", http.HandlerFunc(a.NotFound))
 
 	var h http.Handler = mux

@@ -24,10 +24,13 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 	"github.com/outbreak-platform/outbreak/internal/web"
 )
@@ -42,6 +45,7 @@ type Server struct {
 	api      *api.Handler
 	sessions *auth.Sessions
 	accounts *account.Service
+	codes    *healthcode.Service
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -49,11 +53,13 @@ type Server struct {
 }
 
 // New builds the server on an open, migrated store.
-func New(cfg config.Config, log *slog.Logger, d *db.DB, v *vault.Vault, reg *prometheus.Registry) (*Server, error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *vault.Vault, reg *prometheus.Registry) (*Server, error) {
 	cat, err := i18n.Load()
 	if err != nil {
 		return nil, err
 	}
+	loc := cfg.Loc()
+	now := func() time.Time { return time.Now().In(loc) }
 	juris := jurisdiction.NewStore(d)
 	residents := resident.NewStore(d, v)
 	accounts := account.NewStore(d)
@@ -64,17 +70,35 @@ func New(cfg config.Config, log *slog.Logger, d *db.DB, v *vault.Vault, reg *pro
 	per := time.Minute / time.Duration(cfg.LoginPerMinute)
 	byIP, byUser := auth.NewLimiter(per, cfg.LoginPerMinute), auth.NewLimiter(per, cfg.LoginPerMinute)
 	clientIP := auth.ClientIP{Trusted: cfg.TrustedProxies}
-	now := func() time.Time { return time.Now() }
+
+	ruleSet, err := healthcode.LoadRules(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("server: rules in force: %w", err)
+	}
+	active, err := rules.NewActive(ruleSet)
+	if err != nil {
+		return nil, err
+	}
+	codes := &healthcode.Service{DB: d, Store: healthcode.NewStore(d), Residents: residents, Jurisdictions: juris, Log: log,
+		Rules: active, Now: now}
+	region, err := issuingRegion(ctx, cfg, juris)
+	if err != nil {
+		return nil, err
+	}
+	iss := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: now}
+	if err := iss.Ensure(ctx); err != nil {
+		return nil, err
+	}
 
 	w := &web.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now}
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
 	if err := w.Init(cfg.DevAssets); err != nil {
 		return nil, err
 	}
 	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now}
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
 
-	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, sessions: sessions, accounts: accSvc,
+	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, sessions: sessions, accounts: accSvc, codes: codes,
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
@@ -133,7 +157,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// housekeeping purges expired sessions every hour.
+// housekeeping purges expired sessions, and declarations past the
+// retention window (the purge is recorded in the audit chain), every hour.
 func (s *Server) housekeeping(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -143,6 +168,12 @@ func (s *Server) housekeeping(ctx context.Context) {
 			s.log.Error("purge sessions", "err", err)
 		} else if n > 0 {
 			s.log.Info("purged expired sessions", "count", n)
+		}
+		n, err = s.codes.Purge(ctx, time.Duration(s.cfg.RetentionDays)*24*time.Hour)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("purge declarations", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged declarations past the retention window", "count", n, "days", s.cfg.RetentionDays)
 		}
 		select {
 		case <-ctx.Done():
@@ -254,4 +285,25 @@ func (s *Server) count(r *http.Request, status int, start time.Time, route strin
 	s.requests.WithLabelValues(route, r.Method, strconv.Itoa(status), blame).Inc()
 	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	return route
+}
+
+// issuingRegion is the configured region, or the store's first city (the
+// demo's Wuhan), or its first province.
+func issuingRegion(ctx context.Context, cfg config.Config, juris jurisdiction.Store) (string, error) {
+	if cfg.Region != "" {
+		return cfg.Region, nil
+	}
+	all, err := juris.Subtree(ctx, jurisdiction.All)
+	if err != nil {
+		return "", err
+	}
+	for _, j := range all {
+		if j.Level == jurisdiction.City {
+			return j.Code, nil
+		}
+	}
+	if len(all) > 0 {
+		return all[0].Code, nil
+	}
+	return "LOCAL", nil
 }

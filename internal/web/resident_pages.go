@@ -1,32 +1,51 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 )
 
 type residentHome struct {
-	Resident   resident.Resident
+	Resident   resident.Resident // whose page this is: the holder or a dependent
+	Self       bool
 	Dependents []resident.Resident
+	Code       *codeView // nil before the first declaration
 }
 
-// ResidentHome shows a resident their record and their dependents.
+// ResidentHome shows a resident their health code — colour, pass, reasons,
+// when it turns green, history, appeals — their record and their
+// dependents; with ?resident=ID, the same for one of their dependents.
 func (h *Handler) ResidentHome(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(w, r, "me.heading")
 	actor := auth.From(r.Context()).Actor
-	me, err := h.Residents.Self(r.Context(), actor)
+	who, err := h.subject(r)
 	if err != nil {
 		h.fail(w, r, p, "", err)
 		return
 	}
-	deps, err := h.Residents.Residents.Dependents(r.Context(), me.ID)
-	if err != nil {
+	d := residentHome{Resident: who, Self: who.ID == actor.ResidentID}
+	if d.Self {
+		if d.Dependents, err = h.Residents.Residents.Dependents(r.Context(), who.ID); err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+	}
+	c, err := h.Codes.Code(r.Context(), who.ID)
+	switch {
+	case err == nil:
+		if d.Code, err = h.codeView(r, c, p.L.Lang); err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+	case !errors.Is(err, healthcode.ErrNoCode):
 		h.fail(w, r, p, "", err)
 		return
 	}
-	p.Data = residentHome{Resident: me, Dependents: deps}
+	p.Data = d
 	h.render(w, r, http.StatusOK, "resident_home", p)
 }
 

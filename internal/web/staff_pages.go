@@ -7,7 +7,9 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -72,8 +74,14 @@ func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
 			d.Counts[i].Percent = d.Counts[i].Residents * 100 / max(most, 1)
 		}
 	}
+	if a.Can(rbac.CaseWrite) {
+		d.Links = append(d.Links, link{"/staff/appeals", "appeal.queue"})
+	}
+	if a.Can(rbac.AreaRiskWrite) {
+		d.Links = append(d.Links, link{"/staff/control", "control.title"})
+	}
 	if a.Can(rbac.AccessLogRead) {
-		d.Links = append(d.Links, link{"/staff/access-log", "accesslog.title"})
+		d.Links = append(d.Links, link{"/staff/access-log", "accesslog.title"}, link{"/staff/audit", "auditlog.title"})
 	}
 	if a.Can(rbac.StaffManage) {
 		d.Links = append(d.Links, link{"/admin/staff", "admin.staff"})
@@ -140,6 +148,11 @@ type recordData struct {
 	Dependents []resident.Resident
 	Action     string
 	Keep       map[string]string
+	Code       *codeView
+	Purpose    string
+	// What the reader's role may change.
+	CanCase, CanTest, CanQuarantine bool
+	Today                           civil.Date
 }
 
 // Record shows a person's full record once the staff member has said why;
@@ -147,6 +160,11 @@ type recordData struct {
 func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(w, r, "record.title")
 	p.Form = r.URL.Query()
+	h.record(w, r, p, http.StatusOK)
+}
+
+// record renders the record page with status; p may carry form errors.
+func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *page, status int) {
 	a := auth.From(r.Context()).Actor
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -164,7 +182,18 @@ func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, p, "", err)
 		return
 	}
-	d := recordData{Resident: &res}
+	d := recordData{Resident: &res, Purpose: purpose, Today: civil.Of(h.Now()), CanCase: a.Can(rbac.CaseWrite),
+		CanTest: a.Can(rbac.LabResultWrite), CanQuarantine: a.Can(rbac.CaseWrite) || a.Can(rbac.ResidentWrite)}
+	switch c, err := h.Codes.Code(r.Context(), res.ID); {
+	case err == nil:
+		if d.Code, err = h.codeView(r, c, p.L.Lang); err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+	case !errors.Is(err, healthcode.ErrNoCode):
+		h.fail(w, r, p, "", err)
+		return
+	}
 	if res.GuardianID.Valid {
 		g, err := h.Residents.Residents.Get(r.Context(), a.ScopePath, res.GuardianID.Int64)
 		if err == nil {
@@ -185,7 +214,7 @@ func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Data = d
-	h.render(w, r, http.StatusOK, "staff_resident", p)
+	h.render(w, r, status, "staff_resident", p)
 }
 
 // AccessLog shows the auditor every staff read in scope, newest first.

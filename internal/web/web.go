@@ -28,7 +28,9 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation"
@@ -53,6 +55,8 @@ type Handler struct {
 	LoginByIP, LoginByUser *auth.Limiter
 	ClientIP               auth.ClientIP
 	Now                    func() time.Time
+	Codes                  *healthcode.Service
+	Issuer                 *issuer.Issuer
 
 	pages  map[string]*template.Template
 	static fs.FS
@@ -84,6 +88,15 @@ func (h *Handler) Init(devDir string) error {
 	}
 	funcs := template.FuncMap{
 		"asset": func(name string) string { return "/static/" + h.hashes[name] + "/" + name },
+		"seq":   func(n int) []int { return make([]int, n) },
+		"list":  func(xs ...string) []string { return xs },
+		"dict": func(kv ...any) map[string]any {
+			m := map[string]any{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
 		"field": func(name, label, typ, value, err, extra string) map[string]any {
 			return map[string]any{"Name": name, "Label": label, "Type": typ, "Value": value, "Err": err,
 				"Extra": template.HTMLAttr(extra)}

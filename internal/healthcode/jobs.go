@@ -1,0 +1,266 @@
+package healthcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/rules"
+)
+
+// Job is a long recomputation running in the background, with progress.
+type Job struct {
+	ID      string    `json:"id"`
+	Cause   string    `json:"cause"`
+	Started time.Time `json:"started"`
+	Total   int64     `json:"total"` // residents to look at
+
+	done     atomic.Int64
+	changed  atomic.Int64
+	finished atomic.Pointer[time.Time]
+	err      atomic.Pointer[string]
+}
+
+// JobStatus is a snapshot of a job.
+type JobStatus struct {
+	ID       string     `json:"id"`
+	Cause    string     `json:"cause"`
+	Started  time.Time  `json:"started"`
+	Total    int64      `json:"total"`
+	Done     int64      `json:"done"`
+	Changed  int64      `json:"changed"`
+	Percent  int        `json:"percent"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// Status returns the job's progress.
+func (j *Job) Status() JobStatus {
+	st := JobStatus{ID: j.ID, Cause: j.Cause, Started: j.Started, Total: j.Total, Done: j.done.Load(), Changed: j.changed.Load(),
+		Finished: j.finished.Load()}
+	if e := j.err.Load(); e != nil {
+		st.Error = *e
+	}
+	st.Percent = 100
+	if st.Total > 0 && st.Finished == nil {
+		st.Percent = int(st.Done * 100 / st.Total)
+	}
+	return st
+}
+
+type jobs struct {
+	mu   sync.Mutex
+	seq  int
+	list []*Job
+}
+
+func (js *jobs) add(j *Job) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.seq++
+	j.ID = strconv.Itoa(js.seq)
+	js.list = append(js.list, j)
+	if len(js.list) > 20 {
+		js.list = js.list[1:]
+	}
+}
+
+// Job returns a recent job by id.
+func (s *Service) Job(id string) (*Job, bool) {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	for _, j := range s.jobs.list {
+		if j.ID == id {
+			return j, true
+		}
+	}
+	return nil, false
+}
+
+// Jobs returns the recent jobs, newest first.
+func (s *Service) Jobs() []*Job {
+	s.jobs.mu.Lock()
+	defer s.jobs.mu.Unlock()
+	out := make([]*Job, 0, len(s.jobs.list))
+	for i := len(s.jobs.list) - 1; i >= 0; i-- {
+		out = append(out, s.jobs.list[i])
+	}
+	return out
+}
+
+// StartRecomputeAll recomputes every code in the background.
+func (s *Service) StartRecomputeAll(actor rbac.Actor, cause string) *Job {
+	j := &Job{Cause: cause, Started: time.Now()}
+	s.jobs.add(j)
+	go func() {
+		err := s.RecomputeAll(context.Background(), actor, cause, j)
+		now := time.Now()
+		if err != nil {
+			msg := err.Error()
+			j.err.Store(&msg)
+			s.Log.Error("recompute all", "job", j.ID, "err", err)
+		}
+		j.finished.Store(&now)
+	}()
+	return j
+}
+
+// Chunk is how many resident ids one recomputation transaction covers.
+const Chunk = 5000
+
+func (s *Service) idRange(ctx context.Context) (lo, hi int64, err error) {
+	var r struct {
+		Lo, Hi int64
+	}
+	err = db.Get(ctx, s.DB.R, &r, "SELECT COALESCE(min(id), 0) AS lo, COALESCE(max(id), -1) AS hi FROM residents")
+	return r.Lo, r.Hi, err
+}
+
+// RecomputeAll recomputes every code, a chunk of residents per transaction,
+// counting progress in j (which may be nil).
+func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause string, j *Job) error {
+	if j == nil {
+		j = &Job{}
+	}
+	lo, hi, err := s.idRange(ctx)
+	if err != nil {
+		return err
+	}
+	j.Total = hi - lo + 1
+	for start := lo; start <= hi; start += Chunk {
+		end := min(start+Chunk-1, hi)
+		var changed int
+		err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+			var err error
+			_, changed, err = s.recompute(ctx, tx, actor, start, end, cause)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("healthcode: recompute %d..%d: %w", start, end, err)
+		}
+		j.done.Add(end - start + 1)
+		j.changed.Add(int64(changed))
+	}
+	return nil
+}
+
+// AllFacts yields the facts of every resident with inputs or a code.
+func (s *Service) AllFacts(ctx context.Context, errp *error) iter.Seq[rules.Facts] {
+	return func(yield func(rules.Facts) bool) {
+		now := s.Now()
+		risks, err := s.RiskMap(ctx)
+		if err != nil {
+			*errp = err
+			return
+		}
+		lo, hi, err := s.idRange(ctx)
+		if err != nil {
+			*errp = err
+			return
+		}
+		for start := lo; start <= hi; start += Chunk {
+			end := min(start+Chunk-1, hi)
+			inputs, err := s.Store.Inputs(ctx, s.DB.R, start, end, civil.Of(now).AddDays(-Lookback))
+			if err != nil {
+				*errp = err
+				return
+			}
+			codes, err := s.Store.Codes(ctx, s.DB.R, start, end)
+			if err != nil {
+				*errp = err
+				return
+			}
+			for id := range codes {
+				if _, ok := inputs[id]; !ok {
+					inputs[id] = &Inputs{ResidentID: id}
+				}
+			}
+			for _, in := range inputs {
+				if !yield(Facts(in, risks, now)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// DryRun reports how many codes a proposed rule file would change, without
+// changing anything.
+func (s *Service) DryRun(ctx context.Context, source []byte) (rules.DryRunReport, error) {
+	proposed, err := rules.Parse(source)
+	if err != nil {
+		return rules.DryRunReport{}, err
+	}
+	var ferr error
+	rep := rules.DryRun(s.Rules.Get(), proposed, s.AllFacts(ctx, &ferr))
+	return rep, ferr
+}
+
+// ApplyRuleSet puts a new rule file in force, records it (versioned and in
+// the audit chain) and starts recomputing every code. A broken file is
+// refused with its problems and the rules in force stay.
+func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []byte, ch Change) (*Job, error) {
+	if !actor.Can(rbac.AreaRiskWrite) {
+		return nil, ErrForbidden
+	}
+	proposed, err := rules.Parse(source)
+	if err != nil {
+		return nil, err
+	}
+	current := s.Rules.Get()
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := db.Exec(ctx, tx, "INSERT INTO rule_sets (version, source, applied_at, applied_by) VALUES (?, ?, ?, ?)",
+			proposed.Version(), string(source), time.Now().UTC(), actor.AccountID); err != nil {
+			return fmt.Errorf("healthcode: record rule set %s (versions cannot be reused): %w", proposed.Version(), err)
+		}
+		if ch.Reason == "" {
+			ch.Reason = "rule set " + proposed.Version() + " applied"
+		}
+		if ch.LegalBasis == "" {
+			ch.LegalBasis = "decision of the health authority"
+		}
+		_, err := audit.Append(ctx, tx, audit.Record{Actor: actor, Kind: audit.RuleSet,
+			Before: map[string]any{"version": current.Version(), "digest": current.Digest()},
+			After:  map[string]any{"version": proposed.Version(), "digest": proposed.Digest()}, Reason: ch.Reason, LegalBasis: ch.LegalBasis})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Rules.Swap(source); err != nil {
+		return nil, err
+	}
+	return s.StartRecomputeAll(actor, "rule set "+proposed.Version()), nil
+}
+
+// LoadRules returns the rule set last applied to the store, or the default.
+func LoadRules(ctx context.Context, d *db.DB) (*rules.RuleSet, error) {
+	var src string
+	err := db.Get(ctx, d.R, &src, "SELECT source FROM rule_sets ORDER BY id DESC LIMIT 1")
+	if errors.Is(err, db.ErrNotFound) {
+		return rules.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rules.Parse([]byte(src))
+}
+
+// RuleSource returns the text of the rule file in force.
+func RuleSource(ctx context.Context, d *db.DB) (string, error) {
+	var src string
+	err := db.Get(ctx, d.R, &src, "SELECT source FROM rule_sets ORDER BY id DESC LIMIT 1")
+	if errors.Is(err, db.ErrNotFound) {
+		return string(rules.DefaultYAML()), nil
+	}
+	return src, err
+}

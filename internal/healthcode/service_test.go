@@ -1,0 +1,255 @@
+package healthcode_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/rules"
+	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/vault"
+)
+
+type fixture struct {
+	d        *db.DB
+	svc      *healthcode.Service
+	accounts account.Store
+	now      time.Time
+}
+
+func setup(t *testing.T, d *db.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	v, _ := vault.New(make([]byte, 32))
+	js, rs, as := jurisdiction.NewStore(d), resident.NewStore(d, v), account.NewStore(d)
+	if _, err := demo.Generate(ctx, demo.Stores{DB: d, Jurisdictions: js, Residents: rs, Accounts: as,
+		Params: account.Params{Memory: 64, Time: 1, Threads: 1}}, demo.Options{Residents: 200, Seed: 2020}); err != nil {
+		t.Fatal(err)
+	}
+	def, err := rules.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	active, _ := rules.NewActive(def)
+	f := &fixture{d: d, accounts: as, now: time.Date(2020, 2, 10, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	f.svc = &healthcode.Service{DB: d, Store: healthcode.NewStore(d), Residents: rs, Jurisdictions: js, Rules: active,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return f.now }}
+	return f
+}
+
+func (f *fixture) actor(t *testing.T, username string) rbac.Actor {
+	t.Helper()
+	a, err := f.accounts.GetByUsername(context.Background(), username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Actor()
+}
+
+func (f *fixture) today() civil.Date { return civil.Of(f.now) }
+
+func TestDeclareThenContactThenGreenAgain(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		epi := f.actor(t, "epidemiologist-1")
+
+		if _, err := f.svc.Code(ctx, me.ResidentID); !errors.Is(err, healthcode.ErrNoCode) {
+			t.Fatalf("code before any declaration: %v", err)
+		}
+		// Bad input: nothing stored.
+		_, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 50, LocationCode: "420106001"})
+		if ve, ok := validation.As(err); !ok || ve.Fields[0].Field != "temperature_c" {
+			t.Fatalf("impossible temperature: %v", err)
+		}
+		c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001"})
+		if err != nil || c.Colour != "green" {
+			t.Fatalf("first declaration: %+v, %v", c, err)
+		}
+
+		// A resident cannot declare for a stranger, only for their dependents.
+		if _, err := f.svc.Declare(ctx, me, me.ResidentID+50, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001"}); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("declaring for a stranger: %v", err)
+		}
+
+		exposed := f.today().AddDays(-2)
+		c, err = f.svc.AddContact(ctx, epi, me.ResidentID, healthcode.Contact{Kind: "close", ExposedOn: exposed,
+			Evidence: "Jiefang Road Market on 2020-02-08 10:05–10:40", Change: healthcode.Change{Reason: "traced from case 17", LegalBasis: "Infectious Diseases Law art. 31"}})
+		if err != nil || c.Colour != "red" {
+			t.Fatalf("close contact: %+v, %v", c, err)
+		}
+		e, err := healthcode.ExplanationOf(c)
+		if err != nil || len(e.Reasons) == 0 || !strings.Contains(e.Reasons[0].Text[rules.LangEN], "Jiefang Road Market") {
+			t.Fatalf("explanation: %+v, %v", e, err)
+		}
+		if c.GreenOn != exposed.AddDays(14) {
+			t.Errorf("green on %s, want %s", c.GreenOn, exposed.AddDays(14))
+		}
+
+		// The audit chain holds the input change and both colour changes, and is intact.
+		es, err := audit.About(ctx, d, me.ResidentID, 10)
+		if err != nil || len(es) != 3 || es[0].Kind != audit.ColourChange || es[1].Kind != audit.InputChange || es[1].ActorName != "epidemiologist-1" {
+			t.Fatalf("audit entries: %+v, %v", es, err)
+		}
+		if rep, err := audit.Verify(ctx, d, nil); err != nil || !rep.OK {
+			t.Fatalf("chain: %+v, %v", rep, err)
+		}
+
+		// Fourteen days on, declaring daily and with a negative test, it is green by itself.
+		for day := 1; day <= 14; day++ {
+			f.now = f.now.Add(24 * time.Hour)
+			if _, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.6, LocationCode: "420106001"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lab := f.actor(t, "lab-1")
+		c, err = f.svc.AddTest(ctx, lab, me.ResidentID, healthcode.TestResult{Kind: "pcr", Result: "negative", SampledOn: f.today().AddDays(-1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Colour != "green" {
+			e, _ := healthcode.ExplanationOf(c)
+			t.Fatalf("after quarantine: %s, %+v", c.Colour, e)
+		}
+	})
+}
+
+func TestOverrideAppealAndScope(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1") // lives in Wuchang (420106)
+		epi := f.actor(t, "epidemiologist-1")
+		if _, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001"}); err != nil {
+			t.Fatal(err)
+		}
+		// An override needs a real reason.
+		_, err := f.svc.SetOverride(ctx, epi, me.ResidentID, healthcode.Override{Colour: "red", Until: f.today().AddDays(3),
+			Change: healthcode.Change{Reason: "travel", LegalBasis: "x"}})
+		if _, ok := validation.As(err); !ok {
+			t.Fatalf("override with a short reason: %v", err)
+		}
+		c, err := f.svc.SetOverride(ctx, epi, me.ResidentID, healthcode.Override{Colour: "red", Until: f.today().AddDays(3),
+			Change: healthcode.Change{Reason: "positive result reported by phone, lab record pending", LegalBasis: "Infectious Diseases Law art. 39"}})
+		if err != nil || c.Colour != "red" || c.RuleColour != "green" || c.OverrideReason.String == "" {
+			t.Fatalf("override: %+v, %v", c, err)
+		}
+		// A community worker may not override; the checkpoint neither.
+		if _, err := f.svc.SetOverride(ctx, f.actor(t, "checkpoint-1"), me.ResidentID, healthcode.Override{Colour: "green", Until: f.today(),
+			Change: healthcode.Change{Reason: "let me through please", LegalBasis: "none"}}); !errors.Is(err, healthcode.ErrForbidden) {
+			t.Fatalf("checkpoint override: %v", err)
+		}
+		// Out of scope: epidemiologist-2 works in Wuchang; a Jiang'an resident is not found.
+		// The holder appeals; the epidemiologist answers; both are in the chain.
+		id, err := f.svc.FileAppeal(ctx, me, me.ResidentID, "I was not called and have no symptoms.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := healthcode.Appeals(ctx, d, epi.ScopePath, true, 10)
+		if err != nil || len(open) != 1 || open[0].ID != id || open[0].Colour != "red" {
+			t.Fatalf("open appeals: %+v, %v", open, err)
+		}
+		if err := f.svc.AnswerAppeal(ctx, epi, id, "The override ends when the lab record arrives."); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.AnswerAppeal(ctx, epi, id, "twice answered"); err == nil {
+			t.Fatal("answered twice")
+		}
+		// The override lapses after its last day.
+		f.now = f.now.Add(4 * 24 * time.Hour)
+		if _, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001"}); err != nil {
+			t.Fatal(err)
+		}
+		c, err = f.svc.Code(ctx, me.ResidentID)
+		if err != nil || c.Colour != "green" || c.OverrideColour.Valid {
+			t.Fatalf("after the override lapsed: %+v, %v", c, err)
+		}
+		kinds := map[string]int{}
+		es, _ := audit.About(ctx, d, me.ResidentID, 50)
+		for _, e := range es {
+			kinds[e.Kind]++
+		}
+		if kinds[audit.Override] != 1 || kinds[audit.Appeal] != 2 || kinds[audit.ColourChange] != 2 {
+			t.Fatalf("audit kinds = %v", kinds)
+		}
+	})
+}
+
+func TestRiskAreaRecomputesEveryone(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		other := f.actor(t, "resident-5")
+		for _, a := range []rbac.Actor{me, other} {
+			if _, err := f.svc.Declare(ctx, a, a.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001",
+				Visits: []healthcode.Visit{{RegionCode: "420102", On: f.today().AddDays(-1)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		commander := f.actor(t, "commander-1")
+		if _, err := f.svc.SetRiskArea(ctx, f.actor(t, "epidemiologist-1"), healthcode.RiskArea{JurisdictionCode: "420102", Level: "high",
+			From: f.today().AddDays(-3), Change: healthcode.Change{Reason: "cluster", LegalBasis: "b"}}); !errors.Is(err, healthcode.ErrForbidden) {
+			t.Fatalf("epidemiologist sets risk: %v", err)
+		}
+		job, err := f.svc.SetRiskArea(ctx, commander, healthcode.RiskArea{JurisdictionCode: "420102", Level: "high",
+			From: f.today().AddDays(-3), Change: healthcode.Change{Reason: "cluster at a market", LegalBasis: "Emergency Response Law art. 44"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for job.Status().Finished == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		st := job.Status()
+		if st.Error != "" || st.Changed != 2 || st.Percent != 100 {
+			t.Fatalf("job = %+v", st)
+		}
+		c, _ := f.svc.Code(ctx, me.ResidentID)
+		e, _ := healthcode.ExplanationOf(c)
+		if c.Colour != "yellow" || len(e.Reasons) == 0 || !strings.Contains(e.Reasons[0].Text[rules.LangEN], "Jiang'an") {
+			t.Fatalf("after the risk change: %s %+v", c.Colour, e.Reasons)
+		}
+	})
+}
+
+func TestPurge(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		if _, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001",
+			Visits: []healthcode.Visit{{RegionCode: "420102", On: f.today()}}}); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(29 * 24 * time.Hour)
+		n, err := f.svc.Purge(ctx, 28*24*time.Hour)
+		if err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v", n, err)
+		}
+		var left int
+		db.Get(ctx, d.R, &left, "SELECT (SELECT count(*) FROM declarations) + (SELECT count(*) FROM declaration_visits)")
+		if left != 0 {
+			t.Fatalf("%d rows left after purge", left)
+		}
+		var purges int
+		db.Get(ctx, d.R, &purges, "SELECT count(*) FROM audit_log WHERE kind = 'purge'")
+		if purges != 1 {
+			t.Fatalf("purge entries = %d", purges)
+		}
+	})
+}
