@@ -28,13 +28,16 @@ import (
 )
 
 var benches = map[string]func(ctx context.Context, args []string) error{
-	"demo":   benchDemo,
-	"signin": benchSignin,
+	"demo":      benchDemo,
+	"signin":    benchSignin,
+	"verify":    benchVerify,
+	"recompute": benchRecompute,
+	"pass":      benchPass,
 }
 
 func benchCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(os.Stderr, "usage: outbreak bench demo|signin [flags] (--help for each)")
+		fmt.Fprintln(os.Stderr, "usage: outbreak bench demo|signin|verify|recompute|pass [flags] (--help for each)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -42,7 +45,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	}
 	b, ok := benches[args[0]]
 	if !ok {
-		return errUsage{fmt.Errorf("bench: unknown benchmark %q (demo, signin)", args[0])}
+		return errUsage{fmt.Errorf("bench: unknown benchmark %q (demo, signin, verify, recompute, pass)", args[0])}
 	}
 	return b(ctx, args[1:])
 }
@@ -199,17 +202,11 @@ func benchSignin(ctx context.Context, args []string) error {
 		home := time.Since(homeDue)
 		return map[string]time.Duration{"signin": signedIn, "home": home, "flow": signedIn + home}, nil
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	lat, errs, dropped := bench.OpenLoop(ctx, *rate/2, *dur, 2000, flow)
 	elapsed := time.Since(start)
@@ -223,4 +220,21 @@ func benchSignin(ctx context.Context, args []string) error {
 		"signin":                    bench.Summarise(lat["signin"]), "home": bench.Summarise(lat["home"]), "all_requests": bench.Summarise(all),
 		"errors": errs, "dropped": dropped, "target_p99_ms": 50, "meets_target": p99 < 50 && errs == 0 && dropped == 0,
 	})
+}
+
+// startProfile writes a CPU profile to path until the returned function is
+// called; an empty path profiles nothing.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

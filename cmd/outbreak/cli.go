@@ -32,6 +32,9 @@ func init() {
 		"migrate": {"apply the store's schema migrations", migrateCmd},
 		"bench":   {"measure performance targets and print JSON", benchCmd},
 		"audit":   {"verify the hash-chained audit log", auditCmd},
+		"keys":    {"rotate the pass-signing key", keysCmd},
+		"pass":    {"print a demo resident's current pass text", passCmd},
+		"verify":  {"verify a pass offline against a trust list", verifyCmd},
 	}
 }
 

@@ -115,7 +115,7 @@ func (s *Service) StartRecomputeAll(actor rbac.Actor, cause string) *Job {
 }
 
 // Chunk is how many resident ids one recomputation transaction covers.
-const Chunk = 5000
+const Chunk = 10000
 
 func (s *Service) idRange(ctx context.Context) (lo, hi int64, err error) {
 	var r struct {
@@ -125,8 +125,11 @@ func (s *Service) idRange(ctx context.Context) (lo, hi int64, err error) {
 	return r.Lo, r.Hi, err
 }
 
-// RecomputeAll recomputes every code, a chunk of residents per transaction,
-// counting progress in j (which may be nil).
+// RecomputeAll recomputes every code, counting progress in j (which may be
+// nil). Chunks of residents are read and evaluated on one goroutine, through
+// the reader pool, while the previous chunk is written on another. A code
+// recomputed by an event (a declaration, a staff input) after the job began
+// is newer than the job's reading of it, and is left as it is.
 func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause string, j *Job) error {
 	if j == nil {
 		j = &Job{}
@@ -136,21 +139,70 @@ func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause stri
 		return err
 	}
 	j.Total = hi - lo + 1
-	for start := lo; start <= hi; start += Chunk {
-		end := min(start+Chunk-1, hi)
-		var changed int
+	began := s.Now().UTC()
+	type chunk struct {
+		lo, hi int64
+		ev     evaluated
+	}
+	chunks := make(chan chunk, 2)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var readErr error
+	go func() {
+		defer close(chunks)
+		for start := lo; start <= hi; start += Chunk {
+			end := min(start+Chunk-1, hi)
+			ev, err := s.evaluateRange(ctx, s.DB.R, actor, start, end, s.Now(), cause)
+			if err != nil {
+				readErr = fmt.Errorf("healthcode: evaluate %d..%d: %w", start, end, err)
+				return
+			}
+			select {
+			case chunks <- chunk{start, end, ev}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for c := range chunks {
 		err := s.DB.InTx(ctx, func(tx *db.Tx) error {
-			var err error
-			_, changed, err = s.recompute(ctx, tx, actor, start, end, cause)
-			return err
+			var newer []int64
+			if err := db.Select(ctx, tx, &newer, "SELECT resident_id FROM codes WHERE resident_id BETWEEN ? AND ? AND computed_at > ?",
+				c.lo, c.hi, began); err != nil {
+				return err
+			}
+			if len(newer) > 0 {
+				c.ev = without(c.ev, newer)
+			}
+			return s.write(ctx, tx, c.ev)
 		})
 		if err != nil {
-			return fmt.Errorf("healthcode: recompute %d..%d: %w", start, end, err)
+			return fmt.Errorf("healthcode: write %d..%d: %w", c.lo, c.hi, err)
 		}
-		j.done.Add(end - start + 1)
-		j.changed.Add(int64(changed))
+		j.done.Add(c.hi - c.lo + 1)
+		j.changed.Add(int64(len(c.ev.changes)))
 	}
-	return nil
+	return readErr
+}
+
+// without drops the residents in ids from ev.
+func without(ev evaluated, ids []int64) evaluated {
+	skip := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		skip[id] = true
+	}
+	var out evaluated
+	for _, c := range ev.codes {
+		if !skip[c.ResidentID] {
+			out.codes = append(out.codes, c)
+		}
+	}
+	for _, r := range ev.changes {
+		if !skip[r.ResidentID] {
+			out.changes = append(out.changes, r)
+		}
+	}
+	return out
 }
 
 // AllFacts yields the facts of every resident with inputs or a code.

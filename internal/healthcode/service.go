@@ -138,59 +138,77 @@ func change(old Code, hadOld bool, c Code) audit.Record {
 		Reason: reason, LegalBasis: "rule set " + c.RuleVersion}
 }
 
-// recompute evaluates the residents with ids in [lo, hi] that have inputs
-// or a code, saves their codes and appends a colour change to the audit
-// chain for each whose colour changed, in tx. It returns how many codes it
-// wrote and how many changed colour.
-func (s *Service) recompute(ctx context.Context, tx *db.Tx, actor rbac.Actor, lo, hi int64, cause string) (written, changed int, err error) {
-	now := s.Now()
+// evaluated is a chunk of residents evaluated: the codes to write and the
+// colour changes to record.
+type evaluated struct {
+	codes   []Code
+	changes []audit.Record
+}
+
+// evaluateRange reads the inputs and codes of the residents with ids in
+// [lo, hi] that have any, through q, and evaluates them at now. Codes that
+// would not change are left out.
+func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, lo, hi int64, now time.Time, cause string) (evaluated, error) {
+	var ev evaluated
 	risks, err := s.RiskMap(ctx)
 	if err != nil {
-		return 0, 0, err
+		return ev, err
 	}
 	rs := s.Rules.Get()
-	inputs, err := s.Store.Inputs(ctx, tx, lo, hi, civil.Of(now).AddDays(-Lookback))
+	inputs, err := s.Store.Inputs(ctx, q, lo, hi, civil.Of(now).AddDays(-Lookback))
 	if err != nil {
-		return 0, 0, err
+		return ev, err
 	}
-	olds, err := s.Store.Codes(ctx, tx, lo, hi)
+	olds, err := s.Store.Codes(ctx, q, lo, hi)
 	if err != nil {
-		return 0, 0, err
+		return ev, err
 	}
 	for id := range olds {
 		if _, ok := inputs[id]; !ok {
 			inputs[id] = &Inputs{ResidentID: id}
 		}
 	}
-	codes := make([]Code, 0, len(inputs))
-	var changes []audit.Record
+	ev.codes = make([]Code, 0, len(inputs))
 	for id, in := range inputs {
 		old, had := olds[id]
 		c, err := s.evaluate(in, old, had, risks, rs, now)
 		if err != nil {
-			return 0, 0, err
+			return ev, err
 		}
 		if had && c.Colour == old.Colour && c.RuleColour == old.RuleColour && c.Explanation == old.Explanation &&
 			c.OverrideColour == old.OverrideColour {
 			continue // nothing to write
 		}
-		codes = append(codes, c)
+		ev.codes = append(ev.codes, c)
 		if !had || c.Colour != old.Colour {
 			r := change(old, had, c)
 			r.Actor = actor
 			if cause != "" {
 				r.Reason = cause + ": " + r.Reason
 			}
-			changes = append(changes, r)
+			ev.changes = append(ev.changes, r)
 		}
 	}
-	if err := s.Store.SaveCodes(ctx, tx, codes); err != nil {
+	return ev, nil
+}
+
+// write saves evaluated codes and appends their colour changes, in tx.
+func (s *Service) write(ctx context.Context, tx *db.Tx, ev evaluated) error {
+	if err := s.Store.SaveCodes(ctx, tx, ev.codes); err != nil {
+		return err
+	}
+	_, err := audit.AppendBatch(ctx, tx, ev.changes)
+	return err
+}
+
+// recompute evaluates and writes the residents with ids in [lo, hi], in tx,
+// and reports how many codes it wrote and how many changed colour.
+func (s *Service) recompute(ctx context.Context, tx *db.Tx, actor rbac.Actor, lo, hi int64, cause string) (written, changed int, err error) {
+	ev, err := s.evaluateRange(ctx, tx, actor, lo, hi, s.Now(), cause)
+	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := audit.AppendBatch(ctx, tx, changes); err != nil {
-		return 0, 0, err
-	}
-	return len(codes), len(changes), nil
+	return len(ev.codes), len(ev.changes), s.write(ctx, tx, ev)
 }
 
 // Code returns a resident's current code, first bringing it up to date with

@@ -350,7 +350,7 @@ func dateOrNull(d civil.Date) any {
 // SaveCodes writes codes with multi-row upserts.
 func (s *store) SaveCodes(ctx context.Context, tx *db.Tx, cs []Code) error {
 	defer s.d.Observe("healthcode.save_codes", time.Now())
-	const per = 500 // 11 columns: well under SQLite's parameter limit
+	const per = 2500 // 11 columns: under SQLite's limit of 32766 parameters
 	one := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for start := 0; start < len(cs); start += per {
 		batch := cs[start:min(start+per, len(cs))]

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	}
 	codes := &healthcode.Service{DB: d, Store: healthcode.NewStore(d), Residents: residents, Jurisdictions: juris, Log: log,
 		Rules: active, Now: now}
-	region, err := issuingRegion(ctx, cfg, juris)
+	region, err := IssuingRegion(ctx, cfg, juris)
 	if err != nil {
 		return nil, err
 	}
@@ -287,9 +287,9 @@ func (s *Server) count(r *http.Request, status int, start time.Time, route strin
 	return route
 }
 
-// issuingRegion is the configured region, or the store's first city (the
+// IssuingRegion is the configured region, or the store's first city (the
 // demo's Wuhan), or its first province.
-func issuingRegion(ctx context.Context, cfg config.Config, juris jurisdiction.Store) (string, error) {
+func IssuingRegion(ctx context.Context, cfg config.Config, juris jurisdiction.Store) (string, error) {
 	if cfg.Region != "" {
 		return cfg.Region, nil
 	}

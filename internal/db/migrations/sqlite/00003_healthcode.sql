@@ -98,7 +98,7 @@ CREATE TABLE codes (
     override_reason TEXT,
     override_by     INTEGER REFERENCES accounts (id)
 );
-CREATE INDEX codes_colour ON codes (colour);
+
 
 CREATE TABLE appeals (
     id          INTEGER PRIMARY KEY,

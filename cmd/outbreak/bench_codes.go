@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/bench"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/pass"
+	"github.com/outbreak-platform/outbreak/internal/rules"
+	"github.com/outbreak-platform/outbreak/internal/server"
+)
+
+func benchVerify(ctx context.Context, args []string) error {
+	fs := newFlags("bench verify", "Full pass verification (decode + signature + checks) against bare ed25519.Verify\non the same bytes, in the same run.")
+	dur := fs.Duration("duration", 5*time.Second, "how long to run each loop")
+	fs.Bool("json", true, "print JSON (the only format)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	ops, base := pass.MeasureVerify(*dur)
+	return printJSON(map[string]any{"benchmark": "verify", "ops_per_sec": ops, "baseline_ops_per_sec": base, "ratio": ops / base,
+		"target_ratio": 0.8, "meets_target": ops/base >= 0.8})
+}
+
+// declareAll gives every demo resident a declaration — a few with fever or
+// symptoms, some with visits — written in bulk, as if each had declared.
+func declareAll(ctx context.Context, d *db.DB, seed uint64) (int, error) {
+	var people []struct {
+		ID   int64  `db:"id"`
+		Code string `db:"code"`
+	}
+	if err := db.Select(ctx, d.R, &people, "SELECT r.id, j.code FROM residents r JOIN jurisdictions j ON j.id = r.community_id ORDER BY r.id"); err != nil {
+		return 0, err
+	}
+	var by int64
+	if err := db.Get(ctx, d.R, &by, "SELECT min(id) FROM accounts"); err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	now := time.Now().UTC()
+	symptoms := []string{"", "", "", "", "", "", "", "", "cough", "fever", "sore_throat"}
+	for start := 0; start < len(people); start += 20000 {
+		batch := people[start:min(start+20000, len(people))]
+		rows := make([][]any, len(batch))
+		for i, p := range batch {
+			rows[i] = []any{p.ID, p.ID, by, "daily", now.Add(-time.Duration(rng.IntN(20)) * time.Hour), 36.0 + float64(rng.IntN(25))/10,
+				symptoms[rng.IntN(len(symptoms))], rng.IntN(50) == 0, p.Code}
+		}
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			return tx.BulkInsert(ctx, "declarations", []string{"id", "resident_id", "declared_by", "kind", "at", "temperature_c", "symptoms",
+				"contact_with_case", "location_code"}, rows)
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(people), nil
+}
+
+func benchRecompute(ctx context.Context, args []string) error {
+	fs := newFlags("bench recompute", "Generate N residents, give each a declaration and a code, then change the rule set\nand time the full recompute of every code (the batch a rule change starts).")
+	n := fs.Int("residents", 1000000, "residents")
+	dsn := fs.String("db", "", "an EMPTY store (default: a temporary SQLite file)")
+	fs.Bool("json", true, "print JSON (the only format)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed recompute to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, d, stores, cleanup, err := benchStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *n, Seed: 2020}); err != nil {
+		return err
+	}
+	if _, err := declareAll(ctx, d, 2020); err != nil {
+		return err
+	}
+	svc, err := codeService(ctx, cfg, d, stores.Residents)
+	if err != nil {
+		return err
+	}
+	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := time.Now()
+	if err := svc.RecomputeAll(ctx, audit.System, "initial codes", nil); err != nil {
+		return err
+	}
+	initial := time.Since(start)
+	var codes int
+	if err := db.Get(ctx, d.R, &codes, "SELECT count(*) FROM codes"); err != nil {
+		return err
+	}
+	// The rule change: fever from 37.0 °C instead of 37.3 °C, as a new version.
+	src := string(rules.DefaultYAML())
+	src = strings.Replace(src, `version: "default-2020.1"`, "version: \"bench-2020.2\"\nfever_threshold_c: 37.0", 1)
+	if _, err := svc.Rules.Swap([]byte(src)); err != nil {
+		return fmt.Errorf("bench: rule change: %w", err)
+	}
+	job := &healthcode.Job{}
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	err = svc.RecomputeAll(ctx, audit.System, "rule set bench-2020.2", job)
+	elapsed := time.Since(start)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	st := job.Status()
+	rate := float64(codes) / elapsed.Seconds()
+	return printJSON(map[string]any{"benchmark": "recompute", "store": d.Dialect.String(), "residents": *n, "codes": codes,
+		"initial_s": initial.Seconds(), "recompute_s": elapsed.Seconds(), "changed_colour": st.Changed, "codes_per_sec": rate,
+		"target_per_sec": 20000, "meets_target": rate >= 20000})
+}
+
+func benchPass(ctx context.Context, args []string) error {
+	fs := newFlags("bench pass", "Serve a demo region on loopback and fetch residents' own current passes\n(GET /api/v1/me/pass with a session) at a fixed rate. Reports latency percentiles.")
+	rate := fs.Float64("rate", 2000, "requests per second")
+	dur := fs.Duration("duration", 10*time.Second, "how long to drive the load")
+	residents := fs.Int("residents", 20000, "demo residents")
+	sessions := fs.Int("sessions", 2000, "signed-in residents to spread the requests over")
+	fs.Bool("json", true, "print JSON (the only format)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *rate <= 0 || *dur <= 0 || *sessions < 1 {
+		return errUsage{errors.New("rate, duration and sessions must be positive")}
+	}
+	cfg, d, stores, cleanup, err := benchStore(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *residents, Seed: 2020}); err != nil {
+		return err
+	}
+	if _, err := declareAll(ctx, d, 2020); err != nil {
+		return err
+	}
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	v, _, err := vaultFor(cfg)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
+	if err != nil {
+		return err
+	}
+	svc, err := codeService(ctx, cfg, d, stores.Residents)
+	if err != nil {
+		return err
+	}
+	svc.Log = log
+	if err := svc.RecomputeAll(ctx, audit.System, "initial codes", nil); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(srvCtx, ln) }()
+	defer func() { stop(); <-done }()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2000, MaxIdleConnsPerHost: 2000}, Timeout: 30 * time.Second}
+
+	var users []string
+	if err := db.Select(ctx, d.R, &users, "SELECT username FROM accounts WHERE role = 'resident' ORDER BY id LIMIT ?", *sessions); err != nil {
+		return err
+	}
+	cookies := make([]string, 0, len(users))
+	for i, u := range users {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/login", bytes.NewReader([]byte(`{"username":"`+u+`","password":"demo"}`)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "outbreak_session" {
+				cookies = append(cookies, c.Value)
+			}
+		}
+	}
+	if len(cookies) == 0 {
+		return errors.New("bench: no resident could sign in")
+	}
+	fetchPass := func(ctx context.Context, i int, due time.Time) (map[string]time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me/pass", nil)
+		req.Header.Set("Cookie", "outbreak_session="+cookies[i%len(cookies)])
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("pass: %s", resp.Status)
+		}
+		return map[string]time.Duration{"pass": time.Since(due)}, nil
+	}
+	start := time.Now()
+	lat, errs, dropped := bench.OpenLoop(ctx, *rate, *dur, 4000, fetchPass)
+	elapsed := time.Since(start)
+	l := bench.Summarise(lat["pass"])
+	return printJSON(map[string]any{"benchmark": "pass", "store": d.Dialect.String(), "requests_per_sec": *rate, "duration_s": dur.Seconds(),
+		"achieved_requests_per_sec": float64(l.Count) / elapsed.Seconds(), "latency": l, "errors": errs, "dropped": dropped,
+		"target_p99_ms": 20, "meets_target": l.P99 < 20 && errs == 0 && dropped == 0})
+}
