@@ -17,6 +17,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/demo"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/notify"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/rules"
@@ -250,6 +251,32 @@ func TestPurge(t *testing.T) {
 		db.Get(ctx, d.R, &purges, "SELECT count(*) FROM audit_log WHERE kind = 'purge'")
 		if purges != 1 {
 			t.Fatalf("purge entries = %d", purges)
+		}
+	})
+}
+
+func TestReminders(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		sender := &notify.LogSender{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Keep: 10}
+		if n, err := f.svc.Remind(ctx, sender); err != nil || n != 0 {
+			t.Fatalf("nobody declared yet: %d, %v", n, err)
+		}
+		if _, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.5, LocationCode: "420106001"}); err != nil {
+			t.Fatal(err)
+		}
+		if due, err := f.svc.DeclarationDue(ctx, me.ResidentID); due || err != nil {
+			t.Fatalf("due right after declaring: %v", err)
+		}
+		f.now = f.now.Add(30 * time.Hour)
+		if due, err := f.svc.DeclarationDue(ctx, me.ResidentID); !due || err != nil {
+			t.Fatalf("not due after 30 hours: %v", err)
+		}
+		n, err := f.svc.Remind(ctx, sender)
+		if err != nil || n != 1 || len(sender.Sent()) != 1 || !strings.HasPrefix(sender.Sent()[0].To, "1") {
+			t.Fatalf("remind = %d, %v, %+v", n, err, sender.Sent())
 		}
 	})
 }

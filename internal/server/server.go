@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/notify"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/vault"
@@ -46,6 +49,7 @@ type Server struct {
 	sessions *auth.Sessions
 	accounts *account.Service
 	codes    *healthcode.Service
+	sender   notify.Sender
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -85,6 +89,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	if err != nil {
 		return nil, err
 	}
+	if cfg.RulesFile != "" {
+		applyRulesFile(ctx, log, codes, cfg.RulesFile)
+	}
 	iss := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: now}
 	if err := iss.Ensure(ctx); err != nil {
 		return nil, err
@@ -99,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
 
 	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, sessions: sessions, accounts: accSvc, codes: codes,
+		sender:   &notify.LogSender{Log: log, Keep: 100},
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
@@ -158,8 +166,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // housekeeping purges expired sessions, and declarations past the
-// retention window (the purge is recorded in the audit chain), every hour.
+// retention window (the purge is recorded in the audit chain), every hour,
+// and once a day from 08:00 reminds those whose declaration is due.
 func (s *Server) housekeeping(ctx context.Context) {
+	lastReminded := ""
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -168,6 +178,14 @@ func (s *Server) housekeeping(ctx context.Context) {
 			s.log.Error("purge sessions", "err", err)
 		} else if n > 0 {
 			s.log.Info("purged expired sessions", "count", n)
+		}
+		if day := s.codes.Now().Format("2006-01-02"); day != lastReminded && s.codes.Now().Hour() >= 8 {
+			lastReminded = day
+			if n, err := s.codes.Remind(ctx, s.sender); err != nil && ctx.Err() == nil {
+				s.log.Error("declaration reminders", "err", err)
+			} else {
+				s.log.Info("declaration reminders sent", "count", n)
+			}
 		}
 		n, err = s.codes.Purge(ctx, time.Duration(s.cfg.RetentionDays)*24*time.Hour)
 		if err != nil && ctx.Err() == nil {
@@ -306,4 +324,26 @@ func IssuingRegion(ctx context.Context, cfg config.Config, juris jurisdiction.St
 		return all[0].Code, nil
 	}
 	return "LOCAL", nil
+}
+
+// applyRulesFile puts the configured rule file in force when its version is
+// new. A broken file is refused, with its lines and reasons in the log, and
+// the rules in force stay.
+func applyRulesFile(ctx context.Context, log *slog.Logger, codes *healthcode.Service, path string) {
+	src, err := os.ReadFile(path)
+	if err == nil {
+		var set *rules.RuleSet
+		if set, err = rules.Parse(src); err == nil && set.Version() == codes.Rules.Get().Version() {
+			return // already in force
+		}
+	}
+	if err == nil {
+		_, err = codes.ApplyRuleSet(ctx, rbac.Actor{Name: "config: " + path, Role: rbac.Admin}, src,
+			healthcode.Change{Reason: "rule file " + path + " given at start", LegalBasis: "decision of the health authority"})
+	}
+	if err != nil {
+		log.Error("rule file refused; the rules in force stay", "file", path, "err", err, "in_force", codes.Rules.Get().Version())
+		return
+	}
+	log.Info("rule file applied; recomputing every code", "file", path, "version", codes.Rules.Get().Version())
 }

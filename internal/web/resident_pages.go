@@ -14,6 +14,7 @@ type residentHome struct {
 	Self       bool
 	Dependents []resident.Resident
 	Code       *codeView // nil before the first declaration
+	Due        bool      // the daily declaration is due
 }
 
 // ResidentHome shows a resident their health code — colour, pass, reasons,
@@ -42,6 +43,10 @@ func (h *Handler) ResidentHome(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case !errors.Is(err, healthcode.ErrNoCode):
+		h.fail(w, r, p, "", err)
+		return
+	}
+	if d.Due, err = h.Codes.DeclarationDue(r.Context(), who.ID); err != nil {
 		h.fail(w, r, p, "", err)
 		return
 	}

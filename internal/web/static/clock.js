@@ -16,4 +16,16 @@
       img.src = u.toString();
     });
   }, 5 * 60 * 1000);
+  // The colour follows the holder's record: when it changes, show the new one.
+  var code = document.querySelector("[data-watch]");
+  if (code && window.fetch) {
+    setInterval(function () {
+      fetch(code.getAttribute("data-watch"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (c) {
+          if (c && c.colour && c.colour !== code.getAttribute("data-colour")) location.reload();
+        })
+        .catch(function () {});
+    }, 15000);
+  }
 })();
