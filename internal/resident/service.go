@@ -2,6 +2,7 @@ package resident
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 
@@ -66,8 +67,18 @@ func (s *Service) AddDependent(ctx context.Context, actor rbac.Actor, n New, tod
 	}
 	var dep Resident
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		hh := guardian.HouseholdID.Int64
-		if !guardian.HouseholdID.Valid {
+		// Read the household again in the transaction, locked, so that two
+		// dependents added at once land in one household.
+		lock := ""
+		if tx.Dialect() == db.Postgres {
+			lock = " FOR UPDATE"
+		}
+		var household sql.NullInt64
+		if err := db.Get(ctx, tx, &household, "SELECT household_id FROM residents WHERE id = ?"+lock, guardian.ID); err != nil {
+			return err
+		}
+		hh := household.Int64
+		if !household.Valid {
 			id, err := db.InsertID(ctx, tx, "INSERT INTO households (community_id) VALUES (?) RETURNING id", guardian.CommunityID)
 			if err != nil {
 				return err
