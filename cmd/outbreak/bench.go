@@ -89,6 +89,7 @@ func benchDemo(ctx context.Context, args []string) error {
 	n := fs.Int("residents", 1000000, "residents to generate")
 	dsn := fs.String("db", "", "an EMPTY store to fill (default: a temporary SQLite file)")
 	fs.Bool("json", true, "print JSON (the only format)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -97,7 +98,12 @@ func benchDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cleanup()
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	res, err := demo.Generate(ctx, stores, demo.Options{Residents: *n, Seed: 2020})
+	stopProfile()
 	if err != nil {
 		return err
 	}
