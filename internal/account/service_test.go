@@ -323,7 +323,7 @@ func TestUpdateStaff(t *testing.T) {
 				t.Fatalf("disabled account signs in: %v", err)
 			}
 			// Enabling again does not bring the sessions back.
-			a, err = svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{Role: rbac.Epidemiologist})
+			a, err = svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{Role: rbac.Epidemiologist, Disabled: new(false)})
 			if err != nil || a.Disabled {
 				t.Fatalf("UpdateStaff enable = %+v, %v", a, err)
 			}
@@ -496,6 +496,25 @@ func TestSetLang(t *testing.T) {
 		}
 		if got, _ := e.s.Get(ctx, e.admin.ID); got.Lang != "en" {
 			t.Fatalf("lang = %q", got.Lang)
+		}
+	})
+}
+
+// TestUpdateStaffKeepsDisabledWhenNotGiven: a change that does not mention
+// the disabled flag leaves it as it is.
+func TestUpdateStaffKeepsDisabledWhenNotGiven(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		svc := e.svc
+		admin := e.admin.Actor()
+		target := staffAccount(t, d, e.s, "epi-9", rbac.Epidemiologist, e.js["420106"], "staff password")
+		if _, err := svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{Disabled: new(true)}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{DisplayName: "new name"})
+		if err != nil || !a.Disabled || a.DisplayName != "new name" {
+			t.Fatalf("rename of a disabled account = %+v, %v", a, err)
 		}
 	})
 }
