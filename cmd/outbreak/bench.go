@@ -140,26 +140,11 @@ func benchSignin(ctx context.Context, args []string) error {
 	if err := db.Select(ctx, d.R, &accounts, "SELECT username FROM accounts WHERE role = 'resident' ORDER BY id"); err != nil {
 		return err
 	}
-	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	v, _, err := vaultFor(cfg)
+	base, stop, err := serveForBench(ctx, cfg, d)
 	if err != nil {
 		return err
 	}
-	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srvCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(srvCtx, ln) }()
-	defer func() { stop(); <-done }()
-
-	base := "http://" + ln.Addr().String()
+	defer stop()
 	client := &http.Client{
 		Transport:     &http.Transport{MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000, IdleConnTimeout: time.Minute},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -243,4 +228,27 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// serveForBench serves the whole platform on d on a loopback port, trusting
+// X-Forwarded-For from loopback (the load generator plays many clients
+// behind a proxy). It returns the base URL and a function that stops it.
+func serveForBench(ctx context.Context, cfg config.Config, d *db.DB) (string, func(), error) {
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	v, _, err := vaultFor(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d, v, server.NewRegistry())
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(srvCtx, ln) }()
+	return "http://" + ln.Addr().String(), func() { stop(); <-done }, nil
 }

@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -21,7 +19,6 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/rules"
-	"github.com/outbreak-platform/outbreak/internal/server"
 )
 
 func benchVerify(ctx context.Context, args []string) error {
@@ -154,33 +151,19 @@ func benchPass(ctx context.Context, args []string) error {
 	if _, err := declareAll(ctx, d, 2020); err != nil {
 		return err
 	}
-	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-	v, _, err := vaultFor(cfg)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
-	if err != nil {
-		return err
-	}
 	svc, err := codeService(ctx, cfg, d, stores.Residents)
 	if err != nil {
 		return err
 	}
-	svc.Log = log
+	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := svc.RecomputeAll(ctx, audit.System, "initial codes", nil); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := serveForBench(ctx, cfg, d)
 	if err != nil {
 		return err
 	}
-	srvCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(srvCtx, ln) }()
-	defer func() { stop(); <-done }()
-	base := "http://" + ln.Addr().String()
+	defer stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2000, MaxIdleConnsPerHost: 2000}, Timeout: 30 * time.Second}
 
 	var users []string

@@ -77,17 +77,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p, err := h.Sessions.Start(r.Context(), w, a)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	m, err := h.me(r, p)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.write(w, r, http.StatusOK, m)
+	h.startSession(w, r, a, http.StatusOK)
 }
 
 // Logout ends the session.
@@ -141,6 +131,12 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.startSession(w, r, a, http.StatusCreated)
+}
+
+// startSession signs a in and answers with the account, and the CSRF token
+// its later unsafe requests must send.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, a account.Account, status int) {
 	p, err := h.Sessions.Start(r.Context(), w, a)
 	if err != nil {
 		h.fail(w, r, err)
@@ -151,5 +147,5 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, r, http.StatusCreated, m)
+	h.write(w, r, status, m)
 }
