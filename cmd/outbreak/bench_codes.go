@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -33,41 +32,6 @@ func benchVerify(ctx context.Context, args []string) error {
 		"target_ratio": 0.8, "meets_target": ops/base >= 0.8})
 }
 
-// declareAll gives every demo resident a declaration — a few with fever or
-// symptoms, some with visits — written in bulk, as if each had declared.
-func declareAll(ctx context.Context, d *db.DB, seed uint64) (int, error) {
-	var people []struct {
-		ID   int64  `db:"id"`
-		Code string `db:"code"`
-	}
-	if err := db.Select(ctx, d.R, &people, "SELECT r.id, j.code FROM residents r JOIN jurisdictions j ON j.id = r.community_id ORDER BY r.id"); err != nil {
-		return 0, err
-	}
-	var by int64
-	if err := db.Get(ctx, d.R, &by, "SELECT min(id) FROM accounts"); err != nil {
-		return 0, err
-	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	now := time.Now().UTC()
-	symptoms := []string{"", "", "", "", "", "", "", "", "cough", "fever", "sore_throat"}
-	for start := 0; start < len(people); start += 20000 {
-		batch := people[start:min(start+20000, len(people))]
-		rows := make([][]any, len(batch))
-		for i, p := range batch {
-			rows[i] = []any{p.ID, p.ID, by, "daily", now.Add(-time.Duration(rng.IntN(20)) * time.Hour), 36.0 + float64(rng.IntN(25))/10,
-				symptoms[rng.IntN(len(symptoms))], rng.IntN(50) == 0, p.Code}
-		}
-		err := d.InTx(ctx, func(tx *db.Tx) error {
-			return tx.BulkInsert(ctx, "declarations", []string{"id", "resident_id", "declared_by", "kind", "at", "temperature_c", "symptoms",
-				"contact_with_case", "location_code"}, rows)
-		})
-		if err != nil {
-			return 0, err
-		}
-	}
-	return len(people), nil
-}
-
 func benchRecompute(ctx context.Context, args []string) error {
 	fs := newFlags("bench recompute", "Generate N residents, give each a declaration and a code, then change the rule set\nand time the full recompute of every code (the batch a rule change starts).")
 	n := fs.Int("residents", 1000000, "residents")
@@ -85,7 +49,7 @@ func benchRecompute(ctx context.Context, args []string) error {
 	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *n, Seed: 2020}); err != nil {
 		return err
 	}
-	if _, err := declareAll(ctx, d, 2020); err != nil {
+	if _, err := demo.Declarations(ctx, d, 2020, 1, time.Now()); err != nil {
 		return err
 	}
 	svc, err := codeService(ctx, cfg, d, stores.Residents)
@@ -148,7 +112,7 @@ func benchPass(ctx context.Context, args []string) error {
 	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *residents, Seed: 2020}); err != nil {
 		return err
 	}
-	if _, err := declareAll(ctx, d, 2020); err != nil {
+	if _, err := demo.Declarations(ctx, d, 2020, 1, time.Now()); err != nil {
 		return err
 	}
 	svc, err := codeService(ctx, cfg, d, stores.Residents)

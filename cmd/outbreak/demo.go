@@ -10,6 +10,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/demo"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 )
 
@@ -18,6 +19,7 @@ func demoCmd(ctx context.Context, args []string) error {
 	n := fs.Int("residents", 20000, "number of residents to generate")
 	seed := fs.Uint64("seed", 2020, "random seed; the same seed gives the same region")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing, successfully, when the store already holds people")
+	health := fs.Bool("health", true, "also give the region declarations, a few cases and contacts, a high-risk area, and codes")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
@@ -40,6 +42,24 @@ func demoCmd(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *health {
+		codes, err := codeService(ctx, cfg, d, s.Residents)
+		if err != nil {
+			return err
+		}
+		codes.Log = log
+		actors := map[string]rbac.Actor{}
+		for _, name := range []string{"epidemiologist-1", "commander-1"} {
+			a, err := s.Accounts.GetByUsername(ctx, name)
+			if err != nil {
+				return err
+			}
+			actors[name] = a.Actor()
+		}
+		if err := demo.Health(ctx, codes, actors, *seed); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("demo region generated in %s: %d residents (%d dependents) in %d households, %d communities, %d staff accounts (%.0f residents/s)\n",
 		res.Elapsed.Round(1e6), res.Residents, res.Dependents, res.Households, res.Communities, res.StaffAccounts,

@@ -11,10 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/outbreak-platform/outbreak/internal/audit"
-	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
-	"github.com/outbreak-platform/outbreak/internal/resident"
 )
 
 // run calls the command line as a user would and returns what it printed.
@@ -55,32 +52,12 @@ func TestCommands(t *testing.T) {
 	if _, err := run(t, with("demo", "--residents", "200")...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run(t, with("pass", "--demo-resident", "1")...); err == nil || !strings.Contains(err.Error(), "declare first") {
-		t.Fatalf("pass before declaring: %v", err)
-	}
-	// resident-1 declares through the service, as the API would.
+	// The demo gives the region declarations and codes; resident-1 has one.
 	d, err := db.Open(context.Background(), dsn, db.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	if _, err := d.W.ExecContext(context.Background(), `INSERT INTO declarations (resident_id, declared_by, kind, at, temperature_c, symptoms,
-		contact_with_case, location_code) VALUES (1, (SELECT id FROM accounts WHERE username = 'resident-1'), 'daily', CURRENT_TIMESTAMP, 36.5, '', 0, '420106001')`); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.KeyFile = filepath.Join(dir, "k")
-	v, _, err := vaultFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := codeService(context.Background(), cfg, d, resident.NewStore(d, v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := codes.RecomputeAll(context.Background(), audit.System, "test", nil); err != nil {
-		t.Fatal(err)
-	}
 	out, err := run(t, with("pass", "--demo-resident", "1")...)
 	text := strings.TrimSpace(out)
 	if err != nil || !strings.HasPrefix(text, "OB1:") {
@@ -113,7 +90,7 @@ func TestCommands(t *testing.T) {
 	if out, err := run(t, "audit", "verify", "--db", dsn); err != nil || !strings.Contains(out, `"ok": true`) {
 		t.Fatalf("audit verify = %s, %v", out, err)
 	}
-	// The recompute wrote the first code and its colour change; edit it.
+	// Edit the first entry of the chain.
 	if _, err := d.W.ExecContext(context.Background(), `UPDATE audit_log SET after = '{"colour":"red"}' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
