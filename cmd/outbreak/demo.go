@@ -90,5 +90,15 @@ func printDemoLogins(ctx context.Context, d *db.DB) {
 		}
 		fmt.Printf("  %-18s %-17s %s\n", r.Username, r.Role, where)
 	}
+	var examples []struct {
+		Username string `db:"username"`
+		Colour   string `db:"colour"`
+	}
+	if err := db.Select(ctx, d.R, &examples, `SELECT min(a.username) AS username, c.colour FROM codes c
+		JOIN accounts a ON a.resident_id = c.resident_id WHERE c.colour <> 'green' GROUP BY c.colour ORDER BY c.colour`); err == nil {
+		for _, e := range examples {
+			fmt.Printf("  %-18s %-17s a resident whose code is %s, with the reasons\n", e.Username, "resident", e.Colour)
+		}
+	}
 	fmt.Println()
 }
