@@ -3,11 +3,23 @@ GO       ?= go
 BIN      := bin/outbreak
 RESIDENTS ?= 20000
 DB       ?= sqlite:./data/outbreak.db
+CHECKPOINT := web/checkpoint
 
-.PHONY: run build test bench fuzz clean
+.PHONY: run build test bench fuzz clean assets
 
-build:
+build: assets
 	$(GO) build -o $(BIN) ./cmd/outbreak
+
+# The checkpoint page's script: the npm packages pinned in
+# web/checkpoint/package-lock.json (installed again only when it changes),
+# then web/checkpoint/src bundled into internal/checkpoint/static/checkpoint.js,
+# which is committed so that `go build` works from a clean clone.
+assets: $(CHECKPOINT)/node_modules/.installed
+	cd $(CHECKPOINT) && npm run --silent build
+
+$(CHECKPOINT)/node_modules/.installed: $(CHECKPOINT)/package.json $(CHECKPOINT)/package-lock.json
+	cd $(CHECKPOINT) && npm ci --no-audit --no-fund
+	touch $@
 
 # Build, create the embedded store with the demo region when it is empty,
 # and serve on 127.0.0.1:8080.
@@ -17,16 +29,20 @@ run: build
 
 # Every test: unit, store contract tests on SQLite and (when reachable)
 # PostgreSQL, HTTP tests, fuzz seeds, and the browser tests in Chromium.
-test:
+test: assets
 	./scripts/test.sh
 
 # Longer fuzzing of every parser of outside data.
 fuzz:
 	FUZZTIME=60s ./scripts/fuzz.sh
 
+# The performance targets, each printing JSON (see BENCHMARKS.md).
 bench: build
 	./$(BIN) bench demo --residents 1000000 --json
 	./$(BIN) bench signin --json
+	./$(BIN) bench verify --json
+	./$(BIN) bench recompute --residents 1000000 --json
+	./$(BIN) bench pass --json
 
 clean:
-	rm -rf bin
+	rm -rf bin $(CHECKPOINT)/node_modules

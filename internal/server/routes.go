@@ -152,7 +152,14 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/audit/verify", can(rbac.AccessLogRead), a.VerifyAudit)
 
 	// Checkpoint: verification page, offline worker, passages (internal/checkpoint).
-	// (routes for the checkpoint go here)
+	// The page opens offline from its service worker's copy; the worker and
+	// the hashed assets hold no secret, so anyone may fetch them.
+	page("GET /checkpoint", can(rbac.PassVerify), s.cp.Page)
+	handle("GET /checkpoint/sw.js", http.HandlerFunc(s.cp.ServiceWorker))
+	handle("GET /checkpoint/static/{hash}/{name}", http.HandlerFunc(s.cp.Static))
+	api("GET /api/v1/checkpoint/session", can(rbac.PassVerify), s.cp.Session)
+	api("POST /api/v1/passages", can(rbac.PassVerify), s.cp.Record)
+	api("GET /api/v1/passages/summary", canAny(rbac.PassVerify, rbac.StatsRead), s.cp.Summary)
 
 	handle("/api/", http.HandlerFunc(a.NotFound))
 

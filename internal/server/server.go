@@ -23,6 +23,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/api"
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
@@ -46,6 +47,7 @@ type Server struct {
 	registry *prometheus.Registry
 	web      *web.Handler
 	api      *api.Handler
+	cp       *checkpoint.Handler
 	sessions *auth.Sessions
 	accounts *account.Service
 	codes    *healthcode.Service
@@ -105,7 +107,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
 		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
 
-	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, sessions: sessions, accounts: accSvc, codes: codes,
+	cp := &checkpoint.Handler{Log: log, Catalog: cat, Store: checkpoint.NewStore(d), Issuer: iss, Jurisdictions: juris, Now: now}
+	if err := cp.Init(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, cp: cp, sessions: sessions, accounts: accSvc, codes: codes,
 		sender:   &notify.LogSender{Log: log, Keep: 100},
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -87,6 +87,8 @@ func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	if err := h.Sessions.End(r.Context(), w, auth.From(r.Context())); err != nil {
 		h.Log.ErrorContext(r.Context(), "logout", "err", err)
 	}
+	// Forget what this browser kept: the checkpoint's offline copy of its page.
+	w.Header().Set("Clear-Site-Data", `"cache", "storage"`)
 	redirect(w, r, "/login", "flash.logged_out")
 }
 

@@ -74,6 +74,9 @@ func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
 			d.Counts[i].Percent = d.Counts[i].Residents * 100 / max(most, 1)
 		}
 	}
+	if a.Can(rbac.PassVerify) {
+		d.Links = append(d.Links, link{"/checkpoint", "checkpoint.open"})
+	}
 	if a.Can(rbac.CaseWrite) {
 		d.Links = append(d.Links, link{"/staff/appeals", "appeal.queue"})
 	}
