@@ -156,6 +156,16 @@ func (h *Handler) MyPass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Query().Get("format") == "png" {
+		png, err := pass.PNG(text, claims.Colour, 512)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(png)
+		return
+	}
 	if r.URL.Query().Get("format") == "svg" {
 		svg, err := pass.SVG(text, claims.Colour)
 		if err != nil {

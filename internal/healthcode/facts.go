@@ -44,6 +44,9 @@ func Facts(in *Inputs, risks *RiskMap, now time.Time) rules.Facts {
 	}
 	for _, d := range in.Declarations {
 		visit(d.LocationCode, civil.Of(d.At.In(now.Location())))
+		if d.Kind == "arrival" && risks.Known(d.Origin) {
+			visit(d.Origin, d.ArrivalDate) // arriving from a region with a risk level
+		}
 		for _, v := range d.Visits {
 			visit(v.RegionCode, v.On)
 		}

@@ -280,3 +280,73 @@ func TestReminders(t *testing.T) {
 		}
 	})
 }
+
+func TestRuleChange(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		// A declaration with 37.1 °C: green under the default (fever from 37.3 °C).
+		if c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 37.1, LocationCode: "420106001"}); err != nil || c.Colour != "green" {
+			t.Fatalf("declare: %+v, %v", c, err)
+		}
+		stricter := strings.Replace(string(rules.DefaultYAML()), `version: "default-2020.1"`, "version: \"strict-1\"\nfever_threshold_c: 37.0", 1)
+		rep, err := f.svc.DryRun(ctx, []byte(stricter))
+		if err != nil || rep.Total != 1 || rep.Changed != 1 {
+			t.Fatalf("dry run: %+v, %v", rep, err)
+		}
+		if c, _ := f.svc.Code(ctx, me.ResidentID); c.Colour != "green" {
+			t.Fatal("a dry run changed a code")
+		}
+		commander := f.actor(t, "commander-1")
+		_, err = f.svc.ApplyRuleSet(ctx, commander, []byte("version: broken\nrules:\n  - id: x\n    colour: purple\n"), healthcode.Change{})
+		var pe *rules.ParseError
+		if !errors.As(err, &pe) || f.svc.Rules.Get().Version() != "default-2020.1" {
+			t.Fatalf("broken file: %v, in force %s", err, f.svc.Rules.Get().Version())
+		}
+		job, err := f.svc.ApplyRuleSet(ctx, commander, []byte(stricter), healthcode.Change{Reason: "fever from 37.0 °C", LegalBasis: "health commission notice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for job.Status().Finished == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		c, _ := f.svc.Code(ctx, me.ResidentID)
+		if c.Colour != "yellow" || c.RuleVersion != "strict-1" {
+			t.Fatalf("after the rule change: %s under %s", c.Colour, c.RuleVersion)
+		}
+		if src, _ := healthcode.RuleSource(ctx, d); !strings.Contains(src, "strict-1") {
+			t.Fatal("rule set not recorded")
+		}
+		if _, err := f.svc.ApplyRuleSet(ctx, commander, []byte(stricter), healthcode.Change{}); err == nil {
+			t.Fatal("the same version applied twice")
+		}
+		var n int
+		db.Get(ctx, d.R, &n, "SELECT count(*) FROM audit_log WHERE kind = 'rule_set'")
+		if n != 1 {
+			t.Fatalf("rule-set entries = %d", n)
+		}
+	})
+}
+
+func TestArrivalFeedsTheRules(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		commander := f.actor(t, "commander-1")
+		job, err := f.svc.SetRiskArea(ctx, commander, healthcode.RiskArea{JurisdictionCode: "420102", Level: "high", From: f.today().AddDays(-10),
+			Change: healthcode.Change{Reason: "cluster", LegalBasis: "b"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for job.Status().Finished == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		me := f.actor(t, "resident-1")
+		c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{Kind: "arrival", TemperatureC: 36.5, LocationCode: "420106001",
+			Origin: "420102", Route: "Metro line 2", ArrivalDate: f.today().AddDays(-1), Transport: "other"})
+		if err != nil || c.Colour != "yellow" {
+			t.Fatalf("arrival from a high-risk district: %+v, %v", c, err)
+		}
+	})
+}
