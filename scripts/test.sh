@@ -22,6 +22,20 @@ export OUTBREAK_REQUIRE_BROWSER=1
 echo "== go vet"
 go vet ./...
 echo "== go test"
-go test -count=1 -timeout 20m ./...
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+go test -count=1 -timeout 20m ./... 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
 echo "== fuzz (short runs of every fuzz target)"
-FUZZTIME="${FUZZTIME:-4s}" ./scripts/fuzz.sh
+fuzzed=0
+if [ "$status" -eq 0 ]; then
+  FUZZTIME="${FUZZTIME:-4s}" ./scripts/fuzz.sh | tee -a "$log"
+  fuzzed=$(grep -c '^-- ' "$log" || true)
+fi
+passed=$(grep -c '^ok ' "$log" || true)
+failed=$(grep -c '^FAIL' "$log" || true)
+echo "packages: $passed passed, $failed failed; fuzz targets run: $fuzzed"
+echo "$((passed + fuzzed)) passed, $failed failed"
+exit "$status"
