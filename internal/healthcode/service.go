@@ -106,6 +106,11 @@ func (s *Service) evaluate(in *Inputs, old Code, hadOld bool, risks *RiskMap, rs
 	}
 	c := Code{ResidentID: in.ResidentID, Colour: string(out.Colour), RuleColour: string(out.Colour), Explanation: string(expl),
 		GreenOn: out.GreenOn, RuleVersion: out.RuleSetVersion, ComputedAt: now.UTC().Truncate(time.Microsecond)}
+	for _, cd := range out.Conditions {
+		if cd.Kind == rules.ConditionWhileTrue {
+			c.GreenOn = civil.Date{} // no day can be promised: it lasts while its cause does
+		}
+	}
 	if hadOld && old.OverrideActive(civil.Of(now)) {
 		c.Colour = old.OverrideColour.String
 		c.OverrideColour, c.OverrideUntil, c.OverrideReason, c.OverrideBy = old.OverrideColour, old.OverrideUntil, old.OverrideReason, old.OverrideBy

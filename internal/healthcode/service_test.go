@@ -350,3 +350,16 @@ func TestArrivalFeedsTheRules(t *testing.T) {
 		}
 	})
 }
+
+func TestConfirmedCaseHasNoGreenDay(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		c, err := f.svc.SetCaseStatus(ctx, f.actor(t, "epidemiologist-1"), me.ResidentID, healthcode.CaseStatus{Status: "confirmed",
+			Since: f.today(), Change: healthcode.Change{Reason: "positive PCR", LegalBasis: "b"}})
+		if err != nil || c.Colour != "red" || !c.GreenOn.IsZero() {
+			t.Fatalf("confirmed case: %s, green on %s, %v", c.Colour, c.GreenOn, err)
+		}
+	})
+}
