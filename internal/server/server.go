@@ -175,7 +175,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // retention window (the purge is recorded in the audit chain), every hour,
 // and once a day from 08:00 reminds those whose declaration is due.
 func (s *Server) housekeeping(ctx context.Context) {
-	lastReminded := ""
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -185,14 +184,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("purged expired sessions", "count", n)
 		}
-		if day := s.codes.Now().Format("2006-01-02"); day != lastReminded && s.codes.Now().Hour() >= 8 {
-			lastReminded = day
-			if n, err := s.codes.Remind(ctx, s.sender); err != nil && ctx.Err() == nil {
-				s.log.Error("declaration reminders", "err", err)
-			} else {
-				s.log.Info("declaration reminders sent", "count", n)
-			}
-		}
+		s.remindOnce(ctx)
 		n, err = s.codes.Purge(ctx, time.Duration(s.cfg.RetentionDays)*24*time.Hour)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("purge declarations", "err", err)
@@ -352,4 +344,27 @@ func applyRulesFile(ctx context.Context, log *slog.Logger, codes *healthcode.Ser
 		return
 	}
 	log.Info("rule file applied; recomputing every code", "file", path, "version", codes.Rules.Get().Version())
+}
+
+// remindOnce sends the day's declaration reminders once a day from 08:00,
+// remembering in the store that it did, so that a restart sends none twice.
+func (s *Server) remindOnce(ctx context.Context) {
+	now := s.codes.Now()
+	day := now.Format("2006-01-02")
+	if now.Hour() < 8 {
+		return
+	}
+	if last, _, err := s.db.Meta(ctx, "reminders_sent_on"); err != nil || last == day {
+		return
+	}
+	if err := db.SetMeta(ctx, s.db.W, "reminders_sent_on", day); err != nil {
+		s.log.Error("declaration reminders", "err", err)
+		return
+	}
+	n, err := s.codes.Remind(ctx, s.sender)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("declaration reminders", "err", err)
+		return
+	}
+	s.log.Info("declaration reminders sent", "count", n)
 }

@@ -152,7 +152,7 @@ func (h *Handler) Control(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, p, "", err)
 		return
 	}
-	if d.RuleSource, err = currentRuleSource(r, h); err != nil {
+	if d.RuleSource, err = healthcode.RuleSource(r.Context(), h.Codes.DB); err != nil {
 		h.fail(w, r, p, "", err)
 		return
 	}
@@ -169,7 +169,8 @@ func (h *Handler) SetRisk(w http.ResponseWriter, r *http.Request) {
 	var e validation.Errors
 	ra := healthcode.RiskArea{JurisdictionCode: r.PostFormValue("jurisdiction_code"), Level: r.PostFormValue("level"), From: date(&e, r, "from"),
 		Change: healthcode.Change{Reason: r.PostFormValue("reason"), LegalBasis: r.PostFormValue("legal_basis")}}
-	job, err := (*healthcode.Job)(nil), e.Err()
+	err = e.Err()
+	var job *healthcode.Job
 	if err == nil {
 		job, err = h.Codes.SetRiskArea(r.Context(), auth.From(r.Context()).Actor, ra)
 	}
@@ -218,11 +219,6 @@ func (h *Handler) Rules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/staff/jobs/"+job.ID, "")
-}
-
-func currentRuleSource(r *http.Request, h *Handler) (string, error) {
-	src, err := healthcode.RuleSource(r.Context(), h.Codes.DB)
-	return src, err
 }
 
 // JobPage shows a recomputation's progress, refreshing itself until done.
