@@ -13,10 +13,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/assets"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -62,8 +62,7 @@ type Handler struct {
 	Now           func() time.Time
 
 	page    *template.Template
-	static  fs.FS
-	hashes  map[string]string // asset name -> content hash
+	assets  *assets.Set
 	worker  []byte            // the service worker with its manifest
 	version string            // changes whenever the worker or an asset does
 }
@@ -71,44 +70,33 @@ type Handler struct {
 // Init parses the page template, indexes the assets and builds the service
 // worker's manifest.
 func (h *Handler) Init() error {
-	h.static, _ = fs.Sub(staticFS, "static")
-	h.hashes = map[string]string{}
+	files, _ := fs.Sub(staticFS, "static")
+	var err error
+	if h.assets, err = assets.New(files, StaticPrefix); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	all := sha256.New()
 	all.Write(swSource)
-	err := fs.WalkDir(h.static, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(h.static, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		h.hashes[p] = hex.EncodeToString(sum[:6])
-		fmt.Fprintf(all, "\x00%s\x00%s", p, h.hashes[p])
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("checkpoint: assets: %w", err)
+	for _, name := range h.assets.Names() {
+		fmt.Fprintf(all, "\x00%s\x00%s", name, h.assets.Hash(name))
 	}
 	for _, name := range []string{"checkpoint.js", "checkpoint.css"} {
-		if h.hashes[name] == "" {
+		if !h.assets.Has(name) {
 			return fmt.Errorf("checkpoint: asset %s missing: run make assets", name)
 		}
 	}
 	h.version = hex.EncodeToString(all.Sum(nil)[:6])
 
-	h.page, err = template.New("checkpoint.html").Funcs(template.FuncMap{"asset": h.asset}).ParseFS(templateFS, "templates/checkpoint.html")
+	h.page, err = template.New("checkpoint.html").Funcs(template.FuncMap{"asset": h.assets.URL}).ParseFS(templateFS, "templates/checkpoint.html")
 	if err != nil {
 		return fmt.Errorf("checkpoint: parse template: %w", err)
 	}
 
-	var assets []string
-	for name := range h.hashes {
-		assets = append(assets, h.asset(name))
+	var urls []string
+	for _, name := range h.assets.Names() {
+		urls = append(urls, h.assets.URL(name))
 	}
-	slices.Sort(assets)
-	manifest, err := json.Marshal(map[string]any{"version": h.version, "page": PagePath, "trust_list": TrustListPath, "assets": assets})
+	manifest, err := json.Marshal(map[string]any{"version": h.version, "page": PagePath, "trust_list": TrustListPath, "assets": urls})
 	if err != nil {
 		return err
 	}
@@ -116,22 +104,10 @@ func (h *Handler) Init() error {
 	return nil
 }
 
-// asset returns the content-hashed URL of a static file.
-func (h *Handler) asset(name string) string { return StaticPrefix + h.hashes[name] + "/" + name }
-
 // Static serves the assets under /checkpoint/static/{hash}/{name}, cached
 // for a year: the hash in the URL changes whenever the content does, and a
 // URL whose hash is not the current one is not found.
-func (h *Handler) Static(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if hash, ok := h.hashes[name]; !ok || hash != r.PathValue("hash") {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeFileFS(w, r, h.static, name)
-}
+func (h *Handler) Static(w http.ResponseWriter, r *http.Request) { h.assets.Serve(w, r) }
 
 // ServiceWorker serves the worker that keeps the page working offline. Its
 // scope is the page itself, /checkpoint, which lies outside the script's

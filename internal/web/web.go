@@ -6,11 +6,9 @@ package web
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -24,6 +22,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
+	"github.com/outbreak-platform/outbreak/internal/assets"
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
@@ -59,35 +58,22 @@ type Handler struct {
 	Issuer                 *issuer.Issuer
 
 	pages  map[string]*template.Template
-	static fs.FS
-	hashes map[string]string // asset name -> content hash
+	assets *assets.Set
 }
 
 // Init parses the templates and indexes the assets. devDir, when not
 // empty, serves assets from that folder instead of the embedded copy.
 func (h *Handler) Init(devDir string) error {
-	h.static, _ = fs.Sub(staticFS, "static")
+	files, _ := fs.Sub(staticFS, "static")
 	if devDir != "" {
-		h.static = os.DirFS(devDir)
+		files = os.DirFS(devDir)
 	}
-	h.hashes = map[string]string{}
-	err := fs.WalkDir(h.static, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(h.static, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		h.hashes[p] = hex.EncodeToString(sum[:6])
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("web: assets: %w", err)
+	var err error
+	if h.assets, err = assets.New(files, "/static/"); err != nil {
+		return fmt.Errorf("web: %w", err)
 	}
 	funcs := template.FuncMap{
-		"asset": func(name string) string { return "/static/" + h.hashes[name] + "/" + name },
+		"asset": h.assets.URL,
 		"seq":   func(n int) []int { return make([]int, n) },
 		"list":  func(xs ...string) []string { return xs },
 		"dict": func(kv ...any) map[string]any {
@@ -123,15 +109,7 @@ func (h *Handler) Init(devDir string) error {
 
 // Static serves the assets under /static/{hash}/{name}, cached for a year:
 // the hash in the URL changes whenever the content does.
-func (h *Handler) Static(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, ok := h.hashes[name]; !ok {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeFileFS(w, r, h.static, name)
-}
+func (h *Handler) Static(w http.ResponseWriter, r *http.Request) { h.assets.Serve(w, r) }
 
 // page is what every template gets.
 type page struct {
