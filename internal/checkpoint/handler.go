@@ -63,8 +63,8 @@ type Handler struct {
 
 	page    *template.Template
 	assets  *assets.Set
-	worker  []byte            // the service worker with its manifest
-	version string            // changes whenever the worker or an asset does
+	worker  []byte // the service worker with its manifest
+	version string // changes whenever the worker or an asset does
 }
 
 // Init parses the page template, indexes the assets and builds the service

@@ -22,8 +22,8 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
-	"github.com/outbreak-platform/outbreak/internal/assets"
 	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/assets"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
