@@ -95,17 +95,14 @@ func CodeViewOf(r *http.Request, d *healthcode.Service, c healthcode.Code, lang 
 // subject is the resident a holder's request is about: themselves, or with
 // ?resident=ID one of their dependents.
 func (h *Handler) subject(r *http.Request) (resident.Resident, error) {
-	actor := auth.From(r.Context()).Actor
+	var id int64
 	if v := r.URL.Query().Get("resident"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
+		var err error
+		if id, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return resident.Resident{}, validation.Field("resident", "invalid")
 		}
-		if id != actor.ResidentID {
-			return h.Residents.Dependent(r.Context(), actor, id)
-		}
 	}
-	return h.Residents.Self(r.Context(), actor)
+	return h.Residents.SelfOrDependent(r.Context(), auth.From(r.Context()).Actor, id)
 }
 
 // MyCode returns the holder's (or a dependent's) code with its explanation.

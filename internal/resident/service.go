@@ -48,6 +48,15 @@ func (s *Service) Dependent(ctx context.Context, actor rbac.Actor, id int64) (Re
 	return r, nil
 }
 
+// SelfOrDependent returns the acting resident (id 0 or their own id) or one
+// of their dependents; any other id is reported as not found.
+func (s *Service) SelfOrDependent(ctx context.Context, actor rbac.Actor, id int64) (Resident, error) {
+	if id == 0 || id == actor.ResidentID {
+		return s.Self(ctx, actor)
+	}
+	return s.Dependent(ctx, actor, id)
+}
+
 // AddDependent registers a family member without a smartphone, with the
 // acting resident as guardian, in the guardian's household and (unless
 // given) community.

@@ -89,23 +89,20 @@ func summary(e audit.Entry) string {
 }
 
 // subject is the resident a holder's page is about: themselves, or with
-// ?resident=ID one of their dependents.
+// ?resident=ID (or the form field) one of their dependents.
 func (h *Handler) subject(r *http.Request) (resident.Resident, error) {
-	actor := auth.From(r.Context()).Actor
 	v := r.URL.Query().Get("resident")
 	if v == "" {
 		v = r.PostFormValue("resident")
 	}
+	var id int64
 	if v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
+		var err error
+		if id, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return resident.Resident{}, errNotFound
 		}
-		if id != actor.ResidentID {
-			return h.Residents.Dependent(r.Context(), actor, id)
-		}
 	}
-	return h.Residents.Self(r.Context(), actor)
+	return h.Residents.SelfOrDependent(r.Context(), auth.From(r.Context()).Actor, id)
 }
 
 // PassSVG draws the holder's (or a dependent's) current pass as a QR code
