@@ -92,3 +92,10 @@ func base45Decode(src string) ([]byte, error) {
 	}
 	return base45AppendDecode(make([]byte, 0, base45DecodedLen(len(src))), src)
 }
+
+// Base45Encode returns the RFC 9285 Base45 text of src: the QR alphanumeric
+// alphabet, so that a QR code packs it densely. Place codes use it too.
+func Base45Encode(src []byte) string { return base45Encode(src) }
+
+// Base45Decode decodes Base45 text, accepting only the canonical encoding.
+func Base45Decode(src string) ([]byte, error) { return base45Decode(src) }

@@ -1,0 +1,191 @@
+package venue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/validation"
+)
+
+// ErrForbidden means the actor may not register or change such a place.
+var ErrForbidden = errors.New("venue: not allowed")
+
+// Filter narrows a search of places.
+type Filter struct {
+	NamePrefix      string // "": any name
+	Kind            Kind   // "": both kinds
+	IncludeDisabled bool
+	Limit           int // 1..200, default 50
+}
+
+// Store keeps the places.
+type Store interface {
+	// Create registers a place for a, who must be allowed to (MayRegister,
+	// MayRegisterAt): ErrForbidden otherwise. A resident becomes the owner
+	// of the venue. A second vehicle with the same service number and date
+	// is a field error on service_number.
+	Create(ctx context.Context, q db.Q, a rbac.Actor, n New) (Place, error)
+	// Get returns a place, disabled or not. Places are public — their
+	// posters hang on walls — so Get takes no scope.
+	Get(ctx context.Context, id int64) (Place, error)
+	// Search lists the places in scope whose name starts with the prefix,
+	// by name.
+	Search(ctx context.Context, scope string, f Filter) ([]Place, error)
+	// ListOwned lists the places a resident account registered, newest
+	// first.
+	ListOwned(ctx context.Context, ownerAccountID int64) ([]Place, error)
+	// FindTrip returns the enabled vehicle with the service number on the
+	// date, or else the undated line of that number (a bus line that runs
+	// every day); db.ErrNotFound when there is neither.
+	FindTrip(ctx context.Context, serviceNumber string, on civil.Date) (Place, error)
+	// SetDisabled disables or enables a place that a may manage
+	// (MayManage): ErrForbidden otherwise. A disabled place takes no
+	// check-ins and is not found by FindTrip; its posters stay verifiable
+	// so that the page can say why.
+	SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool) error
+}
+
+// NewStore returns the Store on d. now is the clock, in the region's time
+// zone (it bounds trip dates); nil means time.Now.
+func NewStore(d *db.DB, now func() time.Time) Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &store{d: d, now: now}
+}
+
+type store struct {
+	d   *db.DB
+	now func() time.Time
+}
+
+const selectFrom = `SELECT p.id, p.kind, p.type, p.name, p.address, p.latitude, p.longitude, p.jurisdiction_id,
+	p.owner_account_id, COALESCE(p.service_number, '') AS service_number, p.service_date, p.created_by, p.created_at,
+	p.disabled, j.code AS jurisdiction_code, j.path AS jurisdiction_path, j.name_zh AS jurisdiction_name_zh,
+	j.name_en AS jurisdiction_name_en
+	FROM places p JOIN jurisdictions j ON j.id = p.jurisdiction_id `
+
+func (s *store) Create(ctx context.Context, q db.Q, a rbac.Actor, n New) (Place, error) {
+	defer s.d.Observe("venue.create", time.Now())
+	if n.Type.Valid() && !MayRegister(a, n.Type) || len(RegisterableTypes(a)) == 0 {
+		return Place{}, ErrForbidden
+	}
+	if err := n.Validate(civil.Of(s.now())); err != nil {
+		return Place{}, err
+	}
+	var j jurisdiction.Jurisdiction
+	err := db.Get(ctx, q, &j, "SELECT id, code, level, name_zh, name_en, path FROM jurisdictions WHERE code = ?", n.JurisdictionCode)
+	switch {
+	case errors.Is(err, db.ErrNotFound), err == nil && a.Role != rbac.Resident && !jurisdiction.InScope(a.ScopePath, j.Path):
+		return Place{}, validation.Field("jurisdiction_code", "not_found")
+	case err != nil:
+		return Place{}, fmt.Errorf("venue: find jurisdiction: %w", err)
+	case !MayRegisterAt(a, n.Type, j):
+		return Place{}, validation.Field("jurisdiction_code", "venue.community")
+	}
+	p := Place{
+		Kind: n.Type.Kind(), Type: n.Type, Name: n.Name, Address: n.Address, Latitude: n.Latitude, Longitude: n.Longitude,
+		JurisdictionID: j.ID, ServiceNumber: n.ServiceNumber, ServiceDate: n.ServiceDate,
+		CreatedBy: a.AccountID, CreatedAt: time.Now().UTC().Truncate(time.Microsecond),
+		JurisdictionCode: j.Code, JurisdictionPath: j.Path, JurisdictionNameZH: j.NameZH, JurisdictionNameEN: j.NameEN,
+	}
+	if a.Role == rbac.Resident {
+		p.OwnerAccountID = sql.NullInt64{Int64: a.AccountID, Valid: true}
+	}
+	serviceNumber := sql.NullString{String: p.ServiceNumber, Valid: p.Kind == Vehicle}
+	p.ID, err = db.InsertID(ctx, q, `INSERT INTO places (kind, type, name, address, latitude, longitude, jurisdiction_id,
+		owner_account_id, service_number, service_date, created_by, created_at, disabled)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Kind, p.Type, p.Name, p.Address, p.Latitude, p.Longitude, p.JurisdictionID,
+		p.OwnerAccountID, serviceNumber, p.ServiceDate, p.CreatedBy, p.CreatedAt, false)
+	if errors.Is(err, db.ErrConflict) {
+		return Place{}, validation.Field("service_number", "venue.trip_taken")
+	}
+	if err != nil {
+		return Place{}, fmt.Errorf("venue: create: %w", err)
+	}
+	return p, nil
+}
+
+func (s *store) one(ctx context.Context, op, where string, args ...any) (Place, error) {
+	defer s.d.Observe(op, time.Now())
+	var p Place
+	err := db.Get(ctx, s.d.R, &p, selectFrom+where, args...)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		err = fmt.Errorf("%s: %w", op, err)
+	}
+	return p, err
+}
+
+func (s *store) many(ctx context.Context, op, where string, args ...any) ([]Place, error) {
+	defer s.d.Observe(op, time.Now())
+	var ps []Place
+	if err := db.Select(ctx, s.d.R, &ps, selectFrom+where, args...); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return ps, nil
+}
+
+func (s *store) Get(ctx context.Context, id int64) (Place, error) {
+	return s.one(ctx, "venue.get", "WHERE p.id = ?", id)
+}
+
+func (s *store) Search(ctx context.Context, scope string, f Filter) ([]Place, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	if !validation.Storable(f.NamePrefix) {
+		return nil, nil // no name holds it
+	}
+	lo, hi := jurisdiction.Range(scope)
+	where, args := "WHERE j.path >= ? AND j.path < ?", []any{lo, hi}
+	if f.NamePrefix != "" {
+		where += " AND p.name >= ? AND p.name < ?"
+		args = append(args, f.NamePrefix, f.NamePrefix+"\U0010FFFF")
+	}
+	if f.Kind != "" {
+		where += " AND p.kind = ?"
+		args = append(args, f.Kind)
+	}
+	if !f.IncludeDisabled {
+		where += " AND NOT p.disabled"
+	}
+	return s.many(ctx, "venue.search", where+" ORDER BY p.name, p.id LIMIT ?", append(args, f.Limit)...)
+}
+
+func (s *store) ListOwned(ctx context.Context, ownerAccountID int64) ([]Place, error) {
+	return s.many(ctx, "venue.list_owned", "WHERE p.owner_account_id = ? ORDER BY p.id DESC LIMIT 500", ownerAccountID)
+}
+
+func (s *store) FindTrip(ctx context.Context, serviceNumber string, on civil.Date) (Place, error) {
+	serviceNumber = NormalizeServiceNumber(serviceNumber)
+	if !serviceNumberRE.MatchString(serviceNumber) || on.IsZero() {
+		return Place{}, db.ErrNotFound
+	}
+	// The dated trip sorts first: false before true.
+	return s.one(ctx, "venue.find_trip", `WHERE p.kind = 'vehicle' AND p.service_number = ?
+		AND (p.service_date = ? OR p.service_date IS NULL) AND NOT p.disabled
+		ORDER BY p.service_date IS NULL LIMIT 1`, serviceNumber, on)
+}
+
+func (s *store) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool) error {
+	defer s.d.Observe("venue.set_disabled", time.Now())
+	p, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !MayManage(a, p) {
+		return ErrForbidden
+	}
+	if _, err := db.Exec(ctx, s.d.W, "UPDATE places SET disabled = ? WHERE id = ?", disabled, id); err != nil {
+		return fmt.Errorf("venue: set disabled: %w", err)
+	}
+	return nil
+}
