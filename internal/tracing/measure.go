@@ -1,0 +1,241 @@
+package tracing
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/db"
+)
+
+// MeasureOptions size a measurement.
+type MeasureOptions struct {
+	CheckIns int    // check-ins to generate and ingest
+	Days     int    // over how many days; 14 by default
+	Seed     uint64 // of the synthetic movement and the cases
+	Batch    int    // check-ins per Ingest call; 2,000 by default
+	Traces   int    // single cases traced one after another; 200 by default
+	Cases    int    // cases traced at once; 1,000 by default
+	Parallel int    // traces at a time for those; the number of CPUs by default
+	// Progress, when set, receives a line now and then.
+	Progress io.Writer
+}
+
+// Measurement is what Measure found; the JSON names are those of
+// `outbreak bench tracing --json`.
+type Measurement struct {
+	Store     string `json:"store"`
+	CheckIns  int64  `json:"checkins"`
+	Residents int    `json:"residents"`
+	Places    int    `json:"places"`
+	Days      int    `json:"days"`
+	Batch     int    `json:"batch"`
+	// IngestSeconds is the wall time of the whole load, the movement being
+	// generated on another goroutine; IngestPerSec follows from it.
+	IngestSeconds float64 `json:"ingest_s"`
+	IngestPerSec  float64 `json:"ingest_per_sec"`
+	// IngestLastPerSec is the rate over the last tenth of the load, when the
+	// store is at its largest.
+	IngestLastPerSec float64 `json:"ingest_last_tenth_per_sec"`
+	// One case at a time, a 14-day window, close contacts only.
+	TraceCloseP50Ms float64 `json:"trace_close_p50_ms"`
+	TraceCloseP99Ms float64 `json:"trace_close_p99_ms"`
+	// One case at a time, a 14-day window, close and secondary contacts.
+	TraceP50Ms float64 `json:"trace_p50_ms"`
+	TraceP99Ms float64 `json:"trace_p99_ms"`
+	TraceMaxMs float64 `json:"trace_max_ms"`
+	// Cases traced at once (TraceAll) and how long they took.
+	BatchCases int     `json:"batch_cases"`
+	BatchS     float64 `json:"batch_1000_s"`
+	// Mean contacts found per case.
+	MeanStays     float64 `json:"mean_case_checkins"`
+	MeanClose     float64 `json:"mean_close"`
+	MeanSecondary float64 `json:"mean_secondary"`
+	StoreBytes    int64   `json:"store_bytes"`
+	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+}
+
+// Measure generates a synthetic movement of o.CheckIns check-ins into the
+// (empty) store d through Store.Ingest in batches — the path the check-in
+// API takes — then times tracing single cases over a 14-day window, and
+// a batch of cases traced at once.
+func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, error) {
+	if o.CheckIns < 1 {
+		return Measurement{}, errors.New("tracing: measure: no check-ins to make")
+	}
+	o.Days = cmpOr(o.Days, 14)
+	o.Batch = cmpOr(o.Batch, 2000)
+	o.Traces = cmpOr(o.Traces, 200)
+	o.Cases = cmpOr(o.Cases, 1000)
+	o.Parallel = cmpOr(o.Parallel, runtime.GOMAXPROCS(0))
+	logf := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	var n int64
+	if err := db.Get(ctx, d.R, &n, "SELECT count(*) FROM checkins"); err != nil {
+		return Measurement{}, fmt.Errorf("tracing: measure: %w", err)
+	}
+	if n > 0 {
+		return Measurement{}, fmt.Errorf("tracing: measure: the store already holds %d check-ins", n)
+	}
+	mv := NewMovement(MovementOptions{CheckIns: o.CheckIns, Days: o.Days, Seed: o.Seed})
+	res := Measurement{Store: d.Dialect.String(), Residents: mv.Residents, Places: len(mv.Places), Days: o.Days, Batch: o.Batch}
+	p := DefaultPolicy()
+	store, err := NewStore(d, mv.Places, p)
+	if err != nil {
+		return res, err
+	}
+	defer store.Close()
+	logf("%d check-ins by %d residents at %d places over %d days into %s, %d a batch", o.CheckIns, mv.Residents, len(mv.Places), o.Days, res.Store, o.Batch)
+
+	// The movement is made on another goroutine while this one writes.
+	batches := make(chan []CheckIn, 4)
+	genCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		for b := range mv.Batches(o.Batch) {
+			select {
+			case batches <- b:
+			case <-genCtx.Done():
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	tenth, lastTenth := max(1, o.CheckIns/10), time.Now()
+	for b := range batches {
+		added, err := store.Ingest(ctx, b)
+		if err != nil {
+			return res, fmt.Errorf("tracing: measure: %w", err)
+		}
+		before := res.CheckIns
+		res.CheckIns += int64(added)
+		if before/int64(tenth) != res.CheckIns/int64(tenth) {
+			now := time.Now()
+			rate := float64(tenth) / now.Sub(lastTenth).Seconds()
+			logf("  %d check-ins, %.0f s, %.0f/s over the last %d", res.CheckIns, now.Sub(start).Seconds(), rate, tenth)
+			res.IngestLastPerSec, lastTenth = rate, now
+		}
+	}
+	res.IngestSeconds = time.Since(start).Seconds()
+	res.IngestPerSec = float64(res.CheckIns) / res.IngestSeconds
+	logf("ingested %d in %.1f s: %.0f check-ins/s", res.CheckIns, res.IngestSeconds, res.IngestPerSec)
+	if d.Dialect == db.Postgres {
+		// What autovacuum would do in time on a live server: statistics, and
+		// the visibility map that makes index-only scans index-only.
+		if _, err := d.W.ExecContext(ctx, "VACUUM ANALYZE checkins"); err != nil {
+			return res, fmt.Errorf("tracing: measure: vacuum: %w", err)
+		}
+	}
+
+	tracer, err := NewTracer(d, mv.Places, p)
+	if err != nil {
+		return res, err
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0xca5e))
+	cases := func(k int) []Case {
+		cs := make([]Case, k)
+		for i := range cs {
+			until := mv.End
+			cs[i] = Case{ResidentID: 1 + rng.Int64N(int64(mv.Residents)), From: until - 14*day, Until: until, QuarantineAt: until}
+		}
+		return cs
+	}
+	single := cases(o.Traces)
+	var tookClose []float64
+	for _, c := range single {
+		t0 := time.Now()
+		if _, err := tracer.TraceClose(ctx, c); err != nil {
+			return res, fmt.Errorf("tracing: measure: %w", err)
+		}
+		tookClose = append(tookClose, float64(time.Since(t0).Microseconds())/1000)
+	}
+	slices.Sort(tookClose)
+	res.TraceCloseP50Ms, res.TraceCloseP99Ms = quantile(tookClose, 0.50), quantile(tookClose, 0.99)
+	logf("%d single traces of close contacts: p50 %.1f ms, p99 %.1f ms", len(tookClose), res.TraceCloseP50Ms, res.TraceCloseP99Ms)
+	var took []float64
+	var stays, closeN, secN int
+	for _, c := range single {
+		t0 := time.Now()
+		r, err := tracer.Trace(ctx, c)
+		if err != nil {
+			return res, fmt.Errorf("tracing: measure: %w", err)
+		}
+		took = append(took, float64(time.Since(t0).Microseconds())/1000)
+		stays, closeN, secN = stays+r.Stays, closeN+len(r.Close), secN+len(r.Secondary)
+	}
+	slices.Sort(took)
+	res.TraceP50Ms, res.TraceP99Ms, res.TraceMaxMs = quantile(took, 0.50), quantile(took, 0.99), took[len(took)-1]
+	res.MeanStays = float64(stays) / float64(len(took))
+	res.MeanClose, res.MeanSecondary = float64(closeN)/float64(len(took)), float64(secN)/float64(len(took))
+	logf("%d single traces: p50 %.1f ms, p99 %.1f ms, max %.1f ms; per case %.1f check-ins, %.1f close, %.1f secondary contacts",
+		len(took), res.TraceP50Ms, res.TraceP99Ms, res.TraceMaxMs, res.MeanStays, res.MeanClose, res.MeanSecondary)
+
+	res.BatchCases = o.Cases
+	t0 := time.Now()
+	if err := tracer.TraceAll(ctx, cases(o.Cases), o.Parallel, func(int, Result) error { return nil }); err != nil {
+		return res, fmt.Errorf("tracing: measure: %w", err)
+	}
+	res.BatchS = time.Since(t0).Seconds()
+	logf("%d cases at once, %d at a time: %.2f s", o.Cases, o.Parallel, res.BatchS)
+	res.StoreBytes, err = storeBytes(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
+
+func cmpOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// quantile of sorted values, nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(len(sorted)-1, max(0, i))]
+}
+
+func storeBytes(ctx context.Context, d *db.DB) (int64, error) {
+	var n int64
+	q := "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+	if d.Dialect == db.Postgres {
+		q = "SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::BIGINT FROM pg_inherits WHERE inhparent = 'checkins'::regclass"
+	}
+	if err := db.Get(ctx, d.R, &n, q); err != nil {
+		return 0, fmt.Errorf("tracing: measure: store size: %w", err)
+	}
+	return n, nil
+}
+
+// peakRSS reads the process's peak resident set from Linux; 0 elsewhere.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
