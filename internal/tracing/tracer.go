@@ -96,7 +96,8 @@ func (e *Evidence) better(f *Evidence) bool {
 // Result is what tracing a case found.
 type Result struct {
 	Case Case `json:"case"`
-	// Stays counts the case's check-ins in the infectious window.
+	// Stays counts the case's check-ins in the infectious window, at kinds
+	// of place not excluded.
 	Stays     int       `json:"stays"`
 	Close     []Contact `json:"close"`
 	Secondary []Contact `json:"secondary"`
@@ -248,14 +249,26 @@ func compareEvidence(a, b Evidence) int {
 		cmp.Compare(a.Out, b.Out), cmp.Compare(a.Carriage, b.Carriage), cmp.Compare(a.Seat, b.Seat))
 }
 
-// TraceAll traces the cases, up to parallel at a time (the number of CPUs
-// when parallel < 1), and hands each result to fn with the index of its
-// case as soon as it is ready, one call at a time, so that a large batch
-// is never held in memory at once. It stops at the first error of a trace
-// or of fn.
-func (t *Tracer) TraceAll(ctx context.Context, cases []Case, parallel int, fn func(i int, r Result) error) error {
+// BatchOptions tune TraceAll.
+type BatchOptions struct {
+	// Parallel is how many traces run at a time; the number of CPUs when 0.
+	Parallel int
+	// CloseOnly finds close contacts only (TraceClose).
+	CloseOnly bool
+}
+
+// TraceAll traces the cases and hands each result to fn with the index of
+// its case as soon as it is ready, one call at a time, so that a large
+// batch is never held in memory at once. It stops at the first error of a
+// trace or of fn.
+func (t *Tracer) TraceAll(ctx context.Context, cases []Case, o BatchOptions, fn func(i int, r Result) error) error {
+	parallel := o.Parallel
 	if parallel < 1 {
 		parallel = runtime.GOMAXPROCS(0)
+	}
+	trace := t.Trace
+	if o.CloseOnly {
+		trace = t.TraceClose
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -267,7 +280,7 @@ func (t *Tracer) TraceAll(ctx context.Context, cases []Case, parallel int, fn fu
 	for range min(parallel, len(cases)) {
 		wg.Go(func() {
 			for i := range next {
-				r, err := t.Trace(ctx, cases[i])
+				r, err := trace(ctx, cases[i])
 				if err == nil {
 					mu.Lock()
 					err = fn(i, r)

@@ -143,14 +143,14 @@ func TestTraceScene(t *testing.T) {
 		cases := []tracing.Case{{ResidentID: 1, From: at(0, 0), Until: at(23, 59), QuarantineAt: at(20, 0)},
 			{ResidentID: 2, From: at(0, 0), Until: at(23, 59), QuarantineAt: at(20, 0)}}
 		seen := map[int]int{}
-		if err := tr.TraceAll(ctx, cases, 2, func(i int, r tracing.Result) error { seen[i] = len(r.Close); return nil }); err != nil {
+		if err := tr.TraceAll(ctx, cases, tracing.BatchOptions{Parallel: 2}, func(i int, r tracing.Result) error { seen[i] = len(r.Close); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if seen[0] != 5 || len(seen) != 2 {
 			t.Errorf("TraceAll results %v", seen)
 		}
 		stop := errors.New("stop")
-		if err := tr.TraceAll(ctx, cases, 1, func(int, tracing.Result) error { return stop }); !errors.Is(err, stop) {
+		if err := tr.TraceAll(ctx, cases, tracing.BatchOptions{Parallel: 1}, func(int, tracing.Result) error { return stop }); !errors.Is(err, stop) {
 			t.Errorf("TraceAll with a failing fn: %v", err)
 		}
 	})
@@ -266,7 +266,7 @@ func TestMeasure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m.CheckIns != 5000 || m.IngestPerSec <= 0 || m.TraceP50Ms <= 0 || m.BatchS <= 0 || m.StoreBytes <= 0 || m.MeanClose <= 0 {
+		if m.CheckIns != 5000 || m.IngestPerSec <= 0 || m.TraceP50Ms <= 0 || m.BatchS <= 0 || m.BatchCloseS <= 0 || m.StoreBytes <= 0 || m.MeanClose <= 0 {
 			t.Errorf("measurement %+v", m)
 		}
 		if _, err := tracing.Measure(context.Background(), d, tracing.MeasureOptions{CheckIns: 10}); err == nil {

@@ -20,28 +20,29 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
 
-// Kind is the type of a place. The place registry maps its own types to
-// these; a type the policy does not name is traced with Policy.Default.
+// Kind is the type of a place, as the place registry (internal/venue,
+// places.type) names it; a type the policy does not name is traced with
+// Policy.Default.
 type Kind string
 
 // Kinds of place the default policy knows.
 const (
-	Shop             Kind = "shop"
-	Restaurant       Kind = "restaurant"
-	Office           Kind = "office"
-	School           Kind = "school"
-	Hospital         Kind = "hospital"
-	Station          Kind = "station"
-	CompoundEntrance Kind = "compound_entrance" // residential compound entrance
-	Checkpoint       Kind = "checkpoint"        // village or outdoor checkpoint
-	Train            Kind = "train"             // a train service on a date
-	Flight           Kind = "flight"            // a flight on a date
-	Coach            Kind = "coach"             // a coach service on a date
-	Bus              Kind = "bus"               // a bus service
+	Shop              Kind = "shop"
+	Restaurant        Kind = "restaurant"
+	Office            Kind = "office"
+	School            Kind = "school"
+	Hospital          Kind = "hospital"
+	Station           Kind = "station"
+	CompoundEntrance  Kind = "compound_entrance"  // residential compound entrance
+	VillageCheckpoint Kind = "village_checkpoint" // village or outdoor checkpoint
+	Train             Kind = "train"              // a train service on a date
+	Flight            Kind = "flight"             // a flight on a date
+	Coach             Kind = "coach"              // a coach service on a date
+	Bus               Kind = "bus"                // a bus line (every day) or a bus on a date
 )
 
 // Kinds lists every kind the default policy names.
-var Kinds = []Kind{Shop, Restaurant, Office, School, Hospital, Station, CompoundEntrance, Checkpoint, Train, Flight, Coach, Bus}
+var Kinds = []Kind{Shop, Restaurant, Office, School, Hospital, Station, CompoundEntrance, VillageCheckpoint, Train, Flight, Coach, Bus}
 
 // Source says how a check-in came to be.
 type Source string
