@@ -22,7 +22,9 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/problem"
 	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
 // Handler serves the API.
@@ -40,6 +42,11 @@ type Handler struct {
 	Now           func() time.Time
 	Codes         *healthcode.Service
 	Issuer        *issuer.Issuer
+	// Places is the place registry, PlaceCodes signs and verifies its
+	// poster codes, CheckIns keeps who was where (issue 4).
+	Places     venue.Store
+	PlaceCodes *venue.Codes
+	CheckIns   *tracing.Store
 }
 
 func (h *Handler) lang(r *http.Request) string {

@@ -35,7 +35,9 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/rules"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/vault"
+	"github.com/outbreak-platform/outbreak/internal/venue"
 	"github.com/outbreak-platform/outbreak/internal/web"
 )
 
@@ -99,13 +101,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		return nil, err
 	}
 
+	places := venue.NewStore(d, now)
+	placeCodes := &venue.Codes{DB: d, Vault: v, Region: region, Now: now, Catalog: cat}
+	if err := placeCodes.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	checkins, err := tracing.NewStore(d, &tracing.PlaceKinds{DB: d}, tracing.DefaultPolicy())
+	if err != nil {
+		return nil, err
+	}
+
 	w := &web.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
+		Places: places, PlaceCodes: placeCodes, CheckIns: checkins}
 	if err := w.Init(cfg.DevAssets); err != nil {
 		return nil, err
 	}
 	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss}
+		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
+		Places: places, PlaceCodes: placeCodes, CheckIns: checkins}
 
 	cp := &checkpoint.Handler{Log: log, Catalog: cat, Store: checkpoint.NewStore(d), Issuer: iss, Jurisdictions: juris, Now: now}
 	if err := cp.Init(); err != nil {
