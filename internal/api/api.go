@@ -47,6 +47,8 @@ type Handler struct {
 	Places     venue.Store
 	PlaceCodes *venue.Codes
 	CheckIns   *tracing.Store
+	// Tracing traces cases and keeps their contacts' evidence.
+	Tracing *tracing.Service
 }
 
 func (h *Handler) lang(r *http.Request) string {

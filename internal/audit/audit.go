@@ -30,6 +30,8 @@ const (
 	RuleSet      = "rule_set"      // a rule set was applied
 	Appeal       = "appeal"        // a holder's appeal, or its answer
 	Purge        = "purge"         // the retention job deleted old data
+	Place        = "place"         // a place was registered, disabled or enabled (internal/venue)
+	Trace        = "trace"         // contact tracing: contacts found, re-traced or withdrawn
 )
 
 // Entry is one link of the chain.

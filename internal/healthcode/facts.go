@@ -23,7 +23,8 @@ func Facts(in *Inputs, risks *RiskMap, now time.Time) rules.Facts {
 		f.CaseSince = in.Case.Since
 	}
 	for _, c := range in.Contacts {
-		f.Contacts = append(f.Contacts, rules.Contact{Kind: rules.ContactKind(c.Kind), ExposedOn: c.ExposedOn, Evidence: c.Evidence})
+		f.Contacts = append(f.Contacts, rules.Contact{Kind: rules.ContactKind(c.Kind), ExposedOn: c.ExposedOn, Evidence: c.Evidence,
+			EvidenceZH: c.EvidenceZH.String})
 	}
 	if l := in.Latest; l != nil {
 		f.LatestDeclaration = &rules.Declaration{At: l.At, TemperatureC: l.TemperatureC, Symptoms: l.Symptoms, ContactWithCase: l.ContactWithCase}

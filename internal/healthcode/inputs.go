@@ -125,7 +125,7 @@ func (d *Declaration) Validate(today civil.Date, known func(code string) bool) e
 }
 
 // Case statuses.
-var CaseStatuses = []string{"suspected", "confirmed", "asymptomatic", "recovered"}
+var CaseStatuses = []string{"suspected", "confirmed", "asymptomatic", "recovered", "ruled_out"}
 
 // Change carries the why of a staff change: every one needs both.
 type Change struct {

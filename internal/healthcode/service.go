@@ -43,6 +43,9 @@ type Service struct {
 	Rules *rules.Active
 	// Now is the clock; its location is the region's time zone.
 	Now func() time.Time
+	// Tracer, when set, traces a case's contacts once a change to its case
+	// status or test results has committed (internal/tracing).
+	Tracer CaseTracer
 
 	mu      sync.Mutex
 	risks   *RiskMap
@@ -316,13 +319,29 @@ func (s *Service) SetCaseStatus(ctx context.Context, actor rbac.Actor, residentI
 	if err := c.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
-	return s.staffChange(ctx, actor, rbac.CaseWrite, residentID, audit.InputChange, c.Change, func(tx *db.Tx) (any, any, error) {
+	code, err := s.staffChange(ctx, actor, rbac.CaseWrite, residentID, audit.InputChange, c.Change, func(tx *db.Tx) (any, any, error) {
 		before, err := s.Store.CaseStatus(ctx, tx, residentID)
 		if err != nil {
 			return nil, nil, err
 		}
 		return map[string]any{"case_status": before}, map[string]any{"case_status": c}, s.Store.SetCaseStatus(ctx, tx, residentID, actor.AccountID, c)
 	})
+	if err == nil {
+		s.caseChanged(ctx, actor, residentID)
+	}
+	return code, err
+}
+
+// caseChanged has the tracer trace (or re-trace, or withdraw) the case.
+// The change itself has committed: a tracing failure is logged, and the
+// tracer's sweep traces the case again shortly.
+func (s *Service) caseChanged(ctx context.Context, actor rbac.Actor, residentID int64) {
+	if s.Tracer == nil {
+		return
+	}
+	if err := s.Tracer.CaseChanged(ctx, actor, residentID); err != nil && s.Log != nil {
+		s.Log.Error("contact tracing failed; the sweep will retry", "resident", residentID, "err", err)
+	}
 }
 
 // AddContact marks a person a close or secondary contact, with evidence.
@@ -341,10 +360,14 @@ func (s *Service) AddTest(ctx context.Context, actor rbac.Actor, residentID int6
 	if err := t.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
-	return s.staffChange(ctx, actor, rbac.LabResultWrite, residentID, audit.InputChange, t.Change, func(tx *db.Tx) (any, any, error) {
+	code, err := s.staffChange(ctx, actor, rbac.LabResultWrite, residentID, audit.InputChange, t.Change, func(tx *db.Tx) (any, any, error) {
 		id, err := s.Store.AddTest(ctx, tx, residentID, actor.AccountID, t)
 		return nil, map[string]any{"test": id, "kind": t.Kind, "result": t.Result, "sampled_on": t.SampledOn}, err
 	})
+	if err == nil && t.Result == "positive" {
+		s.caseChanged(ctx, actor, residentID)
+	}
+	return code, err
 }
 
 // OrderQuarantine records a quarantine order (community worker or CDC).

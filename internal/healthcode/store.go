@@ -24,11 +24,15 @@ type DeclarationRecord struct {
 
 // ContactRecord is a stored contact.
 type ContactRecord struct {
-	ID         int64         `db:"id" json:"id"`
-	Kind       string        `db:"kind" json:"kind"`
-	ExposedOn  civil.Date    `db:"exposed_on" json:"exposed_on"`
-	Evidence   string        `db:"evidence" json:"evidence"`
-	SourceCase sql.NullInt64 `db:"source_case" json:"-"`
+	ID         int64          `db:"id" json:"id"`
+	Kind       string         `db:"kind" json:"kind"`
+	ExposedOn  civil.Date     `db:"exposed_on" json:"exposed_on"`
+	Evidence   string         `db:"evidence" json:"evidence"`
+	EvidenceZH sql.NullString `db:"evidence_zh" json:"-"`
+	SourceCase sql.NullInt64  `db:"source_case" json:"-"`
+	// TraceID is the tracing that found the contact; null when staff
+	// entered it.
+	TraceID sql.NullInt64 `db:"trace_id" json:"-"`
 }
 
 // TestRecord is a stored test result.
@@ -244,7 +248,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 		ResidentID int64 `db:"resident_id"`
 		ContactRecord
 	}
-	if err := db.Select(ctx, q, &contacts, `SELECT resident_id, id, kind, exposed_on, evidence, source_case FROM contacts
+	if err := db.Select(ctx, q, &contacts, `SELECT resident_id, id, kind, exposed_on, evidence, evidence_zh, source_case, trace_id FROM contacts
 		WHERE resident_id BETWEEN ? AND ? AND withdrawn_at IS NULL AND exposed_on >= ? ORDER BY exposed_on DESC`, lo, hi, since); err != nil {
 		return nil, fmt.Errorf("healthcode: contacts: %w", err)
 	}

@@ -533,6 +533,9 @@ func (e *evaluator) facts(r *rule, g day) map[string]string {
 		m["contact"] = string(c.Kind)
 		m["exposed_on"] = e.formatDay(e.dayOr(c.ExposedOn))
 		m["evidence"] = c.Evidence
+		if c.EvidenceZH != "" {
+			m["evidence@zh"] = c.EvidenceZH
+		}
 	}
 	if b.has&bDeclaredExposure != 0 {
 		m["contact"] = "declared"
@@ -617,6 +620,8 @@ func (e *evaluator) render(t template, l Lang, facts map[string]string) string {
 		case keyEvidence:
 			if facts["contact"] == "declared" {
 				v = map[Lang]string{LangZH: "本人申报接触过病例", LangEN: "declared contact with a case"}[l]
+			} else if zh, ok := facts["evidence@zh"]; ok && l == LangZH {
+				v = zh
 			}
 		case keyRisk:
 			v = riskWords.label(v, l)

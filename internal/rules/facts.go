@@ -41,6 +41,9 @@ const (
 	CaseConfirmed    CaseStatus = "confirmed"
 	CaseAsymptomatic CaseStatus = "asymptomatic"
 	CaseRecovered    CaseStatus = "recovered"
+	// CaseRuledOut: not a case — a suspicion ruled out, or a confirmation
+	// retracted (its contacts are withdrawn).
+	CaseRuledOut CaseStatus = "ruled_out"
 )
 
 // ContactKind says how close a traced contact was.
@@ -58,6 +61,9 @@ type Contact struct {
 	// Evidence is shown to the holder, e.g. "Jiefang Road Market on
 	// 2020-02-03 10:05–10:40".
 	Evidence string
+	// EvidenceZH, when set, is Evidence in Chinese (traced contacts carry
+	// both; evidence typed by staff is shown as typed).
+	EvidenceZH string
 }
 
 // Declaration is the holder's latest health declaration.
@@ -167,9 +173,9 @@ func (v *vocabulary) label(word string, l Lang) string {
 var (
 	caseWords = vocabulary{
 		name:  "case status",
-		words: []string{"suspected", "confirmed", "asymptomatic", "recovered"},
-		zh:    []string{"疑似病例", "确诊病例", "无症状感染者", "已治愈出院"},
-		en:    []string{"suspected case", "confirmed case", "asymptomatic infection", "recovered"},
+		words: []string{"suspected", "confirmed", "asymptomatic", "recovered", "ruled_out"},
+		zh:    []string{"疑似病例", "确诊病例", "无症状感染者", "已治愈出院", "已排除"},
+		en:    []string{"suspected case", "confirmed case", "asymptomatic infection", "recovered", "ruled out"},
 	}
 	contactWords = vocabulary{
 		name:  "contact kind",

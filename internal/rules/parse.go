@@ -136,8 +136,10 @@ func (p *parser) parse(data []byte) *RuleSet {
 			}
 		case "rules":
 			rulesNode = v
+		case "tracing":
+			rs.tracing = p.tracing(v)
 		default:
-			p.unknownKey(k, "at the top of the file", "version", "quarantine_days", "fever_threshold_c", "rules")
+			p.unknownKey(k, "at the top of the file", "version", "quarantine_days", "fever_threshold_c", "rules", "tracing")
 		}
 	}
 	if !haveVersion {

@@ -55,6 +55,7 @@ type RuleSet struct {
 	feverC     float64
 	rules      []rule // in file order
 	order      []int  // indexes into rules, most severe first, file order within a colour
+	tracing    *Tracing
 }
 
 // Version is the rule file's version string; every Outcome carries it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/rules"
 )
 
 // Rule says what makes two people at the same place close contacts.
@@ -173,3 +174,22 @@ func secs(d time.Duration) int64 { return int64(d / time.Second) }
 
 // minOverlap is the overlap, in seconds, that a kind needs: at least one.
 func (kp KindPolicy) minOverlap() int64 { return max(1, secs(kp.MinOverlap)) }
+
+// PolicyFrom is the policy a rule file's tracing section sets; a rule
+// file without one gives DefaultPolicy.
+func PolicyFrom(t *rules.Tracing) (Policy, error) {
+	if t == nil {
+		return DefaultPolicy(), nil
+	}
+	kind := func(r rules.PlaceRule) KindPolicy {
+		return KindPolicy{Rule: Rule(r.Contact), MinOverlap: time.Duration(r.MinOverlapMinutes) * time.Minute, Rows: r.Rows,
+			UnknownSeatIsContact: r.UnknownSeatIsContact, Excluded: r.Excluded,
+			Dwell: time.Duration(r.DwellMinutes) * time.Minute, MaxStay: time.Duration(r.MaxStayMinutes) * time.Minute}
+	}
+	p := Policy{Default: kind(t.Default), Kinds: make(map[Kind]KindPolicy, len(t.Places)),
+		OnsetLead: time.Duration(t.OnsetLeadHours) * time.Hour}
+	for name, r := range t.Places {
+		p.Kinds[Kind(name)] = kind(r)
+	}
+	return p, p.Validate()
+}

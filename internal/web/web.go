@@ -63,6 +63,8 @@ type Handler struct {
 	Places     venue.Store
 	PlaceCodes *venue.Codes
 	CheckIns   *tracing.Store
+	// Tracing traces cases and keeps their contacts' evidence.
+	Tracing *tracing.Service
 
 	pages  map[string]*template.Template
 	assets *assets.Set

@@ -45,7 +45,9 @@ CREATE INDEX exposure_sites_trace ON exposure_sites (trace_id);
 
 -- A traced contact points at its trace and keeps its evidence as JSON (the
 -- place, both parties' times, the overlap), rendered in the reader's
--- language; contacts.evidence keeps the one-line summary.
+-- language; contacts.evidence keeps the one-line summary the holder reads
+-- and evidence_zh the same in Chinese (staff-typed evidence has none).
+ALTER TABLE contacts ADD COLUMN evidence_zh TEXT;
 ALTER TABLE contacts ADD COLUMN trace_id INTEGER REFERENCES traces (id);
 ALTER TABLE contacts ADD COLUMN detail TEXT;
 CREATE INDEX contacts_trace ON contacts (trace_id) WHERE trace_id IS NOT NULL;
@@ -60,10 +62,26 @@ CREATE TABLE contact_followups (
     updated_by INTEGER REFERENCES accounts (id)
 );
 
+-- A case status of 'ruled_out': a suspicion ruled out, or a confirmation
+-- retracted; the tracing of a retracted case is withdrawn. SQLite cannot
+-- change a CHECK in place: the table is rebuilt.
+CREATE TABLE case_status_new (
+    resident_id INTEGER PRIMARY KEY REFERENCES residents (id),
+    status      TEXT NOT NULL CHECK (status IN ('suspected', 'confirmed', 'asymptomatic', 'recovered', 'ruled_out')),
+    since       TEXT NOT NULL,
+    onset       TEXT,
+    updated_at  TIMESTAMP NOT NULL,
+    updated_by  INTEGER REFERENCES accounts (id)
+);
+INSERT INTO case_status_new SELECT resident_id, status, since, onset, updated_at, updated_by FROM case_status;
+DROP TABLE case_status;
+ALTER TABLE case_status_new RENAME TO case_status;
+
 -- +goose Down
 DROP TABLE contact_followups;
 DROP INDEX contacts_trace;
 ALTER TABLE contacts DROP COLUMN detail;
 ALTER TABLE contacts DROP COLUMN trace_id;
+ALTER TABLE contacts DROP COLUMN evidence_zh;
 DROP TABLE exposure_sites;
 DROP TABLE traces;

@@ -1,0 +1,129 @@
+package healthcode
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+)
+
+// CaseTracer traces the contacts of a person who has become a case, traces
+// them again when the case's dates change, and withdraws them when the case
+// is retracted. internal/tracing implements it; the Service calls it after
+// every change to a case status or a test result has committed.
+type CaseTracer interface {
+	CaseChanged(ctx context.Context, actor rbac.Actor, residentID int64) error
+}
+
+// TracedContact is a contact found by contact tracing, as recorded.
+type TracedContact struct {
+	ResidentID int64
+	Kind       string // "close" or "secondary"
+	ExposedOn  civil.Date
+	// Evidence and EvidenceZH are the line the holder reads, in English
+	// and Chinese; Detail is the evidence in full, as JSON.
+	Evidence, EvidenceZH string
+	Detail               []byte
+}
+
+// RecordTraced adds the contacts that trace traceID of case caseID found,
+// in tx: each with an entry in the audit chain and a pending follow-up for
+// the community worker. It recomputes their codes in the same transaction,
+// so a contact's code has turned by the time it commits.
+//
+// Tracing acts for the whole region: contacts are recorded wherever they
+// live, whatever the scope of the epidemiologist who confirmed the case,
+// who is named as the actor.
+func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	rows := make([][]any, len(cs))
+	records := make([]audit.Record, len(cs))
+	ids := make([]int64, len(cs))
+	by := nullID(actor.AccountID)
+	for i, c := range cs {
+		if c.Kind != "close" && c.Kind != "secondary" {
+			return fmt.Errorf("healthcode: traced contact of kind %q", c.Kind)
+		}
+		rows[i] = []any{c.ResidentID, c.Kind, c.ExposedOn, c.Evidence, c.EvidenceZH, string(c.Detail), caseID, traceID, now, by}
+		records[i] = audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
+			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence},
+			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+		ids[i] = c.ResidentID
+	}
+	err := tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
+		"source_case", "trace_id", "created_at", "created_by"}, rows)
+	if err != nil {
+		return fmt.Errorf("healthcode: record traced contacts: %w", err)
+	}
+	if _, err := db.Exec(ctx, tx, `INSERT INTO contact_followups (contact_id, status, note, updated_at)
+		SELECT id, 'pending', '', ? FROM contacts WHERE trace_id = ?`, now, traceID); err != nil {
+		return fmt.Errorf("healthcode: follow-ups of traced contacts: %w", err)
+	}
+	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
+		return err
+	}
+	return s.RecomputeIDs(ctx, tx, actor, ids, reason)
+}
+
+// WithdrawTraced withdraws the contacts that trace traceID found, in tx,
+// with an audit entry each, recomputes their codes, and returns whom it
+// withdrew.
+func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, traceID int64, reason string) ([]int64, error) {
+	var ids []int64
+	if err := db.Select(ctx, tx, &ids, `SELECT resident_id FROM contacts WHERE trace_id = ? AND withdrawn_at IS NULL ORDER BY resident_id`,
+		traceID); err != nil {
+		return nil, fmt.Errorf("healthcode: withdraw traced contacts: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	if _, err := db.Exec(ctx, tx, `UPDATE contacts SET withdrawn_at = ? WHERE trace_id = ? AND withdrawn_at IS NULL`, now, traceID); err != nil {
+		return nil, fmt.Errorf("healthcode: withdraw traced contacts: %w", err)
+	}
+	records := make([]audit.Record, len(ids))
+	for i, id := range ids {
+		records[i] = audit.Record{Actor: actor, ResidentID: id, Kind: audit.Trace,
+			Before: map[string]any{"trace": traceID}, After: map[string]any{"contact": nil, "trace": traceID},
+			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+	}
+	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
+		return nil, err
+	}
+	return ids, s.RecomputeIDs(ctx, tx, actor, ids, reason)
+}
+
+// RecomputeIDs evaluates and writes the codes of the residents ids, in tx.
+// Ids close together are read as one range.
+func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause string) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	const span = 64 // ids a range may cover beyond its first
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j]-ids[i] < span {
+			j++
+		}
+		if _, _, err := s.recompute(ctx, tx, actor, ids[i], ids[j-1], cause); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

@@ -1,0 +1,618 @@
+package tracing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+)
+
+// Service turns a confirmed case into recorded contacts: it derives the
+// case's infectious window, traces it, records the close and secondary
+// contacts with their evidence through the health-code service (their
+// codes turn in the same transaction), publishes where and when the case
+// was (exposure sites, for the public look-ups), and keeps all of it in
+// step with the case: traced again when its dates change, withdrawn when
+// it is retracted. It implements healthcode.CaseTracer.
+type Service struct {
+	DB       *db.DB
+	CheckIns *Store
+	Codes    *healthcode.Service
+	Log      *slog.Logger
+	// Now is the clock; its location is the region's time zone, in which
+	// days start and evidence is worded.
+	Now func() time.Time
+
+	mu     sync.RWMutex
+	policy Policy
+	tracer *Tracer
+	places Places
+	// ruleDigest is the digest of the rule set the policy came from.
+	ruleDigest string
+	// One tracing of a case at a time (per node); different cases run
+	// side by side.
+	caseMu sync.Map // int64 → *sync.Mutex
+}
+
+// NewService returns the tracing service under policy p.
+func NewService(d *db.DB, checkIns *Store, codes *healthcode.Service, places Places, p Policy, log *slog.Logger, now func() time.Time) (*Service, error) {
+	s := &Service{DB: d, CheckIns: checkIns, Codes: codes, Log: log, Now: now, places: places}
+	return s, s.SetPolicy(p)
+}
+
+// SetPolicy puts policy p in force for the tracings that follow (a rule
+// set with a new tracing section was applied).
+func (s *Service) SetPolicy(p Policy) error {
+	t, err := NewTracer(s.DB, s.places, p)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.policy, s.tracer = p, t
+	s.mu.Unlock()
+	return nil
+}
+
+// Policy is the policy in force.
+func (s *Service) Policy() Policy {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.policy
+}
+
+// current is the policy in force and its tracer: the tracing section of
+// the health-code rule set in force, followed when a new rule set is
+// applied.
+func (s *Service) current() (Policy, *Tracer) {
+	if s.Codes != nil && s.Codes.Rules != nil {
+		if rs := s.Codes.Rules.Get(); rs.Digest() != s.digest() {
+			if p, err := PolicyFrom(rs.Tracing()); err == nil {
+				if s.SetPolicy(p) == nil {
+					s.mu.Lock()
+					s.ruleDigest = rs.Digest()
+					s.mu.Unlock()
+				}
+			} else if s.Log != nil {
+				s.Log.Error("the rule set's tracing section is not usable; the policy in force stays", "err", err)
+			}
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.policy, s.tracer
+}
+
+func (s *Service) digest() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ruleDigest
+}
+
+// Trace is one tracing of a case, as recorded.
+type Trace struct {
+	ID              int64          `db:"id" json:"id"`
+	CaseID          int64          `db:"case_id" json:"-"`
+	Pseudonym       string         `db:"pseudonym" json:"pseudonym"`
+	InfectiousFrom  int64          `db:"infectious_from" json:"infectious_from"`
+	InfectiousUntil int64          `db:"infectious_until" json:"infectious_until"`
+	QuarantineAt    int64          `db:"quarantine_at" json:"quarantine_at"`
+	Close           int            `db:"close_count" json:"close"`
+	Secondary       int            `db:"secondary_count" json:"secondary"`
+	TracedAt        time.Time      `db:"traced_at" json:"traced_at"`
+	WithdrawnAt     sql.NullTime   `db:"withdrawn_at" json:"-"`
+	WithdrawnReason sql.NullString `db:"withdrawn_reason" json:"withdrawn_reason,omitempty"`
+	// Sites counts the places and times published for the case.
+	Sites int `db:"-" json:"sites"`
+}
+
+const traceCols = `id, case_id, pseudonym, infectious_from, infectious_until, quarantine_at, close_count, secondary_count,
+	traced_at, withdrawn_at, withdrawn_reason`
+
+// Traces lists the tracings of a case, newest first.
+func (s *Service) Traces(ctx context.Context, caseID int64) ([]Trace, error) {
+	var ts []Trace
+	err := db.Select(ctx, s.DB.R, &ts, "SELECT "+traceCols+" FROM traces WHERE case_id = ? ORDER BY id DESC", caseID)
+	return ts, wrap("traces of a case", err)
+}
+
+// caseFacts is what decides whether and over which window a person is
+// traced.
+type caseFacts struct {
+	isCase   bool
+	why      string // the case status, or "positive test"
+	onset    civil.Date
+	sampled  civil.Date
+	isolated time.Time
+}
+
+// tracedStatuses are the case statuses that are traced: a person who was
+// confirmed stays traced after recovery.
+var tracedStatuses = []string{"confirmed", "asymptomatic", "recovered"}
+
+func (s *Service) facts(ctx context.Context, q db.Q, residentID int64, now time.Time) (caseFacts, error) {
+	var f caseFacts
+	ins, err := s.Codes.Store.Inputs(ctx, q, residentID, residentID, civil.Of(now).AddDays(-healthcode.Lookback))
+	if err != nil {
+		return f, err
+	}
+	in := ins[residentID]
+	if in == nil {
+		return f, nil
+	}
+	status := ""
+	if in.Case != nil {
+		status = in.Case.Status
+		f.onset = in.Case.Onset
+	}
+	for _, t := range in.Tests {
+		if t.Kind == "pcr" && t.Result == "positive" && (f.sampled.IsZero() || t.SampledOn.Before(f.sampled)) {
+			f.sampled = t.SampledOn
+		}
+	}
+	switch {
+	case slices.Contains(tracedStatuses, status):
+		f.isCase, f.why = true, status
+		if f.sampled.IsZero() && f.onset.IsZero() {
+			f.sampled = in.Case.Since // confirmed without a test on record
+		}
+	case status == "ruled_out":
+	case !f.sampled.IsZero():
+		f.isCase, f.why = true, "positive test"
+	}
+	// Isolated: now, or the start of a quarantine the case was already in.
+	f.isolated = now
+	for _, qo := range in.Quarantines {
+		start := dayStart(qo.Start, now.Location())
+		if start.Before(f.isolated) && !qo.End.Before(civil.Of(now).AddDays(-healthcode.Lookback)) {
+			f.isolated = start
+		}
+	}
+	return f, nil
+}
+
+func dayStart(d civil.Date, loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+func (s *Service) lockCase(id int64) func() {
+	m, _ := s.caseMu.LoadOrStore(id, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// CaseChanged implements healthcode.CaseTracer: it traces a person who has
+// become a case, traces again a case whose infectious window has changed
+// (a corrected onset or sample date), and withdraws the tracing of a case
+// that is no longer one (ruled out). It does nothing when the tracing in
+// force already matches the case.
+func (s *Service) CaseChanged(ctx context.Context, actor rbac.Actor, residentID int64) error {
+	_, err := s.trace(ctx, actor, residentID, false)
+	return err
+}
+
+// Retrace traces a case again even when its window has not changed: new
+// check-ins may have arrived from phones that were offline.
+func (s *Service) Retrace(ctx context.Context, actor rbac.Actor, residentID int64) (Trace, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Trace{}, healthcode.ErrForbidden
+	}
+	return s.trace(ctx, actor, residentID, true)
+}
+
+// ErrNotACase means the person is not a case: there is nothing to trace.
+var ErrNotACase = errors.New("tracing: not a confirmed case")
+
+func (s *Service) trace(ctx context.Context, actor rbac.Actor, residentID int64, force bool) (Trace, error) {
+	defer s.lockCase(residentID)()
+	now := s.Now()
+	f, err := s.facts(ctx, s.DB.R, residentID, now)
+	if err != nil {
+		return Trace{}, wrap("case", err)
+	}
+	cur, hasCur, err := s.currentTrace(ctx, s.DB.R, residentID)
+	if err != nil {
+		return Trace{}, err
+	}
+	if !f.isCase {
+		if hasCur {
+			return Trace{}, s.withdraw(ctx, actor, cur, "case ruled out or retracted")
+		}
+		if force {
+			return Trace{}, ErrNotACase
+		}
+		return Trace{}, nil
+	}
+	policy, tracer := s.current()
+	quarantineAt := now.Unix()
+	if hasCur {
+		quarantineAt = cur.QuarantineAt // contacts were told then
+	}
+	from, until, err := policy.InfectiousWindow(f.onset, f.sampled, f.isolated, now.Location())
+	if err != nil {
+		// Isolated before the window began: nobody to trace, but the
+		// tracing is recorded (an empty window).
+		from, until = f.isolated.Unix()-1, f.isolated.Unix()
+	}
+	if hasCur && !force && cur.InfectiousFrom == from && cur.InfectiousUntil == until {
+		return cur, nil
+	}
+	c := Case{ResidentID: residentID, From: from, Until: until, QuarantineAt: max(quarantineAt, from)}
+	res, err := tracer.Trace(ctx, c)
+	if err != nil {
+		return Trace{}, err
+	}
+	return s.record(ctx, actor, c, res, f.why, cur, hasCur, policy)
+}
+
+func (s *Service) currentTrace(ctx context.Context, q db.Q, caseID int64) (Trace, bool, error) {
+	var t Trace
+	err := db.Get(ctx, q, &t, "SELECT "+traceCols+" FROM traces WHERE case_id = ? AND withdrawn_at IS NULL", caseID)
+	if errors.Is(err, db.ErrNotFound) {
+		return t, false, nil
+	}
+	return t, err == nil, wrap("current trace", err)
+}
+
+// pseudonym names a case to its contacts and the public: the id of its
+// first tracing, which says nothing about who the case is.
+func (s *Service) pseudonym(ctx context.Context, q db.Q, caseID int64) (string, error) {
+	var first []string
+	if err := db.Select(ctx, q, &first, "SELECT pseudonym FROM traces WHERE case_id = ? ORDER BY id LIMIT 1", caseID); err != nil {
+		return "", wrap("pseudonym", err)
+	}
+	if len(first) == 1 {
+		return first[0], nil
+	}
+	var n int64
+	if err := db.Get(ctx, q, &n, "SELECT COUNT(DISTINCT case_id) FROM traces"); err != nil {
+		return "", wrap("pseudonym", err)
+	}
+	return fmt.Sprintf("C%04d", n+1), nil
+}
+
+// record writes a tracing in one transaction: the previous one withdrawn,
+// the new one, its exposure sites, its contacts (whose codes turn).
+func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Result, why string, cur Trace, hasCur bool, p Policy) (Trace, error) {
+	stays, err := s.CheckIns.ForResident(ctx, c.ResidentID, c.From, c.Until)
+	if err != nil {
+		return Trace{}, err
+	}
+	ids := make([]int64, 0, len(stays)+8)
+	for _, st := range stays {
+		ids = append(ids, st.PlaceID)
+	}
+	for _, ct := range slices.Concat(res.Close, res.Secondary) {
+		for _, e := range ct.Evidence {
+			ids = append(ids, e.PlaceID)
+		}
+	}
+	places, err := placeInfo(ctx, s.DB, ids)
+	if err != nil {
+		return Trace{}, err
+	}
+	now := s.Now()
+	var t Trace
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		reason := "contact tracing of a case (" + why + ")"
+		if hasCur {
+			reason = "contact tracing of a case again: its dates changed or new check-ins arrived"
+			if err := s.withdrawTx(ctx, tx, actor, cur, "re-traced"); err != nil {
+				return err
+			}
+		}
+		pseudonym, err := s.pseudonym(ctx, tx, c.ResidentID)
+		if err != nil {
+			return err
+		}
+		t = Trace{CaseID: c.ResidentID, Pseudonym: pseudonym, InfectiousFrom: c.From, InfectiousUntil: c.Until,
+			QuarantineAt: c.QuarantineAt, Close: len(res.Close), Secondary: len(res.Secondary), TracedAt: now.UTC().Truncate(time.Microsecond)}
+		t.ID, err = db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until, quarantine_at,
+			close_count, secondary_count, traced_at, traced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			t.CaseID, t.Pseudonym, t.InfectiousFrom, t.InfectiousUntil, t.QuarantineAt, t.Close, t.Secondary, t.TracedAt, nullID(actor.AccountID))
+		if err != nil {
+			return wrap("record trace", err)
+		}
+		var sites [][]any
+		for _, st := range stays {
+			pl := places[st.PlaceID]
+			if p.For(Kind(pl.Type)).Excluded {
+				continue
+			}
+			if a, b := max(st.TIn, c.From), min(st.TOut, c.Until); b > a && pl.ID != 0 {
+				sites = append(sites, []any{t.ID, st.PlaceID, a, b})
+			}
+		}
+		t.Sites = len(sites)
+		if err := tx.BulkInsert(ctx, "exposure_sites", []string{"trace_id", "place_id", "t_from", "t_to"}, sites); err != nil {
+			return wrap("record exposure sites", err)
+		}
+		loc := now.Location()
+		contacts := make([]healthcode.TracedContact, 0, len(res.Close)+len(res.Secondary))
+		for _, ct := range slices.Concat(res.Close, res.Secondary) {
+			contacts = append(contacts, tracedContact(ct, pseudonym, places, p, loc))
+		}
+		if err := s.Codes.RecordTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, reason+" "+pseudonym); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
+			After: map[string]any{"trace": t.ID, "pseudonym": pseudonym, "from": c.From, "until": c.Until,
+				"close": t.Close, "secondary": t.Secondary, "sites": t.Sites},
+			Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
+		return err
+	})
+	if err != nil {
+		return Trace{}, err
+	}
+	if s.Log != nil {
+		s.Log.Info("case traced", "trace", t.ID, "case", t.Pseudonym, "close", t.Close, "secondary", t.Secondary, "sites", t.Sites)
+	}
+	return t, nil
+}
+
+// Withdraw withdraws the tracing in force of a case — its contacts'
+// records and its exposure sites — with a reason. The case status is the
+// caller's to change: a case that is still confirmed would be traced again
+// by the sweep.
+func (s *Service) Withdraw(ctx context.Context, actor rbac.Actor, caseID int64, reason string) error {
+	defer s.lockCase(caseID)()
+	cur, ok, err := s.currentTrace(ctx, s.DB.R, caseID)
+	if err != nil || !ok {
+		return err
+	}
+	return s.withdraw(ctx, actor, cur, reason)
+}
+
+func (s *Service) withdraw(ctx context.Context, actor rbac.Actor, t Trace, reason string) error {
+	return s.DB.InTx(ctx, func(tx *db.Tx) error { return s.withdrawTx(ctx, tx, actor, t, reason) })
+}
+
+func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason string) error {
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	res, err := db.Exec(ctx, tx, "UPDATE traces SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ? AND withdrawn_at IS NULL",
+		now, reason, t.ID)
+	if err != nil {
+		return wrap("withdraw trace", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // withdrawn meanwhile
+	}
+	if _, err := s.Codes.WithdrawTraced(ctx, tx, actor, t.ID, "contact tracing withdrawn: "+reason); err != nil {
+		return err
+	}
+	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
+		Before: map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym}, After: map[string]any{"trace": nil},
+		Reason: "contact tracing withdrawn: " + reason, LegalBasis: "contact tracing of a confirmed case"})
+	return err
+}
+
+// TraceCases traces many cases at once (an outbreak confirmed in bulk),
+// the traces side by side, each recorded in its own transaction as soon as
+// it is found; progress, when set, is told after each.
+func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []int64, progress func(done, total int)) (BatchResult, error) {
+	var br BatchResult
+	var mu sync.Mutex
+	err := parallel(ctx, len(caseIDs), 0, func(i int) error {
+		t, err := s.trace(ctx, actor, caseIDs[i], false)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if t.ID != 0 {
+			br.Traced++
+			br.Close += t.Close
+			br.Secondary += t.Secondary
+		}
+		if progress != nil {
+			progress(br.Traced, len(caseIDs))
+		}
+		return nil
+	})
+	return br, err
+}
+
+// BatchResult sums up TraceCases.
+type BatchResult struct {
+	Traced    int `json:"traced"`
+	Close     int `json:"close"`
+	Secondary int `json:"secondary"`
+}
+
+// Sweep traces the cases that have no tracing in force — a tracing that
+// failed after the case was confirmed, or cases confirmed on another node
+// or by an import — and returns how many it traced.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	since := civil.Of(s.Now()).AddDays(-healthcode.Lookback)
+	var ids []int64
+	err := db.Select(ctx, s.DB.R, &ids, `
+		SELECT resident_id FROM case_status c
+		WHERE status IN ('confirmed', 'asymptomatic', 'recovered') AND since >= ?
+		  AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.case_id = c.resident_id AND t.withdrawn_at IS NULL)
+		UNION
+		SELECT DISTINCT resident_id FROM test_results r
+		WHERE kind = 'pcr' AND result = 'positive' AND sampled_on >= ?
+		  AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.case_id = r.resident_id AND t.withdrawn_at IS NULL)
+		  AND NOT EXISTS (SELECT 1 FROM case_status c WHERE c.resident_id = r.resident_id AND c.status = 'ruled_out')
+		ORDER BY 1`, since, since)
+	if err != nil || len(ids) == 0 {
+		return 0, wrap("sweep", err)
+	}
+	br, err := s.TraceCases(ctx, SweepActor, ids, nil)
+	return br.Traced, err
+}
+
+// SweepActor is who the sweep acts as in the audit chain.
+var SweepActor = rbac.Actor{Name: "system: contact-tracing sweep", Role: rbac.Epidemiologist}
+
+// place is what evidence says of a place.
+type place struct {
+	ID            int64          `db:"id"`
+	Type          string         `db:"type"`
+	Name          string         `db:"name"`
+	ServiceNumber sql.NullString `db:"service_number"`
+	ServiceDate   sql.NullString `db:"service_date"`
+}
+
+func placeInfo(ctx context.Context, d *db.DB, ids []int64) (map[int64]place, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make(map[int64]place, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		var ps []place
+		if err := db.Select(ctx, d.R, &ps, "SELECT id, type, name, service_number, service_date FROM places WHERE id IN (?"+
+			strings.Repeat(", ?", len(chunk)-1)+")", args...); err != nil {
+			return nil, wrap("places of evidence", err)
+		}
+		for _, p := range ps {
+			out[p.ID] = p
+		}
+	}
+	return out, nil
+}
+
+// Detail is the evidence of a traced contact in full, as kept with the
+// contact (contacts.detail) and shown to the holder. It names the case by
+// pseudonym and never names the close contact through whom a secondary
+// contact was exposed.
+type Detail struct {
+	Case     string         `json:"case"`
+	Kind     string         `json:"kind"`
+	Evidence []EvidenceShow `json:"evidence"`
+}
+
+// EvidenceShow is one piece of evidence as the holder sees it.
+type EvidenceShow struct {
+	PlaceID       int64  `json:"place_id"`
+	PlaceName     string `json:"place_name"`
+	PlaceType     string `json:"place_type"`
+	ServiceNumber string `json:"service_number,omitempty"`
+	// From and To bound the overlap; In and Out are the holder's own stay
+	// (unix seconds).
+	From     int64  `json:"from"`
+	To       int64  `json:"to"`
+	In       int64  `json:"in"`
+	Out      int64  `json:"out"`
+	Carriage string `json:"carriage,omitempty"`
+	Seat     string `json:"seat,omitempty"`
+}
+
+func tracedContact(ct Contact, pseudonym string, places map[int64]place, p Policy, loc *time.Location) healthcode.TracedContact {
+	d := Detail{Case: pseudonym, Kind: ct.Kind}
+	for _, e := range ct.Evidence {
+		pl := places[e.PlaceID]
+		d.Evidence = append(d.Evidence, EvidenceShow{PlaceID: e.PlaceID, PlaceName: pl.Name, PlaceType: pl.Type,
+			ServiceNumber: pl.ServiceNumber.String, From: e.From, To: e.To, In: e.In, Out: e.Out, Carriage: e.Carriage, Seat: e.Seat})
+	}
+	detail, _ := json.Marshal(d)
+	first := d.Evidence[0]
+	rule := p.For(Kind(first.PlaceType)).Rule
+	en, zh := Words(first, rule, ct.Kind, pseudonym, len(d.Evidence)-1, loc)
+	return healthcode.TracedContact{ResidentID: ct.ResidentID, Kind: ct.Kind, ExposedOn: civil.Of(time.Unix(first.From, 0).In(loc)),
+		Evidence: en, EvidenceZH: zh, Detail: detail}
+}
+
+// Words says in English and Chinese where and when a contact was exposed:
+// "you were at Jiefang Road Market on 3 Feb from 10:05 to 10:40, at the
+// same time as case C0007".
+func Words(e EvidenceShow, rule Rule, kind, pseudonym string, more int, loc *time.Location) (en, zh string) {
+	from, to := time.Unix(e.From, 0).In(loc), time.Unix(e.To, 0).In(loc)
+	whenEN := fmt.Sprintf("on %s from %s to %s", from.Format("2 Jan"), from.Format("15:04"), to.Format("15:04"))
+	whenZH := fmt.Sprintf("%d月%d日%s至%s", from.Month(), from.Day(), from.Format("15:04"), to.Format("15:04"))
+	if to.YearDay() != from.YearDay() || to.Year() != from.Year() {
+		whenEN = fmt.Sprintf("from %s to %s", from.Format("2 Jan 15:04"), to.Format("2 Jan 15:04"))
+		whenZH = fmt.Sprintf("%d月%d日%s至%d月%d日%s", from.Month(), from.Day(), from.Format("15:04"), to.Month(), to.Day(), to.Format("15:04"))
+	}
+	whereEN, whereZH := "at "+e.PlaceName, "在"+e.PlaceName
+	seatEN, seatZH := "", ""
+	switch {
+	case e.Carriage != "" && e.Seat != "":
+		seatEN, seatZH = fmt.Sprintf(" (carriage %s, seat %s)", e.Carriage, e.Seat), fmt.Sprintf("（%s车厢%s座）", e.Carriage, e.Seat)
+	case e.Seat != "":
+		seatEN, seatZH = " (seat "+e.Seat+")", "（"+e.Seat+"座）"
+	case e.Carriage != "":
+		seatEN, seatZH = " (carriage "+e.Carriage+")", "（"+e.Carriage+"车厢）"
+	}
+	vehicleEN := map[string]string{"train": "train", "flight": "flight", "coach": "coach", "bus": "bus"}[e.PlaceType]
+	vehicleZH := map[string]string{"train": "列车", "flight": "航班", "coach": "长途客车", "bus": "公交"}[e.PlaceType]
+	if vehicleEN != "" {
+		whereEN = fmt.Sprintf("on %s %s%s", vehicleEN, e.ServiceNumber, seatEN)
+		whereZH = fmt.Sprintf("乘坐%s %s%s", e.ServiceNumber, vehicleZH, seatZH)
+	}
+	whoEN, whoZH := "case "+pseudonym, "病例"+pseudonym
+	if kind == Secondary {
+		whoEN, whoZH = "a close contact of case "+pseudonym, "病例"+pseudonym+"的一名密切接触者"
+	}
+	howEN, howZH := "at the same time as "+whoEN, "与"+whoZH+"同时在场"
+	switch rule {
+	case SameCarriage:
+		howEN, howZH = "in the same carriage as "+whoEN, "与"+whoZH+"同一车厢"
+	case NearbyRows:
+		howEN, howZH = "within a few rows of "+whoEN, "与"+whoZH+"座位相距不足几排"
+	}
+	en = fmt.Sprintf("you were %s %s, %s", whereEN, whenEN, howEN)
+	zh = fmt.Sprintf("您于%s%s，%s", whenZH, whereZH, howZH)
+	if more > 0 {
+		en += fmt.Sprintf(" (and %d more times)", more)
+		zh += fmt.Sprintf("（另有%d次）", more)
+	}
+	return en, zh
+}
+
+// parallel runs fn(0..n-1), up to p at a time (the number of CPUs when
+// p < 1), and returns the first error.
+func parallel(ctx context.Context, n, p int, fn func(i int) error) error {
+	if p < 1 {
+		p = runtime.GOMAXPROCS(0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(p, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
