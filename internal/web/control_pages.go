@@ -11,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/rules"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
 
@@ -68,6 +69,10 @@ func (h *Handler) StaffInput(w http.ResponseWriter, r *http.Request) {
 		}
 	case "clear_override":
 		_, err = h.Codes.ClearOverride(ctx, actor, id, ch)
+	case "retrace":
+		if _, err = h.Tracing.Retrace(ctx, actor, id); errors.Is(err, tracing.ErrNotACase) {
+			err = validation.Field("retrace", "contacts.not_a_case")
+		}
 	default:
 		err = validation.Field("action", "invalid")
 	}

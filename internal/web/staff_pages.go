@@ -1,6 +1,8 @@
 package web
 
 import (
+	"time"
+
 	"errors"
 	"net/http"
 	"strconv"
@@ -80,6 +82,9 @@ func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
 	if a.Can(rbac.CaseWrite) {
 		d.Links = append(d.Links, link{"/staff/appeals", "appeal.queue"})
 	}
+	if a.Can(rbac.ResidentWrite) || a.Can(rbac.CaseWrite) {
+		d.Links = append(d.Links, link{"/staff/contacts", "contacts.followup_link"})
+	}
 	if a.Can(rbac.AreaRiskWrite) {
 		d.Links = append(d.Links, link{"/staff/control", "control.title"})
 	}
@@ -156,6 +161,13 @@ type recordData struct {
 	// What the reader's role may change.
 	CanCase, CanTest, CanQuarantine bool
 	Today                           civil.Date
+	// Traces are the contact tracings of the person as a case.
+	Traces []traceLine
+}
+
+// traceLine is one tracing of a case, worded for the record page.
+type traceLine struct {
+	Text, Withdrawn string
 }
 
 // Record shows a person's full record once the staff member has said why;
@@ -196,6 +208,23 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *page, status
 	case !errors.Is(err, healthcode.ErrNoCode):
 		h.fail(w, r, p, "", err)
 		return
+	}
+	if d.CanCase && h.Tracing != nil {
+		ts, err := h.Tracing.Traces(r.Context(), res.ID)
+		if err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
+		loc := h.Now().Location()
+		at := func(t int64) string { return time.Unix(t, 0).In(loc).Format("2006-01-02 15:04") }
+		for _, t := range ts {
+			l := traceLine{Text: p.L.T("contacts.trace_line", "case", t.Pseudonym, "from", at(t.InfectiousFrom), "until", at(t.InfectiousUntil),
+				"close", t.Close, "secondary", t.Secondary, "sites", t.Sites)}
+			if t.WithdrawnAt.Valid {
+				l.Withdrawn = p.L.T("contacts.withdrawn", "reason", t.WithdrawnReason.String)
+			}
+			d.Traces = append(d.Traces, l)
+		}
 	}
 	if res.GuardianID.Valid {
 		g, err := h.Residents.Residents.Get(r.Context(), a.ScopePath, res.GuardianID.Int64)

@@ -1,0 +1,244 @@
+package tracing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/outbreak-platform/outbreak/internal/accesslog"
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/validation"
+)
+
+// ContactView is a contact record as its holder sees it: "Am I a close
+// contact?".
+type ContactView struct {
+	ID        int64      `json:"id"`
+	Kind      string     `json:"kind"`
+	ExposedOn civil.Date `json:"exposed_on"`
+	// Evidence is the line in the reader's language; Detail the evidence
+	// in full for a traced contact (nil for one entered by staff).
+	Evidence string    `json:"evidence"`
+	Detail   *Detail   `json:"detail,omitempty"`
+	Since    time.Time `json:"recorded_at"`
+}
+
+type contactRow struct {
+	ID         int64          `db:"id"`
+	Kind       string         `db:"kind"`
+	ExposedOn  civil.Date     `db:"exposed_on"`
+	Evidence   string         `db:"evidence"`
+	EvidenceZH sql.NullString `db:"evidence_zh"`
+	Detail     sql.NullString `db:"detail"`
+	CreatedAt  time.Time      `db:"created_at"`
+}
+
+func (r contactRow) view(lang string) ContactView {
+	v := ContactView{ID: r.ID, Kind: r.Kind, ExposedOn: r.ExposedOn, Evidence: r.Evidence, Since: r.CreatedAt}
+	if lang == "zh" && r.EvidenceZH.Valid {
+		v.Evidence = r.EvidenceZH.String
+	}
+	if r.Detail.Valid {
+		var d Detail
+		if json.Unmarshal([]byte(r.Detail.String), &d) == nil {
+			v.Detail = &d
+		}
+	}
+	return v
+}
+
+// ContactsOf lists the contact records in force about a resident from the
+// last Lookback days, newest exposure first, worded in lang.
+func (s *Service) ContactsOf(ctx context.Context, residentID int64, lang string) ([]ContactView, error) {
+	since := civil.Of(s.Now()).AddDays(-healthcode.Lookback)
+	var rows []contactRow
+	err := db.Select(ctx, s.DB.R, &rows, `SELECT id, kind, exposed_on, evidence, evidence_zh, detail, created_at FROM contacts
+		WHERE resident_id = ? AND withdrawn_at IS NULL AND exposed_on >= ? ORDER BY exposed_on DESC, id DESC`, residentID, since)
+	if err != nil {
+		return nil, wrap("contacts of a resident", err)
+	}
+	out := make([]ContactView, len(rows))
+	for i, r := range rows {
+		out[i] = r.view(lang)
+	}
+	return out, nil
+}
+
+// FollowUpStatuses are the states of a contact's follow-up.
+var FollowUpStatuses = []string{"pending", "called", "unreachable", "quarantined", "closed"}
+
+// FollowUp is a contact on a community worker's list.
+type FollowUp struct {
+	ContactID       int64          `db:"contact_id" json:"contact_id"`
+	ResidentID      int64          `db:"resident_id" json:"resident_id"`
+	Name            string         `db:"name" json:"name"`
+	CommunityCode   string         `db:"community_code" json:"community_code"`
+	CommunityNameZH string         `db:"community_name_zh" json:"-"`
+	CommunityNameEN string         `db:"community_name_en" json:"-"`
+	CommunityID     int64          `db:"community_id" json:"-"`
+	Kind            string         `db:"kind" json:"kind"`
+	ExposedOn       civil.Date     `db:"exposed_on" json:"exposed_on"`
+	Evidence        string         `db:"evidence" json:"evidence"`
+	EvidenceZH      sql.NullString `db:"evidence_zh" json:"-"`
+	Case            string         `db:"pseudonym" json:"case"`
+	Status          string         `db:"status" json:"status"`
+	Note            string         `db:"note" json:"note"`
+	UpdatedAt       time.Time      `db:"updated_at" json:"updated_at"`
+}
+
+// CommunityName is the contact's community in lang.
+func (f FollowUp) CommunityName(lang string) string {
+	if lang == "zh" {
+		return f.CommunityNameZH
+	}
+	return f.CommunityNameEN
+}
+
+// EvidenceIn is the evidence line in lang.
+func (f FollowUp) EvidenceIn(lang string) string {
+	if lang == "zh" && f.EvidenceZH.Valid {
+		return f.EvidenceZH.String
+	}
+	return f.Evidence
+}
+
+// FollowUpFilter narrows a contact list.
+type FollowUpFilter struct {
+	Community string // a jurisdiction code in scope; the whole scope when empty
+	Status    string // one of FollowUpStatuses; all when empty
+	Limit     int    // 200 when 0
+}
+
+// ErrForbidden refuses a reader without the permission.
+var ErrForbidden = healthcode.ErrForbidden
+
+// FollowUps lists the traced contacts in force living in the actor's scope
+// (or one community of it), exposed in the last Window days, those still
+// pending first. Every person listed is a read of their data: each is
+// logged with the purpose quarantine follow-up.
+func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access accesslog.Store, f FollowUpFilter) ([]FollowUp, error) {
+	if !actor.Can(rbac.ResidentWrite) && !actor.Can(rbac.CaseWrite) {
+		return nil, ErrForbidden
+	}
+	if f.Status != "" && !slices.Contains(FollowUpStatuses, f.Status) {
+		return nil, validation.Field("status", "invalid")
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	scope := actor.ScopePath
+	if f.Community != "" {
+		var path string
+		if err := db.Get(ctx, s.DB.R, &path, "SELECT path FROM jurisdictions WHERE code = ?", f.Community); err != nil {
+			if errors.Is(err, db.ErrNotFound) {
+				return nil, validation.Field("community", "not_found")
+			}
+			return nil, wrap("follow-ups", err)
+		}
+		if !jurisdiction.InScope(actor.ScopePath, path) {
+			return nil, validation.Field("community", "not_found")
+		}
+		scope = path
+	}
+	lo, hi := jurisdiction.Range(scope)
+	since := civil.Of(s.Now()).AddDays(-healthcode.Window)
+	q := `SELECT c.id AS contact_id, r.id AS resident_id, r.name, j.code AS community_code, j.name_zh AS community_name_zh,
+			j.name_en AS community_name_en, j.id AS community_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, t.pseudonym,
+			f.status, f.note, f.updated_at
+		FROM contacts c
+		JOIN contact_followups f ON f.contact_id = c.id
+		JOIN traces t ON t.id = c.trace_id
+		JOIN residents r ON r.id = c.resident_id
+		JOIN jurisdictions j ON j.id = r.community_id
+		WHERE j.path >= ? AND j.path < ? AND c.withdrawn_at IS NULL AND c.exposed_on >= ?`
+	args := []any{lo, hi, since}
+	if f.Status != "" {
+		q += " AND f.status = ?"
+		args = append(args, f.Status)
+	}
+	q += " ORDER BY CASE WHEN f.status = 'pending' THEN 0 ELSE 1 END, c.kind, c.exposed_on DESC, c.id LIMIT ?"
+	args = append(args, f.Limit)
+	var out []FollowUp
+	if err := db.Select(ctx, s.DB.R, &out, q, args...); err != nil {
+		return nil, wrap("follow-ups", err)
+	}
+	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
+		for _, fu := range out {
+			if err := access.Record(ctx, tx, actor, fu.ResidentID, fu.CommunityID, "contact list", "quarantine_follow_up"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FollowUpChange is a community worker's note on a contact's follow-up.
+type FollowUpChange struct {
+	Status string `json:"status"`
+	Note   string `json:"note"`
+}
+
+// Validate checks c.
+func (c *FollowUpChange) Validate() error {
+	var e validation.Errors
+	if !slices.Contains(FollowUpStatuses, c.Status) {
+		e.Add("status", "invalid")
+	}
+	c.Note = strings.TrimSpace(c.Note)
+	if utf8.RuneCountInString(c.Note) > 300 || !printableText(c.Note) {
+		e.Add("note", "invalid")
+	}
+	return e.Err()
+}
+
+func printableText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if (r < 0x20 && r != '\n') || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// SetFollowUp records the follow-up of a contact living in the actor's
+// scope; the write is logged as a read of the person's data.
+func (s *Service) SetFollowUp(ctx context.Context, actor rbac.Actor, access accesslog.Store, contactID int64, c FollowUpChange) error {
+	if !actor.Can(rbac.ResidentWrite) && !actor.Can(rbac.CaseWrite) {
+		return ErrForbidden
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	lo, hi := jurisdiction.Range(actor.ScopePath)
+	var who struct {
+		ResidentID  int64 `db:"resident_id"`
+		CommunityID int64 `db:"community_id"`
+	}
+	err := db.Get(ctx, s.DB.R, &who, `SELECT r.id AS resident_id, r.community_id FROM contacts c
+		JOIN contact_followups f ON f.contact_id = c.id
+		JOIN residents r ON r.id = c.resident_id JOIN jurisdictions j ON j.id = r.community_id
+		WHERE c.id = ? AND j.path >= ? AND j.path < ?`, contactID, lo, hi)
+	if err != nil {
+		return err // db.ErrNotFound outside the scope too
+	}
+	return s.DB.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := db.Exec(ctx, tx, "UPDATE contact_followups SET status = ?, note = ?, updated_at = ?, updated_by = ? WHERE contact_id = ?",
+			c.Status, c.Note, s.Now().UTC().Truncate(time.Microsecond), nullID(actor.AccountID), contactID); err != nil {
+			return wrap("follow-up", err)
+		}
+		return access.Record(ctx, tx, actor, who.ResidentID, who.CommunityID, "contact follow-up", "quarantine_follow_up")
+	})
+}
