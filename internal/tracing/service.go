@@ -267,8 +267,10 @@ func (s *Service) currentTrace(ctx context.Context, q db.Q, caseID int64) (Trace
 	return t, err == nil, wrap("current trace", err)
 }
 
-// pseudonym names a case to its contacts and the public: the id of its
-// first tracing, which says nothing about who the case is.
+// pseudonym names a case to its contacts and the public: "C" and the id
+// of its first tracing, which says nothing about who the case is. It
+// returns "" for a case never traced: its pseudonym comes from the id of
+// the tracing about to be recorded.
 func (s *Service) pseudonym(ctx context.Context, q db.Q, caseID int64) (string, error) {
 	var first []string
 	if err := db.Select(ctx, q, &first, "SELECT pseudonym FROM traces WHERE case_id = ? ORDER BY id LIMIT 1", caseID); err != nil {
@@ -277,11 +279,7 @@ func (s *Service) pseudonym(ctx context.Context, q db.Q, caseID int64) (string, 
 	if len(first) == 1 {
 		return first[0], nil
 	}
-	var n int64
-	if err := db.Get(ctx, q, &n, "SELECT COUNT(DISTINCT case_id) FROM traces"); err != nil {
-		return "", wrap("pseudonym", err)
-	}
-	return fmt.Sprintf("C%04d", n+1), nil
+	return "", nil
 }
 
 // record writes a tracing in one transaction: the previous one withdrawn,
@@ -325,6 +323,13 @@ func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Resu
 			t.CaseID, t.Pseudonym, t.InfectiousFrom, t.InfectiousUntil, t.QuarantineAt, t.Close, t.Secondary, t.TracedAt, nullID(actor.AccountID))
 		if err != nil {
 			return wrap("record trace", err)
+		}
+		if pseudonym == "" {
+			pseudonym = fmt.Sprintf("C%04d", t.ID)
+			t.Pseudonym = pseudonym
+			if _, err := db.Exec(ctx, tx, "UPDATE traces SET pseudonym = ? WHERE id = ?", pseudonym, t.ID); err != nil {
+				return wrap("record trace", err)
+			}
 		}
 		var sites [][]any
 		for _, st := range stays {
