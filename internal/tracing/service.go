@@ -621,3 +621,18 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// SiteDays is how long exposure sites are kept: a little longer than the
+// public trip look-up reaches back (exposure.TripDays). They say only
+// place and time, never who.
+const SiteDays = 31
+
+// PurgeSites deletes the exposure sites that ended before before (unix
+// seconds) and returns how many.
+func (s *Service) PurgeSites(ctx context.Context, before int64) (int64, error) {
+	res, err := db.Exec(ctx, s.DB.W, "DELETE FROM exposure_sites WHERE t_to < ?", before)
+	if err != nil {
+		return 0, wrap("purge exposure sites", err)
+	}
+	return res.RowsAffected()
+}

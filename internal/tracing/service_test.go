@@ -125,8 +125,8 @@ func TestServiceConfirmRetraceWithdraw(t *testing.T) {
 		w := newSvcWorld(t, d)
 		const caseID, a, b, dd, e, f, g = 1, 2, 3, 4, 5, 6, 7
 		w.checkIn(t, caseID, "shop", feb(8, 10, 0), feb(8, 10, 40), "")
-		w.checkIn(t, a, "shop", feb(8, 10, 5), feb(8, 10, 35), "")  // 30 min together: close
-		w.checkIn(t, b, "shop", feb(8, 10, 30), feb(8, 11, 0), "")  // 10 min: not a contact
+		w.checkIn(t, a, "shop", feb(8, 10, 5), feb(8, 10, 35), "") // 30 min together: close
+		w.checkIn(t, b, "shop", feb(8, 10, 30), feb(8, 11, 0), "") // 10 min: not a contact
 		w.checkIn(t, caseID, "compound_entrance", feb(8, 9, 0), feb(8, 9, 30), "")
 		w.checkIn(t, dd, "compound_entrance", feb(8, 9, 0), feb(8, 9, 30), "") // excluded kind
 		w.checkIn(t, a, "restaurant", feb(9, 12, 0), feb(9, 13, 0), "")
@@ -217,6 +217,12 @@ func TestServiceConfirmRetraceWithdraw(t *testing.T) {
 		}
 		if n, err := w.svc.Sweep(ctx); err != nil || n != 0 {
 			t.Errorf("sweep after ruling out traced %d, %v", n, err)
+		}
+		if n, err := w.svc.PurgeSites(ctx, feb(8, 0, 0)); err != nil || n != 1 { // the train ride, on the 7th
+			t.Errorf("purge of sites ended before the market visit: %d, %v", n, err)
+		}
+		if n, err := w.svc.PurgeSites(ctx, feb(20, 0, 0)); err != nil || n != 2 {
+			t.Errorf("purge of every site: %d, %v", n, err)
 		}
 		if rep, err := audit.Verify(ctx, d, nil); err != nil || !rep.OK {
 			t.Errorf("audit chain: %+v %v", rep, err)
