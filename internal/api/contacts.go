@@ -6,6 +6,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -66,14 +67,8 @@ func (h *Handler) SetFollowUp(w http.ResponseWriter, r *http.Request) {
 
 // Traces lists the contact tracings of a case, newest first.
 func (h *Handler) Traces(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a := auth.From(r.Context()).Actor
-	if _, err := h.Residents.Residents.Get(r.Context(), a.ScopePath, id); err != nil {
-		h.fail(w, r, err)
+	id, _, ok := h.personInScope(w, r)
+	if !ok {
 		return
 	}
 	ts, err := h.Tracing.Traces(r.Context(), id)
@@ -89,14 +84,8 @@ func (h *Handler) Traces(w http.ResponseWriter, r *http.Request) {
 
 // Retrace traces a case again (new check-ins may have arrived).
 func (h *Handler) Retrace(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a := auth.From(r.Context()).Actor
-	if _, err := h.Residents.Residents.Get(r.Context(), a.ScopePath, id); err != nil {
-		h.fail(w, r, err)
+	id, a, ok := h.personInScope(w, r)
+	if !ok {
 		return
 	}
 	t, err := h.Tracing.Retrace(r.Context(), a, id)
@@ -108,4 +97,20 @@ func (h *Handler) Retrace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.write(w, r, http.StatusOK, t)
+}
+
+// personInScope reads the {id} of the path as a person in the caller's
+// scope; it answers the request itself and returns false when there is
+// none.
+func (h *Handler) personInScope(w http.ResponseWriter, r *http.Request) (int64, rbac.Actor, bool) {
+	a := auth.From(r.Context()).Actor
+	id, err := pathID(r)
+	if err == nil {
+		_, err = h.Residents.Residents.Get(r.Context(), a.ScopePath, id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return 0, a, false
+	}
+	return id, a, true
 }
