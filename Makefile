@@ -4,6 +4,8 @@ BIN      := bin/outbreak
 RESIDENTS ?= 20000
 DB       ?= sqlite:./data/outbreak.db
 CHECKPOINT := web/checkpoint
+CHECKIN  := web/checkin
+MAP      := web/map
 
 .PHONY: run build test bench fuzz clean assets
 
@@ -14,11 +16,25 @@ build: assets
 # web/checkpoint/package-lock.json (installed again only when it changes),
 # then web/checkpoint/src bundled into internal/checkpoint/static/checkpoint.js,
 # which is committed so that `go build` works from a clean clone.
-assets: $(CHECKPOINT)/node_modules/.installed
+assets: $(CHECKPOINT)/node_modules/.installed $(CHECKIN)/node_modules/.installed $(MAP)/node_modules/.installed
 	cd $(CHECKPOINT) && npm run --silent build
+	cd $(CHECKIN) && npm run --silent build
+	cd $(MAP) && npm run --silent build
 
 $(CHECKPOINT)/node_modules/.installed: $(CHECKPOINT)/package.json $(CHECKPOINT)/package-lock.json
 	cd $(CHECKPOINT) && npm ci --no-audit --no-fund
+	touch $@
+
+# The check-in page's script (issue 4): web/checkin/src, with the
+# checkpoint's camera scanner, bundled into internal/web/static/checkin.js.
+$(CHECKIN)/node_modules/.installed: $(CHECKIN)/package.json $(CHECKIN)/package-lock.json
+	cd $(CHECKIN) && npm ci --no-audit --no-fund
+	touch $@
+
+# The public map's script and stylesheet (issue 4): web/map/src with
+# Leaflet, bundled into internal/web/static/map.js and map.css.
+$(MAP)/node_modules/.installed: $(MAP)/package.json $(MAP)/package-lock.json
+	cd $(MAP) && npm ci --no-audit --no-fund
 	touch $@
 
 # Build, create the embedded store with the demo region when it is empty,
@@ -45,4 +61,4 @@ bench: build
 	./$(BIN) bench pass --json
 
 clean:
-	rm -rf bin $(CHECKPOINT)/node_modules
+	rm -rf bin $(CHECKPOINT)/node_modules $(CHECKIN)/node_modules $(MAP)/node_modules

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/db"
@@ -12,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
 func demoCmd(ctx context.Context, args []string) error {
@@ -20,12 +22,27 @@ func demoCmd(ctx context.Context, args []string) error {
 	seed := fs.Uint64("seed", 2020, "random seed; the same seed gives the same region")
 	ifEmpty := fs.Bool("if-empty", false, "do nothing, successfully, when the store already holds people")
 	health := fs.Bool("health", true, "also give the region declarations, a few cases and contacts, a high-risk area, and codes")
+	days := fs.Int("days", 14, "days of movement: places, and the residents' check-ins over the days up to today")
+	movement := fs.String("movement", "auto", "generate the movement: yes, no, or auto (when --residents is at most 200,000)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
 		return err
 	}
 	if *n < 1 {
 		return errUsage{errors.New("--residents must be at least 1")}
+	}
+	if *days < 1 || *days > 60 {
+		return errUsage{errors.New("--days must be between 1 and 60")}
+	}
+	var move bool
+	switch *movement {
+	case "yes":
+		move = true
+	case "no":
+	case "auto":
+		move = *n <= 200000
+	default:
+		return errUsage{fmt.Errorf("--movement must be yes, no or auto, not %q", *movement)}
 	}
 	log := newLogger(cfg)
 	d, v, err := openStore(ctx, cfg, log, db.Options{})
@@ -42,6 +59,12 @@ func demoCmd(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	var scene *demo.Scene
+	if move {
+		if scene, err = demoMovement(ctx, d, cfg.Loc(), *days, *seed); err != nil {
+			return err
+		}
 	}
 	if *health {
 		codes, err := codeService(ctx, cfg, d, s.Residents)
@@ -60,12 +83,45 @@ func demoCmd(ctx context.Context, args []string) error {
 		if err := demo.Health(ctx, codes, actors, *seed); err != nil {
 			return err
 		}
+		if scene != nil {
+			if err := scene.MarkSuspects(ctx, codes, actors["epidemiologist-1"]); err != nil {
+				return err
+			}
+		}
 	}
 	fmt.Printf("demo region generated in %s: %d residents (%d dependents) in %d households, %d communities, %d staff accounts (%.0f residents/s)\n",
 		res.Elapsed.Round(1e6), res.Residents, res.Dependents, res.Households, res.Communities, res.StaffAccounts,
 		float64(res.Residents)/res.Elapsed.Seconds())
 	printDemoLogins(ctx, d)
 	return nil
+}
+
+// demoMovement gives the demo region its places and the residents'
+// check-ins over the days up to today (in loc), and returns the scripted
+// tracing scene.
+func demoMovement(ctx context.Context, d *db.DB, loc *time.Location, days int, seed uint64) (*demo.Scene, error) {
+	start := time.Now()
+	now := time.Now().In(loc)
+	m, err := demo.NewMovement(ctx, d, demo.MovementOptions{Days: days, Seed: seed,
+		End: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)})
+	if err != nil {
+		return nil, err
+	}
+	places, err := m.WritePlaces(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	store, err := tracing.NewStore(d, m.Places, tracing.DefaultPolicy())
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	n, err := m.Load(ctx, d, store, 20000, true, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("movement generated in %s: %d places, %d check-ins over %d days\n", time.Since(start).Round(time.Millisecond), places, n, days)
+	return m.Scene, nil
 }
 
 // printDemoLogins prints one demo login per role.
@@ -100,5 +156,29 @@ func printDemoLogins(ctx context.Context, d *db.DB) {
 			fmt.Printf("  %-18s %-17s a resident whose code is %s, with the reasons\n", e.Username, "resident", e.Colour)
 		}
 	}
+	printSuspect(ctx, d)
 	fmt.Println()
+}
+
+// printSuspect names the demo's suspected case whom an epidemiologist can
+// confirm to see contact tracing at work, while the case is still only
+// suspected.
+func printSuspect(ctx context.Context, d *db.DB) {
+	id, ok, err := d.Meta(ctx, demo.SceneMetaKey)
+	if err != nil || !ok {
+		return
+	}
+	var who []struct {
+		Username string `db:"username"`
+		Name     string `db:"name"`
+		ID       int64  `db:"id"`
+	}
+	if err := db.Select(ctx, d.R, &who, `SELECT a.username, r.name, r.id FROM residents r
+		JOIN accounts a ON a.resident_id = r.id JOIN case_status c ON c.resident_id = r.id
+		WHERE r.id = ? AND c.status = 'suspected'`, id); err != nil || len(who) == 0 {
+		return
+	}
+	w := who[0]
+	fmt.Printf("  %-18s %-17s %s (resident %d), a suspected case: sign in as epidemiologist-1 and confirm the case\n", w.Username, "resident", w.Name, w.ID)
+	fmt.Printf("  %-18s %-17s to see tracing find close contacts (a restaurant, a train carriage, a shop) and secondary ones\n", "", "")
 }

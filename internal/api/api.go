@@ -15,6 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/exposure"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -49,6 +50,10 @@ type Handler struct {
 	CheckIns   *tracing.Store
 	// Tracing traces cases and keeps their contacts' evidence.
 	Tracing *tracing.Service
+	// Exposures answers the public look-ups, limited per client address
+	// by PublicByIP.
+	Exposures  exposure.Store
+	PublicByIP *auth.Limiter
 }
 
 func (h *Handler) lang(r *http.Request) string {

@@ -23,6 +23,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/problem"
+	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
 //go:embed templates/*.html
@@ -60,6 +61,11 @@ type Handler struct {
 	Issuer        *issuer.Issuer
 	Jurisdictions jurisdiction.Store
 	Now           func() time.Time
+	// Places, Holders and CheckIns turn accepted passages at a place into
+	// check-ins (checkins.go); without them passages carry no place.
+	Places   venue.Store
+	Holders  Holders
+	CheckIns CheckIns
 
 	page    *template.Template
 	assets  *assets.Set
@@ -144,6 +150,8 @@ type pageConfig struct {
 	Passages  string            `json:"passages"`
 	Summary   string            `json:"summary"`
 	Session   string            `json:"session"`
+	// Places lists the places the checkpoint may stand at.
+	Places string `json:"places"`
 }
 
 type pageData struct {
@@ -190,7 +198,7 @@ func (h *Handler) Page(w http.ResponseWriter, r *http.Request) {
 		Lang: l.Lang, Region: region, RegionName: regionName, TimeZone: tz,
 		RootKey: base64.RawURLEncoding.EncodeToString(h.Issuer.RootPublicKey()), CSRF: p.CSRF, AccountID: p.Actor.AccountID,
 		Texts: h.texts(l), Worker: WorkerPath, Scope: PagePath, TrustList: TrustListPath, Passages: PassagesPath,
-		Summary: SummaryPath, Session: SessionPath,
+		Summary: SummaryPath, Session: SessionPath, Places: PlacesPath,
 	}}
 	var buf bytes.Buffer
 	if err := h.page.Execute(&buf, d); err != nil {
@@ -236,8 +244,21 @@ func (h *Handler) Record(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	rec, err := h.Store.Record(r.Context(), auth.From(r.Context()).Actor, b.Passages, now)
+	actor := auth.From(r.Context()).Actor
+	places, err := h.checkPlaces(r.Context(), actor, b.Passages)
 	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rec, err := h.Store.Record(r.Context(), actor, b.Passages, now)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Every accepted passage at a place, new or sent again: a check-in lost
+	// to a failure after the passages were stored is made when the page
+	// sends them again; one already made is kept once.
+	if rec.CheckIns, err = h.checkIns(r.Context(), b.Passages, places); err != nil {
 		h.fail(w, r, err)
 		return
 	}

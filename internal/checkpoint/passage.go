@@ -70,6 +70,11 @@ type Passage struct {
 	Colour string `json:"colour"`
 	// KID is the base64url id of the key that signed the pass.
 	KID string `json:"kid"`
+	// PlaceID is the registered place the checkpoint stands at (a compound
+	// entrance, a village checkpoint, a venue), chosen on the page; 0 for
+	// none. An accepted passage at a place counts as the holder's check-in
+	// there.
+	PlaceID int64 `json:"place_id,omitempty"`
 }
 
 // Batch is what the page sends.
@@ -103,6 +108,9 @@ func (b Batch) Validate(now time.Time) error {
 func (p Passage) validate(e *validation.Errors, prefix string, now time.Time) {
 	if !uuidRE.MatchString(p.ClientID) {
 		e.Add(prefix+"client_id", "invalid")
+	}
+	if p.PlaceID < 0 {
+		e.Add(prefix+"place_id", "invalid")
 	}
 	switch {
 	case p.SeenAt.IsZero():

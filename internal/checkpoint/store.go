@@ -24,6 +24,9 @@ type Recorded struct {
 	// twice in the batch).
 	New        int `json:"new"`
 	Duplicates int `json:"duplicates"`
+	// CheckIns is how many accepted passages at a place became check-ins
+	// now (see Handler.CheckIns).
+	CheckIns int `json:"checkins,omitempty"`
 }
 
 // Summary counts the passages seen in a scope over a time range.
@@ -62,9 +65,10 @@ func (s *store) Record(ctx context.Context, actor rbac.Actor, ps []Passage, rece
 		rec.New, rec.Duplicates = 0, 0 // a retried transaction starts again
 		for _, p := range ps {
 			res, err := db.Exec(ctx, tx, `INSERT INTO passages (client_id, checkpoint_account, jurisdiction_id, holder, region, colour, kid,
-				result, reason, seen_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
+				result, reason, seen_at, received_at, place_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
 				p.ClientID, actor.AccountID, actor.JurisdictionID, nullable(p.Holder), nullable(p.Region), nullable(p.Colour),
-				nullable(p.KID), string(p.Result), nullable(p.Reason), p.SeenAt.UTC(), receivedAt.UTC())
+				nullable(p.KID), string(p.Result), nullable(p.Reason), p.SeenAt.UTC(), receivedAt.UTC(),
+				sql.NullInt64{Int64: p.PlaceID, Valid: p.PlaceID > 0})
 			if err != nil {
 				return err
 			}

@@ -38,6 +38,9 @@ type Config struct {
 	TimeZone      string // the region's time zone, for "today"
 	RetentionDays int    // declarations older than this are purged
 	RulesFile     string // a colour rule file to apply at start ("" keeps the rules in force)
+
+	PublicPerMinute int    // public look-ups (trips, places, the map) per client address
+	MapTiles        string // tile URL template for the public map ("" draws it without tiles)
 }
 
 // Default returns the defaults.
@@ -47,6 +50,7 @@ func Default() Config {
 		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024,
 		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
 		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
+		PublicPerMinute: 60,
 	}
 }
 
@@ -88,6 +92,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OUTBREAK_REGION", &c.Region)
 	str("OUTBREAK_TIMEZONE", &c.TimeZone)
 	str("OUTBREAK_RULES_FILE", &c.RulesFile)
+	str("OUTBREAK_MAP_TILES", &c.MapTiles)
+	num("OUTBREAK_PUBLIC_PER_MINUTE", &c.PublicPerMinute)
 	num("OUTBREAK_RETENTION_DAYS", &c.RetentionDays)
 	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
 	num("OUTBREAK_ARGON2_MEMORY_KIB", &mem)
@@ -160,6 +166,12 @@ func (c Config) Validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("time zone %q: %v", c.TimeZone, err))
 	}
+	if c.PublicPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("public per minute %d: want at least 1", c.PublicPerMinute))
+	}
+	if c.MapTiles != "" && !ValidTileURL(c.MapTiles) {
+		errs = append(errs, fmt.Errorf("map tiles %q: want an http(s) URL or a /path with {z}, {x} and {y}, without spaces or quotes", c.MapTiles))
+	}
 	if c.RulesFile != "" {
 		if _, err := os.Stat(c.RulesFile); err != nil {
 			errs = append(errs, fmt.Errorf("rules file: %v", err))
@@ -171,4 +183,27 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ValidTileURL reports whether u is a map tile URL template: an http or
+// https URL, or a path on this server, with {z}, {x} and {y} in it, and
+// nothing that could not go into a Content-Security-Policy header.
+func ValidTileURL(u string) bool {
+	if strings.ContainsAny(u, " \t\r\n\"';,\\") || len(u) > 500 {
+		return false
+	}
+	for _, p := range []string{"{z}", "{x}", "{y}"} {
+		if !strings.Contains(u, p) {
+			return false
+		}
+	}
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		return true
+	}
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return ok && host != "" && !strings.ContainsAny(host, "@?#")
 }

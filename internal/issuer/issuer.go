@@ -39,6 +39,7 @@ type Issuer struct {
 	root    *signingKey
 	doc     []byte // the trust list, signed
 	docAt   time.Time
+	holders holderCache // the pass_holders rows written today (holders.go)
 }
 
 type signingKey struct {

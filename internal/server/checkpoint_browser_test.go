@@ -324,7 +324,7 @@ func TestCheckpointAccess(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ts := startServer(t, d, 300)
 		anon := ts.client(t)
-		anon.get("/checkpoint").redirect(t, "/login", "page, anonymous")
+		anon.get("/checkpoint").redirect(t, "/login?next=%2Fcheckpoint", "page, anonymous")
 		anon.get("/api/v1/passages/summary").problem(t, http.StatusUnauthorized, "summary, anonymous")
 		anon.post("/api/v1/passages", `{"passages":[]}`).problem(t, http.StatusUnauthorized, "passages, anonymous")
 		sw := anon.get("/checkpoint/sw.js").want(t, http.StatusOK, "worker, anonymous")

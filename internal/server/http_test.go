@@ -980,8 +980,8 @@ func TestRoles(t *testing.T) {
 		}
 		anon.get("/api/v1/me").problem(t, http.StatusUnauthorized, "anonymous me")
 		anon.post("/api/v1/staff", map[string]string{}).problem(t, http.StatusUnauthorized, "anonymous creates staff")
-		anon.get("/staff").redirect(t, "/login", "anonymous opens a staff page")
-		anon.get("/me").redirect(t, "/login", "anonymous opens the resident page")
+		anon.get("/staff").redirect(t, "/login?next=%2Fstaff", "anonymous opens a staff page")
+		anon.get("/me").redirect(t, "/login?next=%2Fme", "anonymous opens the resident page")
 
 		res := ts.demoLogin(t, "resident-1")
 		check := ts.demoLogin(t, "checkpoint-1")
@@ -1177,6 +1177,14 @@ func TestCSRF(t *testing.T) {
 			t.Fatal("a refused form started a session")
 		}
 		page.postForm("/login", creds).redirect(t, "/", "form sign-in with csrf")
+		// Sign-in returns to the page that asked for it, and only on this site.
+		for next, want := range map[string]string{"/me/contacts": "/me/contacts", "//evil.example/": "/", "https://evil.example/": "/"} {
+			back := ts.client(t)
+			f := back.get("/login?next=" + url.QueryEscape(next))
+			_ = f.String()
+			creds := url.Values{"username": {"resident-1"}, "password": {demoPassword}, "csrf": {f.csrfField(t)}, "next": {next}}
+			back.postForm("/login", creds).redirect(t, want, "sign-in with next "+next)
+		}
 		if page.cookies["outbreak_session"] == "" {
 			t.Fatal("form sign-in started no session")
 		}
@@ -1186,7 +1194,7 @@ func TestCSRF(t *testing.T) {
 		home := page.get("/me")
 		sessionToken := home.csrfField(t)
 		page.postForm("/logout", url.Values{"csrf": {sessionToken}}).redirect(t, "/login", "logout")
-		page.get("/me").redirect(t, "/login", "me after logout")
+		page.get("/me").redirect(t, "/login?next=%2Fme", "me after logout")
 	})
 }
 
@@ -1255,7 +1263,7 @@ func TestAPITokens(t *testing.T) {
 		// The token holds its role's permissions only, and opens no page.
 		lab.get("/api/v1/residents").problem(t, http.StatusForbidden, "lab token lists residents")
 		lab.post("/api/v1/tokens", req).problem(t, http.StatusForbidden, "lab token issues a token")
-		lab.get("/staff").redirect(t, "/login", "token opens a staff page")
+		lab.get("/staff").redirect(t, "/login?next=%2Fstaff", "token opens a staff page")
 
 		// admin-2 may not revoke a city token; admin-1 may, and then it is dead.
 		tokenPath := fmt.Sprintf("/api/v1/tokens/%d", issued.Token.ID)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -10,6 +11,8 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/problem"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/venue"
+	"github.com/outbreak-platform/outbreak/internal/web"
 )
 
 // A guard says whether a principal (nil when anonymous) may use a route.
@@ -76,6 +79,17 @@ func (s *Server) routes() http.Handler {
 	page("POST /me/declare", residentOnly, w.Declare)
 	page("POST /me/appeal", residentOnly, w.FileAppeal)
 	page("GET /me/pass.svg", residentOnly, w.PassSVG)
+
+	// Contact tracing (issue 4): "Am I a close contact?", the community's
+	// follow-up list, a case's tracings.
+	page("GET /me/contacts", residentOnly, w.MyContacts)
+	api("GET /api/v1/me/contacts", residentOnly, a.MyContacts)
+	page("GET /staff/contacts", canAny(rbac.ResidentWrite, rbac.CaseWrite), w.FollowUps)
+	page("POST /staff/contacts/{id}", canAny(rbac.ResidentWrite, rbac.CaseWrite), w.SetFollowUp)
+	api("GET /api/v1/contacts", canAny(rbac.ResidentWrite, rbac.CaseWrite), a.FollowUps)
+	api("POST /api/v1/contacts/{id}/follow-up", canAny(rbac.ResidentWrite, rbac.CaseWrite), a.SetFollowUp)
+	api("GET /api/v1/residents/{id}/traces", can(rbac.CaseWrite), a.Traces)
+	api("POST /api/v1/residents/{id}/trace", can(rbac.CaseWrite), a.Retrace)
 
 	// Staff, by permission.
 	page("GET /staff", staff, w.StaffHome)
@@ -161,6 +175,61 @@ func (s *Server) routes() http.Handler {
 	api("POST /api/v1/passages", can(rbac.PassVerify), s.cp.Record)
 	api("GET /api/v1/passages/summary", canAny(rbac.PassVerify, rbac.StatsRead), s.cp.Summary)
 
+	// Places (issue 4): residents register their own venues, community
+	// workers compound entrances and village checkpoints, admins vehicles
+	// (venue.MayRegister); each manages and prints what it registered, in
+	// scope (venue.MayManage, checked by the registry). Any staff member
+	// may search the places in scope through the API. A visitor at a
+	// compound entrance says whom they visit; the community worker sees
+	// the list (each visitor shown is a logged read).
+	registrar := guard(func(p *auth.Principal) bool { return p != nil && len(venue.RegisterableTypes(p.Actor)) > 0 })
+	placeReader := guard(func(p *auth.Principal) bool { return residentOnly(p) || staff(p) })
+	page("GET /places", registrar, w.PlaceList)
+	page("GET /places/new", registrar, w.PlaceForm)
+	page("POST /places", registrar, w.PlaceCreate)
+	page("GET /places/{id}", registrar, w.PlacePage)
+	page("GET /places/{id}/poster.svg", registrar, w.PlacePoster)
+	page("GET /places/{id}/print", registrar, w.PlacePrint)
+	page("POST /places/{id}/disable", registrar, w.PlaceDisable)
+	page("POST /places/{id}/enable", registrar, w.PlaceEnable)
+	page("GET /visit/{placeID}", residentOnly, w.VisitForm)
+	page("POST /visit/{placeID}", residentOnly, w.Visit)
+	page("GET /staff/visitors", can(rbac.ResidentRead), w.VisitorList) // community workers only: venue.MayListVisitors
+	api("POST /api/v1/places", registrar, a.RegisterPlace)
+	api("GET /api/v1/places", placeReader, a.ListPlaces)
+	api("GET /api/v1/places/{id}", placeReader, a.GetPlace)
+	api("GET /api/v1/places/{id}/poster.svg", registrar, a.PlacePoster)
+	api("POST /api/v1/places/{id}/disable", registrar, a.DisablePlace)
+	api("POST /api/v1/places/{id}/enable", registrar, a.EnablePlace)
+
+	// Public look-ups (issue 4): anyone, signed in or not; each counts
+	// against the client address's limit (PublicByIP) and answers with a
+	// place, a date and a time window only.
+	page("GET /public", anyone, w.PublicIndex)
+	page("GET /public/trips", anyone, w.PublicTrips)
+	page("GET /public/places", anyone, w.PublicPlaces)
+	page("GET /public/map", anyone, w.PublicMap)
+	api("GET /api/v1/public/exposures", anyone, a.PublicExposures)
+
+	// Check-ins (issue 4): a resident checks in at the place a poster names
+	// (with the family members they act for), checks out, registers trips
+	// and reads their own check-ins; the API takes a phone's check-ins in
+	// batches, behind a per-account limit and a gate that sheds load. A
+	// checkpoint operator chooses the place the page stands at, so that
+	// passes accepted there count as check-ins.
+	ci, cia := s.checkinPages, s.checkinAPI
+	page("GET /checkin", residentOnly, ci.Page)
+	page("POST /checkin", residentOnly, ci.Confirm)
+	page("POST /checkin/checkout", residentOnly, ci.CheckOut)
+	page("GET /me/checkins", residentOnly, ci.History)
+	page("GET /me/trips/new", residentOnly, ci.TripForm)
+	page("POST /me/trips", residentOnly, ci.RegisterTrip)
+	api("POST /api/v1/checkins", residentOnly, cia.Ingest)
+	api("POST /api/v1/checkins/{client_id}/checkout", residentOnly, cia.CheckOut)
+	api("GET /api/v1/me/checkins", residentOnly, cia.History)
+	api("POST /api/v1/me/trips", residentOnly, cia.Trip)
+	api("GET /api/v1/checkpoint/places", can(rbac.PassVerify), s.cp.PlaceList)
+
 	handle("/api/", http.HandlerFunc(a.NotFound))
 
 	var h http.Handler = mux
@@ -182,7 +251,12 @@ func (s *Server) pageGuard(g guard, h http.HandlerFunc) http.Handler {
 		}
 		if !g(p) {
 			if p == nil {
-				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				// Back here after signing in, e.g. to a scanned poster.
+				target := "/login"
+				if r.Method == http.MethodGet && web.LocalPath(r.URL.RequestURI()) {
+					target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				}
+				http.Redirect(w, r, target, http.StatusSeeOther)
 				return
 			}
 			s.web.Forbidden(w, r)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -23,9 +24,12 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/api"
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/checkin"
 	"github.com/outbreak-platform/outbreak/internal/checkpoint"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/exposure"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -53,7 +57,14 @@ type Server struct {
 	sessions *auth.Sessions
 	accounts *account.Service
 	codes    *healthcode.Service
+	traces   *tracing.Service
 	sender   notify.Sender
+
+	// Check-ins (issue 4): the pages, the API and its gate, and the
+	// issuer's record of pass holders (purged in housekeeping).
+	checkinPages *web.CheckIns
+	checkinAPI   *api.CheckIns
+	holders      *issuer.Issuer
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -106,28 +117,52 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	if err := placeCodes.Ensure(ctx); err != nil {
 		return nil, err
 	}
-	checkins, err := tracing.NewStore(d, &tracing.PlaceKinds{DB: d}, tracing.DefaultPolicy())
+	placeKinds := &tracing.PlaceKinds{DB: d}
+	policy, err := tracing.PolicyFrom(active.Get().Tracing())
+	if err != nil {
+		return nil, fmt.Errorf("server: the rule set's tracing section: %w", err)
+	}
+	checkins, err := tracing.NewStore(d, placeKinds, policy)
 	if err != nil {
 		return nil, err
 	}
+	traces, err := tracing.NewService(d, checkins, codes, placeKinds, policy, log, now)
+	if err != nil {
+		return nil, err
+	}
+	codes.Tracer = traces
+
+	// Public look-ups (issue 4): anyone, limited per client address.
+	exposures := exposure.NewStore(d, now)
+	publicByIP := auth.NewLimiter(time.Minute/time.Duration(cfg.PublicPerMinute), cfg.PublicPerMinute)
 
 	w := &web.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
 		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
-		Places: places, PlaceCodes: placeCodes, CheckIns: checkins}
+		Places: places, PlaceCodes: placeCodes, CheckIns: checkins, Tracing: traces}
+	w.Exposures, w.PublicByIP, w.MapTiles = exposures, publicByIP, cfg.MapTiles
 	if err := w.Init(cfg.DevAssets); err != nil {
 		return nil, err
 	}
 	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
 		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
-		Places: places, PlaceCodes: placeCodes, CheckIns: checkins}
+		Places: places, PlaceCodes: placeCodes, CheckIns: checkins, Tracing: traces}
+	a.Exposures, a.PublicByIP = exposures, publicByIP
 
 	cp := &checkpoint.Handler{Log: log, Catalog: cat, Store: checkpoint.NewStore(d), Issuer: iss, Jurisdictions: juris, Now: now}
+	cp.Places, cp.Holders, cp.CheckIns = places, iss, checkins // passages at a place are check-ins
 	if err := cp.Init(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, cp: cp, sessions: sessions, accounts: accSvc, codes: codes,
+	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, cp: cp, sessions: sessions, accounts: accSvc, codes: codes, traces: traces,
 		sender:   &notify.LogSender{Log: log, Keep: 100},
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
+	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Residents: resSvc, Now: now,
+		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour}
+	gate := max(4, 2*runtime.GOMAXPROCS(0))
+	s.checkinPages = &web.CheckIns{Handler: w, Service: checkinSvc}
+	s.checkinAPI = &api.CheckIns{Handler: a, Service: checkinSvc, Gate: api.NewGate(gate, 16*gate, 100*time.Millisecond),
+		PerAccount: auth.NewLimiter(time.Second/2, 60)}
+	s.holders = iss
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
 	}, []string{"route", "method", "code", "blame"})
@@ -166,6 +201,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go s.housekeeping(ctx)
+	go s.tracingHousekeeping(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -205,6 +241,8 @@ func (s *Server) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("purged declarations past the retention window", "count", n, "days", s.cfg.RetentionDays)
 		}
+		(&venue.Visitors{DB: s.db, Now: s.codes.Now}).Housekeep(ctx, s.log)
+		s.purgeHolders(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -212,6 +250,57 @@ func (s *Server) housekeeping(ctx context.Context) {
 		}
 	}
 }
+
+// tracingHousekeeping traces, every minute, the cases whose tracing did not
+// run (tracing.Service.Sweep), and every hour drops the check-ins past the
+// retention window.
+func (s *Server) tracingHousekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	var purgedAt time.Time
+	for {
+		if n, err := s.traces.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("contact-tracing sweep", "err", err)
+		} else if n > 0 {
+			s.log.Info("contact-tracing sweep traced cases", "count", n)
+		}
+		if time.Since(purgedAt) >= time.Hour {
+			purgedAt = time.Now()
+			before := time.Now().Add(-time.Duration(s.cfg.RetentionDays) * 24 * time.Hour).Unix()
+			if n, err := s.traces.CheckIns.Purge(ctx, before); err != nil && ctx.Err() == nil {
+				s.log.Error("purge check-ins", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged check-ins past the retention window", "count", n, "days", s.cfg.RetentionDays)
+			}
+			sitesBefore := time.Now().Add(-tracing.SiteDays * 24 * time.Hour).Unix()
+			if n, err := s.traces.PurgeSites(ctx, sitesBefore); err != nil && ctx.Err() == nil {
+				s.log.Error("purge exposure sites", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged exposure sites", "count", n, "days", tracing.SiteDays)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// purgeHolders forgets the pass holder ids of the days past the retention
+// window (see issuer.IssueTo).
+func (s *Server) purgeHolders(ctx context.Context) {
+	before := civil.Of(s.codes.Now()).AddDays(-s.cfg.RetentionDays)
+	if n, err := s.holders.PurgeHolders(ctx, before); err != nil && ctx.Err() == nil {
+		s.log.Error("purge pass holders", "err", err)
+	} else if n > 0 {
+		s.log.Info("purged pass holder ids past the retention window", "count", n, "days", s.cfg.RetentionDays)
+	}
+}
+
+// CheckInGate is the admission in front of the check-in API's writes; the
+// tests hold it to see the API shed load.
+func (s *Server) CheckInGate() *api.Gate { return s.checkinAPI.Gate }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ok"})

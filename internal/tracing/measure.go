@@ -3,6 +3,7 @@ package tracing
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,23 @@ type MeasureOptions struct {
 	CloseOnlyBatch bool
 	// Progress, when set, receives a line now and then.
 	Progress io.Writer
+
+	// Movement, when set, is the movement to ingest — real residents and
+	// registered places (internal/demo) — in place of a synthetic one made
+	// from CheckIns, Days and Seed; CheckIns is then its size.
+	Movement *Movement
+	// Places gives the store and the tracer the kinds of places (the place
+	// registry, as the check-in API reads it); the movement's own when nil.
+	Places Places
+	// Confirm, when set, confirms the batch of cases at once in place of
+	// TraceAll — the tracing Service: tracing, recording the contacts and
+	// recomputing their codes — and is timed as BatchS. Prepare, when set,
+	// readies the cases first, untimed (their case status, say).
+	Prepare func(ctx context.Context, cases []Case) error
+	Confirm func(ctx context.Context, cases []Case) (BatchResult, error)
+	// ConfirmTimeout, when set, stops Confirm after this long; the
+	// measurement then says how many cases it got through.
+	ConfirmTimeout time.Duration
 }
 
 // Measurement is what Measure found; the JSON names are those of
@@ -61,12 +79,26 @@ type Measurement struct {
 	BatchCases  int     `json:"batch_cases"`
 	BatchCloseS float64 `json:"batch_1000_close_s"`
 	BatchS      float64 `json:"batch_1000_s,omitempty"`
+	// BatchRecorded says that the batch went through Confirm: contacts
+	// recorded and their codes recomputed, counted in BatchClose and
+	// BatchSecondary.
+	BatchRecorded  bool `json:"batch_codes_recomputed"`
+	BatchClose     int  `json:"batch_close,omitempty"`
+	BatchSecondary int  `json:"batch_secondary,omitempty"`
+	// BatchDone is how many of the cases Confirm got through; fewer than
+	// BatchCases when it was stopped (ConfirmTimeout), BatchS being then
+	// the time it ran.
+	BatchDone     int  `json:"batch_cases_done,omitempty"`
+	BatchTimedOut bool `json:"batch_timed_out,omitempty"`
 	// Mean contacts found per case.
 	MeanStays     float64 `json:"mean_case_checkins"`
 	MeanClose     float64 `json:"mean_close"`
 	MeanSecondary float64 `json:"mean_secondary"`
-	StoreBytes    int64   `json:"store_bytes"`
-	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+	// StoreBytes is the check-ins' size on disk, indexes included;
+	// DBBytes the whole store's (residents, codes, places... too).
+	StoreBytes   int64 `json:"store_bytes"`
+	DBBytes      int64 `json:"db_bytes"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 }
 
 // Measure generates a synthetic movement of o.CheckIns check-ins into the
@@ -74,6 +106,9 @@ type Measurement struct {
 // API takes — then times tracing single cases over a 14-day window, and
 // a batch of cases traced at once.
 func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, error) {
+	if o.Movement != nil {
+		o.CheckIns, o.Days, o.Seed = o.Movement.Options.CheckIns, o.Movement.Options.Days, o.Movement.Options.Seed
+	}
 	if o.CheckIns < 1 {
 		return Measurement{}, errors.New("tracing: measure: no check-ins to make")
 	}
@@ -94,10 +129,17 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	if n > 0 {
 		return Measurement{}, fmt.Errorf("tracing: measure: the store already holds %d check-ins", n)
 	}
-	mv := NewMovement(MovementOptions{CheckIns: o.CheckIns, Days: o.Days, Seed: o.Seed})
+	mv := o.Movement
+	if mv == nil {
+		mv = NewMovement(MovementOptions{CheckIns: o.CheckIns, Days: o.Days, Seed: o.Seed})
+	}
+	places := o.Places
+	if places == nil {
+		places = mv.Places
+	}
 	res := Measurement{Store: d.Dialect.String(), Residents: mv.Residents, Places: len(mv.Places), Days: o.Days, Batch: o.Batch}
 	p := DefaultPolicy()
-	store, err := NewStore(d, mv.Places, p)
+	store, err := NewStore(d, places, p)
 	if err != nil {
 		return res, err
 	}
@@ -145,16 +187,22 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		}
 	}
 
-	tracer, err := NewTracer(d, mv.Places, p)
+	tracer, err := NewTracer(d, places, p)
 	if err != nil {
 		return res, err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca5e))
+	seen := map[int64]bool{}
 	cases := func(k int) []Case {
-		cs := make([]Case, k)
-		for i := range cs {
+		cs := make([]Case, 0, k)
+		for len(cs) < k {
+			id := mv.ResidentID(rng.IntN(mv.Residents))
+			if seen[id] && len(seen) < mv.Residents {
+				continue // a different person each time
+			}
+			seen[id] = true
 			until := mv.End
-			cs[i] = Case{ResidentID: 1 + rng.Int64N(int64(mv.Residents)), From: until - 14*day, Until: until, QuarantineAt: until}
+			cs = append(cs, Case{ResidentID: id, From: until - 14*day, Until: until, QuarantineAt: until})
 		}
 		return cs
 	}
@@ -197,7 +245,32 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	}
 	res.BatchCloseS = time.Since(t0).Seconds()
 	logf("%d cases at once, %d at a time, close contacts: %.2f s", o.Cases, o.Parallel, res.BatchCloseS)
-	if !o.CloseOnlyBatch {
+	switch {
+	case o.Confirm != nil:
+		if o.Prepare != nil {
+			if err := o.Prepare(ctx, batch); err != nil {
+				return res, fmt.Errorf("tracing: measure: prepare the cases: %w", err)
+			}
+		}
+		confirmCtx, cancel := ctx, context.CancelFunc(func() {})
+		if o.ConfirmTimeout > 0 {
+			confirmCtx, cancel = context.WithTimeout(ctx, o.ConfirmTimeout)
+		}
+		t0 = time.Now()
+		br, err := o.Confirm(confirmCtx, batch)
+		cancel()
+		res.BatchS, res.BatchDone = time.Since(t0).Seconds(), br.Traced
+		switch {
+		case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+			res.BatchTimedOut = true
+			logf("%d cases confirmed at once: stopped after %.0f s, %d cases done", len(batch), res.BatchS, br.Traced)
+		case err != nil:
+			return res, fmt.Errorf("tracing: measure: %w", err)
+		}
+		res.BatchRecorded, res.BatchClose, res.BatchSecondary = true, br.Close, br.Secondary
+		logf("%d cases confirmed at once: %.2f s, %d close and %d secondary contacts recorded, their codes recomputed",
+			br.Traced, res.BatchS, br.Close, br.Secondary)
+	case !o.CloseOnlyBatch:
 		t0 = time.Now()
 		if err := tracer.TraceAll(ctx, batch, BatchOptions{Parallel: o.Parallel}, discard); err != nil {
 			return res, fmt.Errorf("tracing: measure: %w", err)
@@ -205,7 +278,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		res.BatchS = time.Since(t0).Seconds()
 		logf("%d cases at once, %d at a time, close and secondary contacts: %.2f s", o.Cases, o.Parallel, res.BatchS)
 	}
-	res.StoreBytes, err = storeBytes(ctx, d)
+	res.StoreBytes, res.DBBytes, err = storeBytes(ctx, d)
 	if err != nil {
 		return res, err
 	}
@@ -226,16 +299,36 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[min(len(sorted)-1, max(0, i))]
 }
 
-func storeBytes(ctx context.Context, d *db.DB) (int64, error) {
-	var n int64
-	q := "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+// storeBytes returns the size on disk of the check-ins (their table and
+// indexes) and of the whole store.
+func storeBytes(ctx context.Context, d *db.DB) (checkins, total int64, err error) {
 	if d.Dialect == db.Postgres {
-		q = "SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::BIGINT FROM pg_inherits WHERE inhparent = 'checkins'::regclass"
+		err = db.Get(ctx, d.R, &checkins, `SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::BIGINT
+			FROM pg_inherits WHERE inhparent = 'checkins'::regclass`)
+		if err == nil {
+			err = db.Get(ctx, d.R, &total, `SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c
+				WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace`)
+		}
+		return checkins, total, wrap("measure: store size", err)
 	}
-	if err := db.Get(ctx, d.R, &n, q); err != nil {
-		return 0, fmt.Errorf("tracing: measure: store size: %w", err)
+	// SQLite: the file, less every table and index but the check-ins'
+	// (dbstat walks only the b-tree it is asked about, and those are small).
+	if err = db.Get(ctx, d.R, &total, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"); err != nil {
+		return 0, 0, wrap("measure: store size", err)
 	}
-	return n, nil
+	var names []string
+	if err = db.Select(ctx, d.R, &names, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index') AND rootpage > 0 AND tbl_name <> 'checkins'"); err != nil {
+		return 0, total, wrap("measure: store size", err)
+	}
+	other := int64(0)
+	for _, name := range names {
+		var n sql.NullInt64
+		if err = db.Get(ctx, d.R, &n, "SELECT sum(pgsize) FROM dbstat WHERE name = ? AND aggregate = TRUE", name); err != nil {
+			return 0, total, wrap("measure: store size", err)
+		}
+		other += n.Int64
+	}
+	return total - other, total, nil
 }
 
 // peakRSS reads the process's peak resident set from Linux; 0 elsewhere.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/hex"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -21,6 +22,34 @@ type MovementOptions struct {
 	// Start is midnight of the first day in the region's zone; by default
 	// 2026-02-01 in China Standard Time.
 	Start time.Time
+	// People, when set, are the residents who move — real ones, with their
+	// ids, homes and what they do by day — in place of synthetic residents
+	// whose number follows from CheckIns. CheckIns 0 then means every
+	// check-in they make over Days.
+	People []Person
+	// Neighbourhoods is how many neighbourhoods People's homes are numbered
+	// in (0 to Neighbourhoods-1), laid row by row on a square grid of
+	// Side() columns; places are made in each. Needed with People.
+	Neighbourhoods int
+}
+
+// Role is what a resident does on a working day.
+type Role uint8
+
+// Roles.
+const (
+	Worker  Role = iota // to an office, lunch out now and then
+	Student             // to a school
+	AtHome              // shops, a restaurant, now and then a hospital
+)
+
+// Person is a real resident a movement is made for.
+type Person struct {
+	ID   int64
+	Home int // neighbourhood
+	Role Role
+	// Still: no movement of their own; only check-ins given to Add.
+	Still bool
 }
 
 // PerResidentDay is about how many check-ins a synthetic resident makes a
@@ -36,7 +65,8 @@ const PerResidentDay = 4.3
 type Movement struct {
 	Options   MovementOptions
 	Residents int
-	// Places holds the kind of every place, trips included.
+	// Places holds the kind of every place, trips included; ids run from 1
+	// to len(Places).
 	Places KindMap
 	// End is the time of the last check-in's day end (unix seconds).
 	End int64
@@ -47,10 +77,35 @@ type Movement struct {
 	// trips holds each day's train, flight and coach services.
 	trips [][3][]int64
 	days  int
+	side  int
+	// where tells, by place id - 1, where each place is.
+	where []PlaceSite
+	// extra holds the check-ins given to Add, and their indexes by day.
+	extra      []CheckIn
+	extraByDay map[int][]int
 }
 
+// PlaceSite says where a place of a movement is, so that a caller can
+// register it: a venue's neighbourhood; a vehicle's service.
+type PlaceSite struct {
+	ID   int64
+	Kind Kind
+	// Neighbourhood of a venue; -1 for a vehicle.
+	Neighbourhood int
+	// Service numbers vehicles from 0 within their kind: a bus line for a
+	// bus (each line has BusesPerLine buses, Bus 0 to BusesPerLine-1); a
+	// train, flight or coach service on Day (from 0, the day of Start).
+	Service, Bus, Day int
+}
+
+// BusesPerLine is how many buses (places: each has its poster on board)
+// run on a bus line.
+const BusesPerLine = 10
+
 type person struct {
-	role                  uint8 // 0 worker, 1 student, 2 at home
+	id                    int64
+	role                  Role
+	still                 bool
 	gate, work, lunch     int64
 	shops                 [3]int64
 	restaurant            int64
@@ -72,22 +127,37 @@ func NewMovement(o MovementOptions) *Movement {
 	}
 	m := &Movement{Options: o, Places: KindMap{}, days: 2*o.Days + 7}
 	var nextID int64
-	m.Residents = max(20, int(float64(o.CheckIns)/(float64(o.Days)*PerResidentDay)+0.5))
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
-	side := 1
-	for side*side*residentsPerCell < m.Residents {
-		side++
+	var cells int
+	if o.People != nil {
+		m.Residents = len(o.People)
+		cells = max(1, o.Neighbourhoods)
+		for m.side*m.side < cells {
+			m.side++
+		}
+		if o.CheckIns == 0 {
+			m.days = o.Days
+		}
+	} else {
+		m.Residents = max(20, int(float64(o.CheckIns)/(float64(o.Days)*PerResidentDay)+0.5))
+		m.side = 1
+		for m.side*m.side*residentsPerCell < m.Residents {
+			m.side++
+		}
+		cells = m.side * m.side
 	}
-	cells := side * side
-	add := func(k Kind) int64 {
+	side := m.side
+	add := func(k Kind, site PlaceSite) int64 {
 		nextID++
 		m.Places[nextID] = k
+		site.ID, site.Kind = nextID, k
+		m.where = append(m.where, site)
 		return nextID
 	}
-	many := func(k Kind, n int) []int64 {
+	many := func(k Kind, n int, site func(i int) PlaceSite) []int64 {
 		ids := make([]int64, max(1, n))
 		for i := range ids {
-			ids[i] = add(k)
+			ids[i] = add(k, site(i))
 		}
 		return ids
 	}
@@ -96,21 +166,26 @@ func NewMovement(o MovementOptions) *Movement {
 	perCell := float64(m.Residents) / float64(cells)
 	for i := range grid {
 		c := &grid[i]
-		c.gates = many(CompoundEntrance, int(perCell/250))
-		c.shops = many(Shop, int(perCell/40))
-		c.restaurants = many(Restaurant, int(perCell/80))
-		c.offices = many(Office, int(perCell*0.55/35))
+		in := func(int) PlaceSite { return PlaceSite{Neighbourhood: i} }
+		c.gates = many(CompoundEntrance, int(perCell/250), in)
+		c.shops = many(Shop, int(perCell/40), in)
+		c.restaurants = many(Restaurant, int(perCell/80), in)
+		c.offices = many(Office, int(perCell*0.55/35), in)
 		if i%2 == 0 {
-			c.schools = many(School, 1)
+			c.schools = many(School, 1, in)
 		}
 		if i%4 == 0 {
-			c.stations = many(Station, 1)
+			c.stations = many(Station, 1, in)
 		}
 	}
-	m.hosp = many(Hospital, m.Residents/8000)
-	// Bus lines of ten buses each; a bus is a place (its poster is on board).
+	nHosp := m.Residents / 8000
+	m.hosp = many(Hospital, nHosp, func(i int) PlaceSite { return PlaceSite{Neighbourhood: i * cells / max(1, nHosp)} })
+	// Bus lines of BusesPerLine buses each; a bus is a place (its poster is
+	// on board).
 	lines := m.Residents/4000 + 1
-	m.buses = many(Bus, 10*lines)
+	m.buses = many(Bus, BusesPerLine*lines, func(i int) PlaceSite {
+		return PlaceSite{Neighbourhood: -1, Service: i / BusesPerLine, Bus: i % BusesPerLine}
+	})
 	// near picks a place from a cell at most radius cells from home, or
 	// from the first cell after home that has one.
 	near := func(home, radius int, pick func(*cell) []int64) int64 {
@@ -118,6 +193,9 @@ func NewMovement(o MovementOptions) *Movement {
 		for range 8 {
 			x := min(side-1, max(0, hx+rng.IntN(2*radius+1)-radius))
 			y := min(side-1, max(0, hy+rng.IntN(2*radius+1)-radius))
+			if y*side+x >= cells {
+				continue // past the last row's end
+			}
 			if ids := pick(&grid[y*side+x]); len(ids) > 0 {
 				return ids[rng.IntN(len(ids))]
 			}
@@ -138,30 +216,46 @@ func NewMovement(o MovementOptions) *Movement {
 	m.people = make([]person, m.Residents)
 	for i := range m.people {
 		p := &m.people[i]
-		home := rng.IntN(cells)
+		var home int
+		if o.People != nil {
+			who := o.People[i]
+			p.id, p.still = who.ID, who.Still
+			home = min(cells-1, max(0, who.Home))
+		} else {
+			p.id = int64(i + 1)
+			home = rng.IntN(cells)
+		}
 		p.gate = near(home, 0, gates)
 		for j := range p.shops {
 			p.shops[j] = near(home, 1, shops)
 		}
 		p.restaurant = near(home, 1, restaurants)
-		switch r := rng.IntN(100); {
-		case r < 55:
-			p.role = 0
+		role := AtHome
+		if o.People != nil {
+			role = o.People[i].Role
+		} else {
+			switch r := rng.IntN(100); {
+			case r < 55:
+				role = Worker
+			case r < 70:
+				role = Student
+			}
+		}
+		p.role = role
+		switch role {
+		case Worker:
 			p.work = near(home, 3, offices)
 			p.lunch = near(home, 3, restaurants)
 			p.leave = int32(7*3600 + rng.IntN(5400))
 			p.arrive = p.leave + int32(1200+rng.IntN(2400))
 			p.finish = int32(17*3600 + rng.IntN(7200))
-		case r < 70:
-			p.role = 1
+		case Student:
 			p.work = near(home, 2, schools)
 			p.leave = int32(7*3600 + rng.IntN(1800))
 			p.arrive = p.leave + int32(600+rng.IntN(1200))
 			p.finish = int32(16*3600 + rng.IntN(3600))
-		default:
-			p.role = 2
 		}
-		if p.role != 2 {
+		if p.role != AtHome {
 			switch rng.IntN(10) {
 			case 0, 1, 2:
 				p.bus = int64(1 + rng.IntN(lines))
@@ -174,11 +268,39 @@ func NewMovement(o MovementOptions) *Movement {
 	m.trips = make([][3][]int64, m.days)
 	for d := range m.trips {
 		for i, k := range []Kind{Train, Flight, Coach} {
-			m.trips[d][i] = many(k, m.Residents/20000)
+			m.trips[d][i] = many(k, m.Residents/20000, func(j int) PlaceSite { return PlaceSite{Neighbourhood: -1, Service: j, Day: d} })
 		}
 	}
+	m.extraByDay = map[int][]int{}
 	return m
 }
+
+// Add adds check-ins — a scripted scene — to the movement: Batches yields
+// each in its day, in time order among the movement's own, and leaves out
+// those outside the movement's days. Call it before Batches.
+func (m *Movement) Add(cs ...CheckIn) {
+	for _, c := range cs {
+		if c.TIn < m.Options.Start.Unix() {
+			continue
+		}
+		d := int((c.TIn - m.Options.Start.Unix()) / day)
+		m.extraByDay[d] = append(m.extraByDay[d], len(m.extra))
+		m.extra = append(m.extra, c)
+	}
+}
+
+// ResidentID is the id of the i-th resident (from 0).
+func (m *Movement) ResidentID(i int) int64 { return m.people[i].id }
+
+// Side is the width of the grid of neighbourhoods.
+func (m *Movement) Side() int { return m.side }
+
+// Sites tells where every place is, by id.
+func (m *Movement) Sites() []PlaceSite { return m.where }
+
+// Days is how many days the movement may run over: Options.Days, or more
+// when it is to make more check-ins than its residents make in those.
+func (m *Movement) Days() int { return m.days }
 
 // row is a compact check-in while a day is made.
 type synthRow struct {
@@ -190,17 +312,22 @@ type synthRow struct {
 	seatRow  uint8
 	seatCol  byte
 	source   Source
+	extra    int32 // 1 + the index of a check-in given to Add; 0 for made ones
 }
 
 // Batches yields the check-ins in batches of size, day after day, each
 // day's in the order of their check-in times — the order in which a
 // server receives them. It yields Options.CheckIns check-ins, going on
 // past Options.Days if the residents made fewer (up to twice as many days
-// and a week). The batches are the caller's to keep.
+// and a week); or, for real People and no CheckIns, all they make over
+// Options.Days. The batches are the caller's to keep.
 func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
 	return func(yield func([]CheckIn) bool) {
 		rng := rand.New(rand.NewPCG(m.Options.Seed, 0xc4ec))
 		left := m.Options.CheckIns
+		if left == 0 {
+			left = math.MaxInt // real residents' every check-in over the days
+		}
 		var rows []synthRow
 		for d := 0; left > 0 && d < m.days; d++ {
 			rows = m.day(rng, d, rows[:0])
@@ -212,6 +339,10 @@ func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
 				chunk := rows[start:min(start+size, len(rows))]
 				b := make([]CheckIn, len(chunk))
 				for i, r := range chunk {
+					if r.extra > 0 {
+						b[i] = m.extra[r.extra-1]
+						continue
+					}
 					b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: r.source}
 					if r.carriage > 0 {
 						b[i].Carriage = strconv.Itoa(int(r.carriage))
@@ -249,9 +380,15 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 	midnight := m.Options.Start.Unix() + int64(d)*day
 	weekend := (int(m.Options.Start.Weekday())+d)%7 == 0 || (int(m.Options.Start.Weekday())+d)%7 == 6
 	jitter := func(s int32, spread int) int64 { return midnight + int64(s) + int64(rng.IntN(2*spread+1)-spread) }
+	for _, x := range m.extraByDay[d] {
+		rows = append(rows, synthRow{in: m.extra[x].TIn, extra: int32(x + 1)})
+	}
 	for i := range m.people {
 		p := &m.people[i]
-		r := int64(i + 1)
+		if p.still {
+			continue
+		}
+		r := p.id
 		add := func(place int64, in, out int64, src Source) {
 			row := synthRow{in: in, out: out, resident: r, place: place, source: src}
 			w1, w2 := rng.Uint64(), rng.Uint64()
@@ -285,7 +422,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			rows = append(rows, row)
 			continue
 		}
-		if weekend || p.role == 2 {
+		if weekend || p.role == AtHome {
 			t := jitter(9*3600, 5400)
 			add(p.gate, t, 0, Passage)
 			for range 1 + rng.IntN(2) {
@@ -315,7 +452,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			switch {
 			case p.bus != 0:
 				stay := int64(900 + rng.IntN(1800))
-				add(m.buses[(p.bus-1)*10+int64(rng.IntN(10))], at, out(at+stay), Scan)
+				add(m.buses[(p.bus-1)*BusesPerLine+int64(rng.IntN(BusesPerLine))], at, out(at+stay), Scan)
 			case p.station != 0:
 				add(p.station, at, out(at+int64(300+rng.IntN(900))), Scan)
 			}
@@ -324,7 +461,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 		arrive := max(leave+600, jitter(p.arrive, 600))
 		finish := jitter(p.finish, 900)
 		add(p.work, arrive, out(finish), Scan)
-		if p.role == 0 && rng.IntN(10) < 3 {
+		if p.role == Worker && rng.IntN(10) < 3 {
 			t := jitter(12*3600, 1200)
 			add(p.lunch, t, out(t+int64(1200+rng.IntN(1800))), Scan)
 		}
@@ -335,7 +472,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			add(p.shops[rng.IntN(len(p.shops))], t, out(t+stay), Scan)
 			t += stay
 		}
-		if p.role == 0 && rng.IntN(100) < 15 {
+		if p.role == Worker && rng.IntN(100) < 15 {
 			t += 600
 			stay := int64(3600 + rng.IntN(2700))
 			add(p.restaurant, t, out(t+stay), Scan)

@@ -432,13 +432,13 @@ const (
 // PostgreSQL — and are joined to the check-ins one index range each.
 const (
 	// On SQLite a probe is split into one per bucket (the leading column of
-	// the index: day for residents, hour for places) that its t_in range
-	// crosses; [lo, hi) is its part of the range.
+	// the index: the hour) that its t_in range crosses; [lo, hi) is its
+	// part of the range.
 	sqliteResidentProbe = `WITH p(i, h, k, lo, hi, a, b) AS MATERIALIZED (
 		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(?))
 	SELECT p.i, c.place_id, c.t_in, c.t_out, COALESCE(c.carriage, ''), COALESCE(c.seat, '')
 	FROM p CROSS JOIN checkins c
-	WHERE c.day = p.h AND c.resident_id = p.k AND c.t_in >= p.lo AND c.t_in < p.hi AND c.t_out > p.a`
+	WHERE c.hour = p.h AND c.resident_id = p.k AND c.t_in >= p.lo AND c.t_in < p.hi AND c.t_out > p.a`
 	// Carriage and seat are read only for probes of vehicles: SQLite then
 	// fetches the table row, and answers every other probe from the index.
 	sqlitePlaceProbe = `WITH p(i, h, k, lo, hi, a, b, thr, v) AS MATERIALIZED (
@@ -496,10 +496,7 @@ func (t *Tracer) query(ctx context.Context, kind probeKind, probes []probe, skip
 	}
 	buf := make([]byte, 0, 80*len(probes))
 	buf = append(buf, '[')
-	span := int64(daySpan)
-	if kind == placeProbe {
-		span = hourSpan
-	}
+	const span = hourSpan
 	for i, p := range probes {
 		for h := p.lo / span; h <= (p.b-1)/span; h++ {
 			if len(buf) > 1 {

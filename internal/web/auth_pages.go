@@ -39,7 +39,21 @@ func (h *Handler) LoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, "login", h.newPage(w, r, "login.title"))
+	p := h.newPage(w, r, "login.title")
+	if next := r.URL.Query().Get("next"); LocalPath(next) {
+		p.Form.Set("next", next)
+	}
+	h.render(w, r, http.StatusOK, "login", p)
+}
+
+// LocalPath reports whether s is a path on this site (and nothing that a
+// browser would take to another one), where sign-in may return.
+func LocalPath(s string) bool {
+	if len(s) == 0 || len(s) > 2000 || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\x00\r\n\t") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil
 }
 
 // Login checks the credentials, within the rate limits, and starts a session.
@@ -77,6 +91,10 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.Sessions.Start(r.Context(), w, a); err != nil {
 		h.fail(w, r, p, "", err)
+		return
+	}
+	if next := r.PostFormValue("next"); LocalPath(next) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)

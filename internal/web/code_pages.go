@@ -118,7 +118,7 @@ func (h *Handler) PassSVG(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, h.newPage(w, r, "error.title"), "", err)
 		return
 	}
-	text, claims, err := h.Issuer.Issue(who.ID, who.Name, pass.Colour(c.Colour))
+	text, claims, err := h.Issuer.IssueTo(r.Context(), who.ID, who.Name, pass.Colour(c.Colour))
 	if err != nil {
 		h.fail(w, r, h.newPage(w, r, "error.title"), "", err)
 		return

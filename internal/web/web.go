@@ -27,6 +27,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/exposure"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -65,6 +66,12 @@ type Handler struct {
 	CheckIns   *tracing.Store
 	// Tracing traces cases and keeps their contacts' evidence.
 	Tracing *tracing.Service
+	// Exposures answers the public look-ups and the public map, each
+	// limited per client address by PublicByIP; MapTiles is the map's tile
+	// URL template ("" draws it without tiles).
+	Exposures  exposure.Store
+	PublicByIP *auth.Limiter
+	MapTiles   string
 
 	pages  map[string]*template.Template
 	assets *assets.Set

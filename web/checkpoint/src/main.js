@@ -8,6 +8,7 @@ import { PassageQueue, RejectedCount, flush, passageOf } from "./queue.js";
 import { Scanner } from "./scan.js";
 
 const TRUST_KEY = "outbreak.checkpoint.trust-list.v1";
+const PLACE_KEY = "outbreak.checkpoint.place.v1";
 const NET_TIMEOUT_MS = 6000;
 const FLUSH_EVERY_MS = 30000;
 const TRUST_EVERY_MS = 5 * 60000;
@@ -180,7 +181,7 @@ function dismiss() {
 }
 
 function record(res, seenAt) {
-  const p = passageOf(res, { clientID: crypto.randomUUID(), seenAt, account: cfg.account_id });
+  const p = passageOf(res, { clientID: crypto.randomUUID(), seenAt, account: cfg.account_id, placeID: place?.id });
   try {
     queue.add(p);
   } catch {
@@ -236,6 +237,85 @@ function setOnline(v) {
   online = v;
   showStatus();
 }
+
+// ---------------------------------------------------------------------------
+// The place this checkpoint stands at: chosen once, kept on this phone for
+// the operator who chose it. Accepted passes shown there count as their
+// holders' check-ins at the place.
+
+function loadPlace() {
+  try {
+    const v = JSON.parse(localStorage.getItem(PLACE_KEY) ?? "null");
+    return v && v.account === cfg.account_id && Number.isInteger(v.id) && v.id > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+let place = loadPlace();
+
+function showPlace() {
+  const el = $("cp-place");
+  el.textContent = place ? t("place_at", { name: place.name }) : t("place_none");
+  el.dataset.id = place ? String(place.id) : "";
+  el.className = "pill " + (place ? "ok" : "warn");
+}
+
+function setPlace(v) {
+  place = v;
+  try {
+    if (v) localStorage.setItem(PLACE_KEY, JSON.stringify(v));
+    else localStorage.removeItem(PLACE_KEY);
+  } catch {
+    // storage full: the choice lasts until the page is closed
+  }
+  showPlace();
+}
+
+let placeSearch = 0;
+async function listPlaces(q) {
+  const seq = ++placeSearch;
+  const err = $("cp-place-error");
+  try {
+    const r = await fetch(cfg.places + "?q=" + encodeURIComponent(q), { credentials: "same-origin", cache: "no-store" });
+    if (!r.ok) throw new Error(String(r.status));
+    const body = await r.json();
+    if (seq !== placeSearch) return;
+    const list = $("cp-place-list");
+    list.replaceChildren(
+      ...body.places.map((p) => {
+        const o = document.createElement("option");
+        o.value = String(p.id);
+        o.textContent = p.address ? `${p.name} · ${p.address}` : p.name;
+        o.dataset.name = p.name;
+        return o;
+      }),
+    );
+    if (place) list.value = String(place.id);
+    err.hidden = true;
+  } catch {
+    err.hidden = false;
+  }
+}
+
+let placeTimer = 0;
+$("cp-place-pick").addEventListener("toggle", () => {
+  if ($("cp-place-pick").open) listPlaces($("cp-place-q").value.trim());
+});
+$("cp-place-q").addEventListener("input", () => {
+  clearTimeout(placeTimer);
+  placeTimer = setTimeout(() => listPlaces($("cp-place-q").value.trim()), 250);
+});
+$("cp-place-set").addEventListener("click", () => {
+  const o = $("cp-place-list").selectedOptions[0];
+  if (!o) return;
+  setPlace({ account: cfg.account_id, id: Number(o.value), name: o.dataset.name });
+  $("cp-place-pick").open = false;
+});
+$("cp-place-clear").addEventListener("click", () => {
+  setPlace(null);
+  $("cp-place-pick").open = false;
+});
 
 // ---------------------------------------------------------------------------
 // Wiring.
@@ -314,5 +394,6 @@ if ("serviceWorker" in navigator) {
 }
 
 showStatus();
+showPlace();
 refreshTrust().then(() => send());
 refreshSummary();

@@ -42,13 +42,30 @@ export class PassageQueue {
     const gone = new Set(ids);
     this.storage.setItem(this.key, JSON.stringify(this.list().filter((p) => !gone.has(p.client_id))));
   }
+
+  /** Drops the place of the passages with these client ids: they stay passages, without a check-in. */
+  dropPlace(ids) {
+    const which = new Set(ids);
+    this.storage.setItem(
+      this.key,
+      JSON.stringify(
+        this.list().map((p) => {
+          if (!which.has(p.client_id)) return p;
+          const { place_id: _, ...rest } = p;
+          return rest;
+        }),
+      ),
+    );
+  }
 }
 
 /**
  * Returns the passage recording a verification result: the claims of a
- * pass only when its signature verified.
+ * pass only when its signature verified, and the place the checkpoint
+ * stands at when one is chosen (an accepted passage there counts as the
+ * holder's check-in).
  */
-export function passageOf(result, { clientID, seenAt, account }) {
+export function passageOf(result, { clientID, seenAt, account, placeID }) {
   const p = {
     client_id: clientID,
     seen_at: new Date(seenAt).toISOString(),
@@ -65,6 +82,7 @@ export function passageOf(result, { clientID, seenAt, account }) {
     p.region = result.claims.region;
     p.colour = result.claims.colour;
   }
+  if (placeID) p.place_id = placeID;
   return p;
 }
 
@@ -134,9 +152,18 @@ export async function flush({ queue, rejected, fetch, sessionURL, passagesURL })
       // say): set them aside, counted, and send the rest.
       const body = await r.json().catch(() => null);
       const bad = new Set();
+      const placeless = new Set();
       for (const e of body?.errors ?? []) {
-        const m = /^passages\[(\d+)\]/.exec(e.field ?? "");
-        if (m && batch[Number(m[1])]) bad.add(batch[Number(m[1])]);
+        const m = /^passages\[(\d+)\]\.(\w+)/.exec(e.field ?? "");
+        if (!m || !batch[Number(m[1])]) continue;
+        if (m[2] === "place_id") placeless.add(batch[Number(m[1])]);
+        else bad.add(batch[Number(m[1])]);
+      }
+      for (const p of bad) placeless.delete(p);
+      if (placeless.size > 0) {
+        // A place this checkpoint may no longer use: the passages stay, without it.
+        queue.dropPlace([...placeless].map((p) => p.client_id));
+        if (bad.size === 0) continue;
       }
       if (bad.size === 0) return { ...out, state: "error", status: r.status };
       if (rejected) rejected.add(bad.size);

@@ -35,6 +35,7 @@ function fakeServer({ account = 7, csrf = "tok" } = {}) {
     down: false,
     loseNextAnswer: false,
     refuse: new Set(), // client ids answered with 422
+    badPlaces: new Set(), // place ids answered with 422 on place_id
   };
   s.fetch = async (url, opts = {}) => {
     if (s.down) throw new TypeError("Failed to fetch");
@@ -48,6 +49,7 @@ function fakeServer({ account = 7, csrf = "tok" } = {}) {
     passages.forEach((p, i) => {
       assert.equal(p.account, undefined, "the local account tag is not sent");
       if (s.refuse.has(p.client_id)) errors.push({ field: `passages[${i}].seen_at`, code: "invalid" });
+      if (p.place_id && s.badPlaces.has(p.place_id)) errors.push({ field: `passages[${i}].place_id`, code: "checkpoint.place" });
     });
     if (errors.length) return json(422, { errors });
     let added = 0;
@@ -192,4 +194,25 @@ test("a damaged queue in storage reads as empty", () => {
   const storage = new MemoryStorage();
   storage.setItem("outbreak.checkpoint.passages.v1", "{not json");
   assert.deepEqual(new PassageQueue(storage).list(), []);
+});
+
+test("a passage carries the checkpoint's place only when one is chosen", () => {
+  const ok = { ok: true, kid: "AAAAAAAAAAA", claims: { holder: "MFRGGZDFMZTWQ2LK", region: "4201", colour: "green" } };
+  assert.equal(passageOf(ok, { clientID: "a", seenAt: 0, account: 1, placeID: 42 }).place_id, 42);
+  assert.equal("place_id" in passageOf(ok, { clientID: "b", seenAt: 0, account: 1 }), false);
+});
+
+test("passages at a place the server refuses go without it, none lost or set aside", async () => {
+  const { queue, rejected, server, run } = setup(0);
+  const at = (id, placeID) => ({ ...passage(), client_id: id, place_id: placeID });
+  queue.add(at("00000000-0000-4000-8000-00000000a001", 5));
+  queue.add(at("00000000-0000-4000-8000-00000000a002", 9));
+  server.badPlaces.add(9);
+  const res = await run();
+  assert.equal(res.state, "ok");
+  assert.equal(res.rejected, 0);
+  assert.equal(rejected.get(), 0);
+  assert.equal(queue.size(), 0);
+  assert.equal(server.kept.get("00000000-0000-4000-8000-00000000a001").place_id, 5);
+  assert.equal(server.kept.get("00000000-0000-4000-8000-00000000a002").place_id, undefined);
 });

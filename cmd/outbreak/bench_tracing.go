@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
+)
+
+// Targets of `outbreak bench tracing` (issue 4), on the reference machine.
+const (
+	targetIngestPerSec = 50000
+	targetTraceP50Ms   = 50
+	targetTraceP99Ms   = 200
+	targetBatchS       = 10
+	targetPeakRSS      = 4 << 30
+)
+
+func benchTracing(ctx context.Context, args []string) error {
+	fs := newFlags("bench tracing", `Generate the demo region with residents for N check-ins (about one for every
+60), its places and their movement over --days days, and ingest the check-ins
+through CheckIn.Validate and tracing.Store.Ingest — the check-in API's path — in
+batches; then time tracing single cases (close and secondary contacts, a 14-day
+window) and confirming --cases cases at once through the tracing service (their
+contacts recorded and codes recomputed). Progress goes to stderr, JSON to stdout.
+Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
+	n := fs.Int("checkins", 100_000_000, "check-ins to generate and ingest")
+	batch := fs.Int("batch", 20000, "check-ins per Ingest call (one transaction each)")
+	var dsn string
+	fs.StringVar(&dsn, "db", "", "an EMPTY store, sqlite:PATH or postgres://URL (default: a temporary SQLite file)")
+	fs.StringVar(&dsn, "store", "", "the same as --db")
+	days := fs.Int("days", 14, "days the check-ins span")
+	cases := fs.Int("cases", 1000, "cases confirmed at once")
+	traces := fs.Int("traces", 200, "single cases traced one after another")
+	seed := fs.Uint64("seed", 2020, "random seed of the region and its movement")
+	batchTimeout := fs.Duration("batch-timeout", 0, "stop confirming the cases after this long, and report how many were done (0: no limit)")
+	fs.Bool("json", true, "print JSON (the only format)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and the tracing to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 || *batch < 1 || *days < 1 || *cases < 1 || *traces < 1 {
+		return errUsage{errors.New("checkins, batch, days, cases and traces must be positive")}
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	loadStart := loadAvg()
+	cfg, d, stores, cleanup, err := benchStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	residents := demo.ResidentsFor(*n, *days)
+	logf("%d residents for %d check-ins over %d days, into %s", residents, *n, *days, d.Dialect)
+	gen, err := demo.Generate(ctx, stores, demo.Options{Residents: residents, Seed: *seed, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	codes, err := codeService(ctx, cfg, d, stores.Residents)
+	if err != nil {
+		return err
+	}
+	codes.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	now := codes.Now()
+	today := civil.Of(now)
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	t0 := time.Now()
+	mv, err := demo.NewMovement(ctx, d, demo.MovementOptions{Days: *days, End: midnight, Seed: *seed, CheckIns: *n, NoScene: true})
+	if err != nil {
+		return err
+	}
+	nPlaces, err := mv.WritePlaces(ctx, d)
+	if err != nil {
+		return err
+	}
+	logf("region: %d residents in %.1f s; %d places laid out and registered in %.1f s", gen.Residents, gen.Elapsed.Seconds(),
+		nPlaces, time.Since(t0).Seconds())
+
+	places := &tracing.PlaceKinds{DB: d}
+	checkins, err := tracing.NewStore(d, places, tracing.DefaultPolicy())
+	if err != nil {
+		return err
+	}
+	defer checkins.Close()
+	svc, err := tracing.NewService(d, checkins, codes, places, tracing.DefaultPolicy(), codes.Log, codes.Now)
+	if err != nil {
+		return err
+	}
+	epi, err := stores.Accounts.GetByUsername(ctx, "epidemiologist-1")
+	if err != nil {
+		return err
+	}
+	actor := epi.Actor()
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
+		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout,
+		// Confirmed cases, infectious for the 14 days before now: onset
+		// 12 days ago (the window opens 2 days before it).
+		Prepare: func(ctx context.Context, cs []tracing.Case) error {
+			for _, c := range cs {
+				_, err := codes.SetCaseStatus(ctx, actor, c.ResidentID, healthcode.CaseStatus{Status: "confirmed",
+					Since: today, Onset: today.AddDays(-12), Change: healthcode.Change{
+						Reason: "benchmark: confirmed in bulk", LegalBasis: "Law on the Prevention and Treatment of Infectious Diseases"}})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Confirm: func(ctx context.Context, cs []tracing.Case) (tracing.BatchResult, error) {
+			ids := make([]int64, len(cs))
+			for i, c := range cs {
+				ids[i] = c.ResidentID
+			}
+			last := time.Now()
+			return svc.TraceCases(ctx, actor, ids, func(done, total int) {
+				if time.Since(last) > 10*time.Second {
+					last = time.Now()
+					logf("  %d of %d cases traced and recorded", done, total)
+				}
+			})
+		},
+	})
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	return printJSON(benchTracingResult(m, gen.Elapsed, loadStart, loadAvg()))
+}
+
+// tracingResult is what `outbreak bench tracing` prints.
+type tracingResult struct {
+	Benchmark string `json:"benchmark"`
+	tracing.Measurement
+	ResidentsS   float64         `json:"residents_s"`
+	LoadAvgStart string          `json:"load_avg_start"`
+	LoadAvgEnd   string          `json:"load_avg_end"`
+	Targets      map[string]any  `json:"targets"`
+	Meets        map[string]bool `json:"meets_target"`
+}
+
+func benchTracingResult(m tracing.Measurement, residents time.Duration, loadStart, loadEnd string) tracingResult {
+	return tracingResult{
+		Benchmark: "tracing", Measurement: m, ResidentsS: residents.Seconds(), LoadAvgStart: loadStart, LoadAvgEnd: loadEnd,
+		Targets: map[string]any{"ingest_per_sec": targetIngestPerSec, "trace_p50_ms": targetTraceP50Ms,
+			"trace_p99_ms": targetTraceP99Ms, "batch_1000_s": targetBatchS, "peak_rss_bytes": targetPeakRSS},
+		Meets: map[string]bool{
+			"ingest_per_sec": m.IngestPerSec >= targetIngestPerSec,
+			"trace_p50_ms":   m.TraceP50Ms <= targetTraceP50Ms,
+			"trace_p99_ms":   m.TraceP99Ms <= targetTraceP99Ms,
+			"batch_1000_s":   m.BatchRecorded && !m.BatchTimedOut && m.BatchS <= targetBatchS,
+			"peak_rss_bytes": m.PeakRSSBytes > 0 && m.PeakRSSBytes < targetPeakRSS,
+		},
+	}
+}
+
+// loadAvg is the machine's load average over 1, 5 and 15 minutes, as
+// /proc/loadavg gives it ("" elsewhere): other work on the machine skews
+// the figures.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func init() { benches["tracing"] = benchTracing }

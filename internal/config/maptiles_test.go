@@ -1,0 +1,38 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPublicSettings(t *testing.T) {
+	c := Default()
+	if c.PublicPerMinute != 60 || c.MapTiles != "" {
+		t.Fatalf("defaults: %d, %q", c.PublicPerMinute, c.MapTiles)
+	}
+	env := map[string]string{"OUTBREAK_MAP_TILES": "https://tiles.example.org/{z}/{x}/{y}.png", "OUTBREAK_PUBLIC_PER_MINUTE": "120"}
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.MapTiles != env["OUTBREAK_MAP_TILES"] || c.PublicPerMinute != 120 || c.Validate() != nil {
+		t.Fatalf("from env: %q, %d, %v", c.MapTiles, c.PublicPerMinute, c.Validate())
+	}
+	for _, u := range []string{"https://{s}.tile.example.org/{z}/{x}/{y}.png", "http://10.0.0.5:8081/tiles/{z}/{x}/{y}.png", "/tiles/{z}/{x}/{y}.png"} {
+		if !ValidTileURL(u) {
+			t.Errorf("%q refused", u)
+		}
+	}
+	for _, u := range []string{"https://tiles.example.org/{z}/{x}.png", "ftp://x/{z}/{x}/{y}", "//x/{z}/{x}/{y}", "https:///{z}/{x}/{y}",
+		"https://a.org/{z}/{x}/{y}.png; script-src *", "https://a.org/{z}/{x}/{y}'", "javascript:{z}{x}{y}", "https://u@a.org/{z}/{x}/{y}"} {
+		if ValidTileURL(u) {
+			t.Errorf("%q accepted", u)
+		}
+	}
+	c.MapTiles, c.PublicPerMinute = "tiles", 0
+	err := c.Validate()
+	for _, want := range []string{"map tiles", "public per minute"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package demo_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
+)
+
+// TestMovement lays out the demo residents' movement: the same on both
+// stores and twice for a seed; every check-in valid, by a resident, at a
+// registered place of the right type; every community with its venues;
+// and the scripted scene traced as scripted.
+func TestMovement(t *testing.T) {
+	ctx := context.Background()
+	cst := time.FixedZone("CST", 8*3600)
+	end := time.Date(2026, 2, 15, 0, 0, 0, 0, cst)
+	var first []tracing.CheckIn
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := stores(t, d)
+		if _, err := demo.Generate(ctx, s, demo.Options{Residents: 3000, Seed: 7}); err != nil {
+			t.Fatal(err)
+		}
+		o := demo.MovementOptions{Days: 7, End: end, Seed: 7}
+		m, err := demo.NewMovement(ctx, d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := collect(m)
+		again, err := demo.NewMovement(ctx, d, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(all, collect(again)) {
+			t.Fatal("two movements of the same seed differ")
+		}
+		if first == nil {
+			first = all
+		} else if !slices.Equal(first, all) {
+			t.Fatalf("seed 7 moved differently on %s", d.Dialect)
+		}
+		t.Logf("PERDAY %.2f", float64(len(all))/3000/7)
+		if len(all) < 3000*7*3 {
+			t.Fatalf("%d check-ins by 3,000 residents over 7 days", len(all))
+		}
+
+		n, err := m.WritePlaces(ctx, d)
+		if err != nil || n != len(m.Places) {
+			t.Fatalf("WritePlaces = %d, %v; the movement has %d", n, err, len(m.Places))
+		}
+		if _, err := m.WritePlaces(ctx, d); !errors.Is(err, demo.ErrPlacesExist) {
+			t.Fatalf("WritePlaces again = %v", err)
+		}
+		var places []struct {
+			ID   int64  `db:"id"`
+			Type string `db:"type"`
+		}
+		if err := db.Select(ctx, d.R, &places, "SELECT id, type FROM places"); err != nil {
+			t.Fatal(err)
+		}
+		registered := map[int64]tracing.Kind{}
+		for _, p := range places {
+			registered[p.ID] = tracing.Kind(p.Type)
+		}
+		var maxResident int64
+		if err := db.Get(ctx, d.R, &maxResident, "SELECT max(id) FROM residents"); err != nil {
+			t.Fatal(err)
+		}
+		from, to := end.AddDate(0, 0, -7).Unix(), end.Unix()
+		for i, c := range all {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("check-in %d %+v: %v", i, c, err)
+			}
+			if k, ok := registered[c.PlaceID]; !ok || k != m.Places[c.PlaceID] {
+				t.Fatalf("check-in %d at place %d: registered as %q, want %q", i, c.PlaceID, k, m.Places[c.PlaceID])
+			}
+			if c.ResidentID < 1 || c.ResidentID > maxResident {
+				t.Fatalf("check-in %d by resident %d, who does not exist", i, c.ResidentID)
+			}
+			if c.TIn < from || c.TIn >= to {
+				t.Fatalf("check-in %d at %s, outside the movement's days", i, time.Unix(c.TIn, 0).In(cst))
+			}
+		}
+		// Every community has its gate, shops, restaurants, offices, school
+		// and metro station, with coordinates in the region.
+		var missing int
+		if err := db.Get(ctx, d.R, &missing, `SELECT count(*) FROM jurisdictions j WHERE j.level = 'community' AND
+			(SELECT count(DISTINCT type) FROM places p WHERE p.jurisdiction_id = j.id
+				AND p.latitude BETWEEN 30.3 AND 30.9 AND p.longitude BETWEEN 114.0 AND 114.6) < 6`); err != nil {
+			t.Fatal(err)
+		}
+		if missing > 0 {
+			t.Errorf("%d communities lack a kind of venue", missing)
+		}
+		var trips int
+		if err := db.Get(ctx, d.R, &trips, "SELECT count(*) FROM places WHERE type = 'train' AND service_date IS NOT NULL AND service_number LIKE 'G%'"); err != nil || trips == 0 {
+			t.Errorf("%d trains, %v", trips, err)
+		}
+
+		// The scene: confirming the first suspect finds the scripted close
+		// contacts, not the near misses, and the secondary contacts.
+		sc := m.Scene
+		if sc == nil {
+			t.Fatal("no scene")
+		}
+		store, err := tracing.NewStore(d, &tracing.PlaceKinds{DB: d}, tracing.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if added, err := m.Load(ctx, d, store, 5000, false, nil); err != nil || added != int64(len(all)) {
+			t.Fatalf("Load = %d, %v; want %d", added, err, len(all))
+		}
+		tr, err := tracing.NewTracer(d, &tracing.PlaceKinds{DB: d}, tracing.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range [][]int64{sc.Close[:5], sc.Close[5:]} {
+			s := sc.Suspects[i]
+			from, err := time.ParseInLocation("2006-01-02", s.Onset.String(), cst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tracing.Case{ResidentID: s.ResidentID, From: from.Add(-48 * time.Hour).Unix(), Until: end.Unix(), QuarantineAt: end.Unix()}
+			r, err := tr.Trace(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeIDs := ids(r.Close)
+			for _, id := range want {
+				if !slices.Contains(closeIDs, id) {
+					t.Errorf("suspect %d: resident %d is not a close contact (close: %v)", s.ResidentID, id, closeIDs)
+				}
+			}
+			for _, id := range sc.Near {
+				if slices.Contains(closeIDs, id) {
+					t.Errorf("suspect %d: resident %d is a close contact but only passed by", s.ResidentID, id)
+				}
+			}
+			if i == 0 {
+				for _, id := range sc.Secondary {
+					if !slices.Contains(ids(r.Secondary), id) {
+						t.Errorf("suspect %d: resident %d is not a secondary contact", s.ResidentID, id)
+					}
+				}
+			}
+		}
+	})
+}
+
+func collect(m *demo.Movement) []tracing.CheckIn {
+	var all []tracing.CheckIn
+	for b := range m.Batches(10000) {
+		all = append(all, b...)
+	}
+	return all
+}
+
+func ids(cs []tracing.Contact) []int64 {
+	out := make([]int64, len(cs))
+	for i, c := range cs {
+		out[i] = c.ResidentID
+	}
+	return out
+}

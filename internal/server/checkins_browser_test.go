@@ -1,0 +1,295 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	zxqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/skip2/go-qrcode"
+
+	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/venue"
+)
+
+// checkInQueueKey is where the check-in page keeps check-ins not yet sent
+// (web/checkin/src/queue.js).
+const checkInQueueKey = "outbreak.checkin.queue.v1"
+
+var (
+	posterQRRE     = regexp.MustCompile(`(?s)<g id="qr"[^>]*>\s*<rect width="(\d+)"[^>]*/>\s*<path fill="#000000" d="([^"]*)"`)
+	posterModuleRE = regexp.MustCompile(`M(\d+) (\d+)h(\d+)v1h-\d+z`)
+)
+
+// posterCode reads the QR code of a place's A4 poster back, as a phone
+// pointed at the poster would: what it holds is what the phone opens.
+func posterCode(t *testing.T, svg []byte) string {
+	t.Helper()
+	m := posterQRRE.FindSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no QR code in the poster: %.300s", svg)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	const px = 4
+	img := image.NewGray(image.Rect(0, 0, n*px, n*px))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	for _, r := range posterModuleRE.FindAllSubmatch(m[2], -1) {
+		x, _ := strconv.Atoi(string(r[1]))
+		y, _ := strconv.Atoi(string(r[2]))
+		run, _ := strconv.Atoi(string(r[3]))
+		draw.Draw(img, image.Rect(x*px, y*px, (x+run)*px, (y+1)*px), image.NewUniform(color.Black), image.Point{}, draw.Src)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		t.Fatalf("the poster's QR code does not decode: %v", err)
+	}
+	return res.GetText()
+}
+
+// checkInURL is the link a poster's code opens: the check-in page with
+// the code in its fragment.
+func checkInURL(base, code string) string { return base + "/checkin#" + url.PathEscape(code) }
+
+// TestBrowserCheckIn follows a resident with a phone: they open the link
+// of a poster's QR code, see the place, confirm, see that they are checked
+// in, and check out; leaving the page checks them out of their next
+// visit; and with the network down a check-in waits on the phone and
+// reaches the server, once, when it is back.
+func TestBrowserCheckIn(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	d := e.DB
+	me := ciActor(t, d, "resident-1")
+	svg, err := e.codes.Poster(e.shop, "zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := posterCode(t, svg)
+	if _, err := e.codes.VerifyPlaceCode(code, time.Now()); err != nil || !strings.HasPrefix(code, venue.Prefix) {
+		t.Fatalf("the poster holds %q (%v)", code, err)
+	}
+
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
+	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, code)), chromedp.WaitVisible(css(`[data-testid=place-name]`)))
+	if name, typ, addr := text(t, ctx, `[data-testid=place-name]`), text(t, ctx, `[data-testid=place-type]`),
+		text(t, ctx, `[data-testid=place-address]`); name != "解放路菜市场" || typ != "商店" || addr != "武昌区解放路 88 号" {
+		t.Fatalf("the place shown: %q, %q, %q", name, typ, addr)
+	}
+	pageIDs := eval[[]string](t, ctx, `[...document.querySelectorAll("input[data-person]")].map((i) => i.value)`)
+	if len(pageIDs) != 3 || pageIDs[0] == pageIDs[1] {
+		t.Fatalf("client ids on the page: %v; want one for the resident and each dependent", pageIDs)
+	}
+
+	// Confirm: checked in, through the API, with the page's id.
+	do(t, ctx, chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=current]`)))
+	if cur := text(t, ctx, `[data-testid=current-text]`); !strings.HasPrefix(cur, "已在解放路菜市场登记，自 ") {
+		t.Errorf("after confirming: %q", cur)
+	}
+	cs := ciStored(t, d, "resident_id = ?", me.ResidentID)
+	if len(cs) != 1 || cs[0].PlaceID != e.shop.ID || cs[0].ClientID != pageIDs[0] || cs[0].TOut != cs[0].TIn+30*60 {
+		t.Fatalf("stored: %+v; want one check-in at the shop with the page's client id %s", cs, pageIDs[0])
+	}
+
+	// Check out with the button.
+	do(t, ctx, chromedp.Click(css(`[data-testid=checkout]`)), chromedp.WaitVisible(css(`[data-testid=idle]`)))
+	if flash := text(t, ctx, `.flash`); flash != "已登记离开。" {
+		t.Errorf("after check-out the page says %q", flash)
+	}
+	if c := ciStored(t, d, "resident_id = ?", me.ResidentID)[0]; c.TOut > time.Now().Unix()+1 {
+		t.Errorf("after check-out: %+v", c)
+	}
+
+	// Check in at the grocer's, then leave the page: checked out.
+	grocer := e.code(t, e.grocer)
+	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, grocer)), chromedp.WaitVisible(css(`[data-testid=confirm-button]`)),
+		chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=current]`)))
+	atGrocer := ciStored(t, d, "resident_id = ? AND place_id = ?", me.ResidentID, e.grocer.ID)
+	if len(atGrocer) != 1 || atGrocer[0].TOut != atGrocer[0].TIn+30*60 {
+		t.Fatalf("at the grocer's: %+v", atGrocer)
+	}
+	do(t, ctx, chromedp.Navigate(e.URL+"/me"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := ciStored(t, d, "resident_id = ? AND place_id = ?", me.ResidentID, e.grocer.ID)[0]
+		if c.TOut < c.TIn+30*60 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leaving the page did not check out: %+v", c)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// The network fails between the scan and the confirmation: the
+	// check-in waits on the phone, then reaches the server once.
+	before := count(t, d, "checkins")
+	do(t, ctx, chromedp.Navigate(e.URL+"/checkin?code="+url.QueryEscape(e.code(t, e.entrance))), chromedp.WaitVisible(css(`[data-testid=confirm-button]`)))
+	do(t, ctx, setNetwork(false), chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=offline]`)))
+	poll(t, ctx, "the check-in to wait on the phone", `(JSON.parse(localStorage.getItem("`+checkInQueueKey+`") || "[]")).length === 1`)
+	if got := text(t, ctx, `[data-testid=offline]`); !strings.Contains(got, "无网络") || !strings.Contains(got, "等待发送") {
+		t.Errorf("offline, the page says %q", got)
+	}
+	if n := count(t, d, "checkins"); n != before {
+		t.Fatalf("%d check-ins reached the server while it was unreachable", n-before)
+	}
+	// Back online, the page sends it, then shows the server's page.
+	do(t, ctx, setNetwork(true))
+	for deadline := time.Now().Add(20 * time.Second); count(t, d, "checkins") == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check-in kept on the phone never reached the server")
+		}
+	}
+	do(t, ctx, chromedp.WaitVisible(css(`[data-testid=current]`)))
+	if q := eval[string](t, ctx, `localStorage.getItem("`+checkInQueueKey+`")`); q != "[]" {
+		t.Errorf("queue after sending: %s", q)
+	}
+	if at := ciStored(t, d, "resident_id = ? AND place_id = ?", me.ResidentID, e.entrance.ID); len(at) != 1 || count(t, d, "checkins") != before+1 {
+		t.Fatalf("after the network came back: %+v", at)
+	}
+	if link := eval[string](t, ctx, `document.querySelector("[data-testid=visit-link]").getAttribute("href")`); link != fmt.Sprintf("/visit/%d", e.entrance.ID) {
+		t.Errorf("visitor link %q at a compound entrance", link)
+	}
+}
+
+// TestBrowserCheckInCamera scans a poster with the page's own camera
+// button: Chromium's fake camera shows the poster's QR code, and the page
+// opens the place to confirm.
+func TestBrowserCheckInCamera(t *testing.T) {
+	path := os.Getenv("OUTBREAK_CHROMIUM")
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path != "" {
+			break
+		}
+		path, _ = exec.LookPath(name)
+	}
+	if path == "" {
+		browser(t) // skips, or fails, as every browser test does without Chromium
+	}
+	e := ciStart(t, dbtest.SQLite(t))
+	video := posterVideo(t, e.code(t, e.bus))
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+
+	do(t, ctx,
+		signIn(e.URL, "resident-1"),
+		chromedp.WaitVisible(css(`[data-testid=checkin-button]`)),
+		chromedp.Navigate(e.URL+"/checkin"),
+		chromedp.WaitVisible(css(`[data-testid=scan]`)),
+		chromedp.Click(css(`[data-testid=scan]`)),
+		chromedp.WaitVisible(css(`[data-testid=place-name]`)),
+	)
+	if name := text(t, ctx, `[data-testid=place-name]`); name != "526 路" {
+		t.Fatalf("scanned %q, want the bus line", name)
+	}
+	do(t, ctx, chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=current]`)))
+	if at := ciStored(t, e.DB, "place_id = ?", e.bus.ID); len(at) != 1 || at[0].Source != "scan" {
+		t.Fatalf("on the bus: %+v", at)
+	}
+}
+
+// posterVideo writes a place code's QR code as one frame of a Y4M video
+// that Chromium's fake camera plays in a loop.
+func posterVideo(t *testing.T, code string) string {
+	t.Helper()
+	q, err := qrcode.New(code, qrcode.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr := q.Image(440)
+	const w, h = 640, 480
+	frame := image.NewGray(image.Rect(0, 0, w, h))
+	draw.Draw(frame, frame.Bounds(), image.White, image.Point{}, draw.Src)
+	at := image.Pt((w-qr.Bounds().Dx())/2, (h-qr.Bounds().Dy())/2)
+	draw.Draw(frame, qr.Bounds().Add(at), qr, qr.Bounds().Min, draw.Src)
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\nFRAME\n", w, h)
+	out.Write(frame.Pix)
+	out.Write(bytes.Repeat([]byte{128}, w*h/2))
+	p := filepath.Join(t.TempDir(), "poster.y4m")
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBrowserCheckpointPlace has a checkpoint operator choose, once, the
+// compound entrance their page stands at; a resident's pass checked there
+// becomes the resident's check-in at the entrance.
+func TestBrowserCheckpointPlace(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	me := ciActor(t, e.DB, "resident-1")
+	p := residentPass(t, e.testServer)
+
+	do(t, ctx,
+		signIn(e.URL, "checkpoint-1"),
+		chromedp.WaitVisible(css(`[data-testid=who]`)),
+		chromedp.Navigate(e.URL+"/checkpoint"),
+		chromedp.WaitVisible(css(`#cp-text`)),
+	)
+	poll(t, ctx, "the trust list", `document.body.dataset.trust === "ready"`)
+	if got := eval[string](t, ctx, `document.getElementById("cp-place").dataset.id`); got != "" {
+		t.Fatalf("a place chosen before any was: %q", got)
+	}
+	do(t, ctx,
+		chromedp.Click(css(`#cp-place-pick summary`)),
+		chromedp.SendKeys(css(`#cp-place-q`), "中南小区"),
+	)
+	poll(t, ctx, "the entrance in the list", fmt.Sprintf(`[...document.querySelectorAll("#cp-place-list option")].map((o) => o.value).join() === "%d"`, e.entrance.ID))
+	do(t, ctx,
+		chromedp.SetValue(css(`#cp-place-list`), fmt.Sprint(e.entrance.ID)),
+		chromedp.Click(css(`[data-testid=place-set]`)),
+	)
+	if at := text(t, ctx, `[data-testid=place]`); !strings.Contains(at, "中南小区东门") {
+		t.Fatalf("the place shown: %q", at)
+	}
+	// Remembered on the phone: a reload keeps it.
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css(`#cp-text`)))
+	poll(t, ctx, "the trust list", `document.body.dataset.trust === "ready"`)
+	if id := eval[string](t, ctx, `document.getElementById("cp-place").dataset.id`); id != fmt.Sprint(e.entrance.ID) {
+		t.Fatalf("after a reload the place is %q", id)
+	}
+
+	colour, _, _ := check(t, ctx, p.Text)
+	if colour != "green" {
+		t.Fatalf("the resident's pass shows %q", colour)
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(ciStored(t, e.DB, "source = 'passage'")) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the passage never became a check-in")
+		}
+	}
+	cs := ciStored(t, e.DB, "source = 'passage'")
+	if len(cs) != 1 || cs[0].ResidentID != me.ResidentID || cs[0].PlaceID != e.entrance.ID {
+		t.Fatalf("check-ins from passages: %+v", cs)
+	}
+}

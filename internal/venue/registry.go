@@ -1,0 +1,128 @@
+package venue
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/validation"
+)
+
+// registryBasis is the legal basis the audit chain records for a change to
+// the place registry.
+const registryBasis = "place registry: check-in posters for epidemic prevention and control"
+
+// MaxReasonRunes bounds the reason given for disabling or enabling a place.
+const MaxReasonRunes = 200
+
+// Registry registers places and disables or enables them for an actor,
+// each change with its entry in the audit chain in the same transaction:
+// who registered a poster that people scan, or took one out of service,
+// stays on record.
+type Registry struct {
+	DB    *db.DB
+	Store Store
+}
+
+// placeRecord is what the audit chain keeps of a place.
+func placeRecord(p Place) map[string]any {
+	m := map[string]any{"place_id": p.ID, "type": p.Type, "name": p.Name, "jurisdiction": p.JurisdictionCode, "disabled": p.Disabled}
+	if p.Kind == Vehicle {
+		m["service_number"] = p.ServiceNumber
+		if !p.ServiceDate.IsZero() {
+			m["service_date"] = p.ServiceDate.String()
+		}
+	}
+	return m
+}
+
+// Register registers a place for a (see Store.Create) and records it.
+func (r *Registry) Register(ctx context.Context, a rbac.Actor, n New) (Place, error) {
+	var p Place
+	err := r.DB.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		if p, err = r.Store.Create(ctx, tx, a, n); err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Record{Actor: a, Kind: audit.Place, After: placeRecord(p),
+			Reason: "place registered", LegalBasis: registryBasis})
+		return err
+	})
+	if err != nil {
+		return Place{}, err
+	}
+	return p, nil
+}
+
+// SetDisabled disables or enables a place that a may manage (MayManage;
+// ErrForbidden otherwise) and records the change with reason, which may be
+// empty. Setting what is already set changes nothing and records nothing.
+// It returns the place as it now is.
+func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool, reason string) (Place, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > MaxReasonRunes || !plainText(reason) {
+		return Place{}, validation.Field("reason", "place.reason", "max", MaxReasonRunes)
+	}
+	if reason == "" {
+		reason = map[bool]string{true: "place disabled", false: "place enabled"}[disabled]
+	}
+	var p Place
+	err := r.DB.InTx(ctx, func(tx *db.Tx) error {
+		lock := ""
+		if tx.Dialect() == db.Postgres {
+			lock = " FOR UPDATE OF p"
+		}
+		if err := db.Get(ctx, tx, &p, selectFrom+"WHERE p.id = ?"+lock, id); err != nil {
+			return err
+		}
+		if !MayManage(a, p) {
+			return ErrForbidden
+		}
+		if p.Disabled == disabled {
+			return nil
+		}
+		before := placeRecord(p)
+		if _, err := db.Exec(ctx, tx, "UPDATE places SET disabled = ? WHERE id = ?", disabled, id); err != nil {
+			return fmt.Errorf("venue: set disabled: %w", err)
+		}
+		p.Disabled = disabled
+		_, err := audit.Append(ctx, tx, audit.Record{Actor: a, Kind: audit.Place, Before: before, After: placeRecord(p),
+			Reason: reason, LegalBasis: registryBasis})
+		return err
+	})
+	if err != nil {
+		return Place{}, err
+	}
+	return p, nil
+}
+
+// PosterFileName names the file of a place's poster (carriage 0: the
+// place's own) in lang: "place-12-解放路菜市场-zh.svg". The name keeps
+// the place's name without the characters file systems refuse.
+func PosterFileName(p Place, carriage int, lang string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "place-%d-", p.ID)
+	if carriage > 0 {
+		fmt.Fprintf(&b, "carriage-%d-", carriage)
+	}
+	dash := true
+	for _, c := range p.Name {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	if !dash {
+		b.WriteByte('-')
+	}
+	b.WriteString(lang + ".svg")
+	return b.String()
+}
