@@ -157,20 +157,38 @@ type evaluated struct {
 // [lo, hi] that have any, through q, and evaluates them at now. Codes that
 // would not change are left out.
 func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, lo, hi int64, now time.Time, cause string) (evaluated, error) {
+	inputs, err := s.Store.Inputs(ctx, q, lo, hi, civil.Of(now).AddDays(-Lookback))
+	if err != nil {
+		return evaluated{}, err
+	}
+	olds, err := s.Store.Codes(ctx, q, lo, hi)
+	if err != nil {
+		return evaluated{}, err
+	}
+	return s.evaluateAll(ctx, actor, inputs, olds, now, cause)
+}
+
+// evaluateIDs is evaluateRange for a list of ids.
+func (s *Service) evaluateIDs(ctx context.Context, q db.Q, actor rbac.Actor, ids []int64, now time.Time, cause string) (evaluated, error) {
+	inputs, err := s.Store.InputsOf(ctx, q, ids, civil.Of(now).AddDays(-Lookback))
+	if err != nil {
+		return evaluated{}, err
+	}
+	olds, err := s.Store.CodesOf(ctx, q, ids)
+	if err != nil {
+		return evaluated{}, err
+	}
+	return s.evaluateAll(ctx, actor, inputs, olds, now, cause)
+}
+
+// evaluateAll evaluates the residents with inputs or codes.
+func (s *Service) evaluateAll(ctx context.Context, actor rbac.Actor, inputs map[int64]*Inputs, olds map[int64]Code, now time.Time, cause string) (evaluated, error) {
 	var ev evaluated
 	risks, err := s.RiskMap(ctx)
 	if err != nil {
 		return ev, err
 	}
 	rs := s.Rules.Get()
-	inputs, err := s.Store.Inputs(ctx, q, lo, hi, civil.Of(now).AddDays(-Lookback))
-	if err != nil {
-		return ev, err
-	}
-	olds, err := s.Store.Codes(ctx, q, lo, hi)
-	if err != nil {
-		return ev, err
-	}
 	for id := range olds {
 		if _, ok := inputs[id]; !ok {
 			inputs[id] = &Inputs{ResidentID: id}

@@ -89,9 +89,13 @@ type Store interface {
 	// Inputs reads what the rules need about the residents with ids in
 	// [lo, hi], from since on; residents with no inputs are absent.
 	Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Date) (map[int64]*Inputs, error)
+	// InputsOf is Inputs for a list of ids (at most a few hundred).
+	InputsOf(ctx context.Context, q db.Q, ids []int64, since civil.Date) (map[int64]*Inputs, error)
 	Code(ctx context.Context, q db.Q, residentID int64) (Code, error)
 	// Codes returns the codes of residents with ids in [lo, hi].
 	Codes(ctx context.Context, q db.Q, lo, hi int64) (map[int64]Code, error)
+	// CodesOf is Codes for a list of ids (at most a few hundred).
+	CodesOf(ctx context.Context, q db.Q, ids []int64) (map[int64]Code, error)
 	SaveCodes(ctx context.Context, tx *db.Tx, cs []Code) error
 	// Risks returns every risk-area setting, for a RiskMap.
 	Risks(ctx context.Context, q db.Q) ([]RiskSetting, error)
@@ -225,6 +229,35 @@ func (r declRow) record() DeclarationRecord {
 
 func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Date) (map[int64]*Inputs, error) {
 	defer s.d.Observe("healthcode.inputs", time.Now())
+	return s.inputs(ctx, q, idRange(lo, hi), since)
+}
+
+func (s *store) InputsOf(ctx context.Context, q db.Q, ids []int64, since civil.Date) (map[int64]*Inputs, error) {
+	defer s.d.Observe("healthcode.inputs_of", time.Now())
+	return s.inputs(ctx, q, idList(ids), since)
+}
+
+// who selects residents by an id range or an id list, in a WHERE clause:
+// "resident_id " + cond, with args.
+type who struct {
+	cond string
+	args []any
+}
+
+func idRange(lo, hi int64) who { return who{"BETWEEN ? AND ?", []any{lo, hi}} }
+
+func idList(ids []int64) who {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return who{"IN (?" + strings.Repeat(", ?", max(len(ids), 1)-1) + ")", args}
+}
+
+// with returns w's args followed by more.
+func (w who) with(more ...any) []any { return append(append([]any(nil), w.args...), more...) }
+
+func (s *store) inputs(ctx context.Context, q db.Q, w who, since civil.Date) (map[int64]*Inputs, error) {
 	out := map[int64]*Inputs{}
 	get := func(id int64) *Inputs {
 		in, ok := out[id]
@@ -238,7 +271,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 		ResidentID int64 `db:"resident_id"`
 		CaseStatus
 	}
-	if err := db.Select(ctx, q, &cases, "SELECT resident_id, status, since, onset FROM case_status WHERE resident_id BETWEEN ? AND ?", lo, hi); err != nil {
+	if err := db.Select(ctx, q, &cases, "SELECT resident_id, status, since, onset FROM case_status WHERE resident_id "+w.cond, w.args...); err != nil {
 		return nil, fmt.Errorf("healthcode: case status: %w", err)
 	}
 	for _, c := range cases {
@@ -249,7 +282,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 		ContactRecord
 	}
 	if err := db.Select(ctx, q, &contacts, `SELECT resident_id, id, kind, exposed_on, evidence, evidence_zh, source_case, trace_id FROM contacts
-		WHERE resident_id BETWEEN ? AND ? AND withdrawn_at IS NULL AND exposed_on >= ? ORDER BY exposed_on DESC`, lo, hi, since); err != nil {
+		WHERE resident_id `+w.cond+` AND withdrawn_at IS NULL AND exposed_on >= ? ORDER BY exposed_on DESC`, w.with(since)...); err != nil {
 		return nil, fmt.Errorf("healthcode: contacts: %w", err)
 	}
 	for _, c := range contacts {
@@ -258,8 +291,8 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 	}
 	var decls []declRow
 	if err := db.Select(ctx, q, &decls, `SELECT id, resident_id, declared_by, kind, at, temperature_c, symptoms, contact_with_case,
-		location_code, origin, route, arrival_date, transport FROM declarations WHERE resident_id BETWEEN ? AND ? AND at >= ?
-		ORDER BY resident_id, at DESC`, lo, hi, since.Time()); err != nil {
+		location_code, origin, route, arrival_date, transport FROM declarations WHERE resident_id `+w.cond+` AND at >= ?
+		ORDER BY resident_id, at DESC`, w.with(since.Time())...); err != nil {
 		return nil, fmt.Errorf("healthcode: declarations: %w", err)
 	}
 	where := map[int64][2]int64{} // declaration id -> resident id, index
@@ -275,7 +308,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 			VisitedOn     civil.Date `db:"visited_on"`
 		}
 		if err := db.Select(ctx, q, &visits, `SELECT v.declaration_id, v.region_code, v.visited_on FROM declaration_visits v
-			JOIN declarations d ON d.id = v.declaration_id WHERE d.resident_id BETWEEN ? AND ? AND d.at >= ?`, lo, hi, since.Time()); err != nil {
+			JOIN declarations d ON d.id = v.declaration_id WHERE d.resident_id `+w.cond+` AND d.at >= ?`, w.with(since.Time())...); err != nil {
 			return nil, fmt.Errorf("healthcode: visits: %w", err)
 		}
 		for _, v := range visits {
@@ -297,7 +330,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 		TestRecord
 	}
 	if err := db.Select(ctx, q, &tests, `SELECT resident_id, id, kind, result, sampled_on FROM test_results
-		WHERE resident_id BETWEEN ? AND ? AND sampled_on >= ? ORDER BY sampled_on DESC`, lo, hi, since); err != nil {
+		WHERE resident_id `+w.cond+` AND sampled_on >= ? ORDER BY sampled_on DESC`, w.with(since)...); err != nil {
 		return nil, fmt.Errorf("healthcode: tests: %w", err)
 	}
 	for _, t := range tests {
@@ -309,7 +342,7 @@ func (s *store) Inputs(ctx context.Context, q db.Q, lo, hi int64, since civil.Da
 		QuarantineRecord
 	}
 	if err := db.Select(ctx, q, &qs, `SELECT resident_id, id, kind, start_on, end_on FROM quarantine_orders
-		WHERE resident_id BETWEEN ? AND ? AND end_on >= ? ORDER BY start_on DESC`, lo, hi, since); err != nil {
+		WHERE resident_id `+w.cond+` AND end_on >= ? ORDER BY start_on DESC`, w.with(since)...); err != nil {
 		return nil, fmt.Errorf("healthcode: quarantines: %w", err)
 	}
 	for _, o := range qs {
@@ -333,8 +366,17 @@ func (s *store) Code(ctx context.Context, q db.Q, residentID int64) (Code, error
 
 func (s *store) Codes(ctx context.Context, q db.Q, lo, hi int64) (map[int64]Code, error) {
 	defer s.d.Observe("healthcode.codes", time.Now())
+	return s.codes(ctx, q, idRange(lo, hi))
+}
+
+func (s *store) CodesOf(ctx context.Context, q db.Q, ids []int64) (map[int64]Code, error) {
+	defer s.d.Observe("healthcode.codes_of", time.Now())
+	return s.codes(ctx, q, idList(ids))
+}
+
+func (s *store) codes(ctx context.Context, q db.Q, w who) (map[int64]Code, error) {
 	var cs []Code
-	if err := db.Select(ctx, q, &cs, "SELECT "+codeColumns+" FROM codes WHERE resident_id BETWEEN ? AND ?", lo, hi); err != nil {
+	if err := db.Select(ctx, q, &cs, "SELECT "+codeColumns+" FROM codes WHERE resident_id "+w.cond, w.args...); err != nil {
 		return nil, fmt.Errorf("healthcode: codes: %w", err)
 	}
 	out := make(map[int64]Code, len(cs))

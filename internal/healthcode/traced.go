@@ -101,22 +101,21 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 	return ids, s.RecomputeIDs(ctx, tx, actor, ids, reason)
 }
 
-// RecomputeIDs evaluates and writes the codes of the residents ids, in tx.
-// Ids close together are read as one range.
+// RecomputeIDs evaluates and writes the codes of the residents ids, in tx,
+// a few hundred at a time.
 func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause string) error {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	const span = 64 // ids a range may cover beyond its first
-	for i := 0; i < len(ids); {
-		j := i + 1
-		for j < len(ids) && ids[j]-ids[i] < span {
-			j++
-		}
-		if _, _, err := s.recompute(ctx, tx, actor, ids[i], ids[j-1], cause); err != nil {
+	now := s.Now()
+	for chunk := range slices.Chunk(ids, 500) {
+		ev, err := s.evaluateIDs(ctx, tx, actor, chunk, now, cause)
+		if err != nil {
 			return err
 		}
-		i = j
+		if err := s.write(ctx, tx, ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }
