@@ -64,7 +64,8 @@ func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor,
 		return fmt.Errorf("healthcode: record traced contacts: %w", err)
 	}
 	if _, err := db.Exec(ctx, tx, `INSERT INTO contact_followups (contact_id, status, note, updated_at)
-		SELECT id, 'pending', '', ? FROM contacts WHERE trace_id = ?`, now, traceID); err != nil {
+		SELECT id, 'pending', '', ? FROM contacts c WHERE trace_id = ?
+		AND NOT EXISTS (SELECT 1 FROM contact_followups f WHERE f.contact_id = c.id)`, now, traceID); err != nil {
 		return fmt.Errorf("healthcode: follow-ups of traced contacts: %w", err)
 	}
 	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {

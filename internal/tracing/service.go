@@ -200,7 +200,7 @@ func (s *Service) lockCase(id int64) func() {
 // that is no longer one (ruled out). It does nothing when the tracing in
 // force already matches the case.
 func (s *Service) CaseChanged(ctx context.Context, actor rbac.Actor, residentID int64) error {
-	_, err := s.trace(ctx, actor, residentID, false)
+	_, err := s.trace(ctx, actor, residentID, false, false)
 	return err
 }
 
@@ -210,13 +210,13 @@ func (s *Service) Retrace(ctx context.Context, actor rbac.Actor, residentID int6
 	if !actor.Can(rbac.CaseWrite) {
 		return Trace{}, healthcode.ErrForbidden
 	}
-	return s.trace(ctx, actor, residentID, true)
+	return s.trace(ctx, actor, residentID, true, false)
 }
 
 // ErrNotACase means the person is not a case: there is nothing to trace.
 var ErrNotACase = errors.New("tracing: not a confirmed case")
 
-func (s *Service) trace(ctx context.Context, actor rbac.Actor, residentID int64, force bool) (Trace, error) {
+func (s *Service) trace(ctx context.Context, actor rbac.Actor, residentID int64, force, closeOnly bool) (Trace, error) {
 	defer s.lockCase(residentID)()
 	now := s.Now()
 	f, err := s.facts(ctx, s.DB.R, residentID, now)
@@ -251,11 +251,67 @@ func (s *Service) trace(ctx context.Context, actor rbac.Actor, residentID int64,
 		return cur, nil
 	}
 	c := Case{ResidentID: residentID, From: from, Until: until, QuarantineAt: max(quarantineAt, from)}
-	res, err := tracer.Trace(ctx, c)
+	// First the close contacts, whose codes turn red as this commits;
+	// then the secondary contacts, many more and slower to find.
+	res, err := tracer.TraceClose(ctx, c)
 	if err != nil {
 		return Trace{}, err
 	}
-	return s.record(ctx, actor, c, res, f.why, cur, hasCur, policy)
+	t, err := s.record(ctx, actor, c, res, f.why, cur, hasCur, policy)
+	if err != nil || closeOnly {
+		return t, err
+	}
+	return s.secondaries(ctx, actor, t)
+}
+
+// pendingSecondary marks a tracing whose secondary contacts are still to
+// be found (traces.secondary_count).
+const pendingSecondary = -1
+
+// secondaries finds and records the secondary contacts of tracing t, in
+// force and with its secondary contacts pending; it does nothing to a
+// tracing withdrawn or completed meanwhile.
+func (s *Service) secondaries(ctx context.Context, actor rbac.Actor, t Trace) (Trace, error) {
+	policy, tracer := s.current()
+	res, err := tracer.Trace(ctx, Case{ResidentID: t.CaseID, From: t.InfectiousFrom, Until: t.InfectiousUntil, QuarantineAt: t.QuarantineAt})
+	if err != nil {
+		return t, err
+	}
+	var ids []int64
+	for _, ct := range res.Secondary {
+		for _, e := range ct.Evidence {
+			ids = append(ids, e.PlaceID)
+		}
+	}
+	places, err := placeInfo(ctx, s.DB, ids)
+	if err != nil {
+		return t, err
+	}
+	loc := s.Now().Location()
+	contacts := make([]healthcode.TracedContact, len(res.Secondary))
+	for i, ct := range res.Secondary {
+		contacts[i] = tracedContact(ct, t.Pseudonym, places, policy, loc)
+	}
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		r, err := db.Exec(ctx, tx, "UPDATE traces SET secondary_count = ? WHERE id = ? AND withdrawn_at IS NULL AND secondary_count = ?",
+			len(contacts), t.ID, pendingSecondary)
+		if err != nil {
+			return wrap("record secondary contacts", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil // withdrawn or done meanwhile
+		}
+		reason := "contact tracing of a case: secondary contacts " + t.Pseudonym
+		if err := s.Codes.RecordTraced(ctx, tx, actor, t.CaseID, t.ID, contacts, reason); err != nil {
+			return err
+		}
+		t.Secondary = len(contacts)
+		_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
+			After: map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym, "secondary": t.Secondary},
+			Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
+		return err
+	})
+	return t, err
 }
 
 func (s *Service) currentTrace(ctx context.Context, q db.Q, caseID int64) (Trace, bool, error) {
@@ -317,7 +373,7 @@ func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Resu
 			return err
 		}
 		t = Trace{CaseID: c.ResidentID, Pseudonym: pseudonym, InfectiousFrom: c.From, InfectiousUntil: c.Until,
-			QuarantineAt: c.QuarantineAt, Close: len(res.Close), Secondary: len(res.Secondary), TracedAt: now.UTC().Truncate(time.Microsecond)}
+			QuarantineAt: c.QuarantineAt, Close: len(res.Close), Secondary: pendingSecondary, TracedAt: now.UTC().Truncate(time.Microsecond)}
 		t.ID, err = db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until, quarantine_at,
 			close_count, secondary_count, traced_at, traced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.CaseID, t.Pseudonym, t.InfectiousFrom, t.InfectiousUntil, t.QuarantineAt, t.Close, t.Secondary, t.TracedAt, nullID(actor.AccountID))
@@ -404,29 +460,59 @@ func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t
 	return err
 }
 
-// TraceCases traces many cases at once (an outbreak confirmed in bulk),
-// the traces side by side, each recorded in its own transaction as soon as
-// it is found; progress, when set, is told after each.
+// TraceCases traces many cases at once (an outbreak confirmed in bulk):
+// first every case's close contacts, side by side, each case recorded in
+// its own transaction as soon as it is found — their codes turn then —
+// and then every case's secondary contacts. progress, when set, is told
+// after each step of each case.
 func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []int64, progress func(done, total int)) (BatchResult, error) {
 	var br BatchResult
 	var mu sync.Mutex
+	start := time.Now()
+	traces := make([]Trace, len(caseIDs))
+	step := func() {
+		br.steps++
+		if progress != nil {
+			progress(br.steps, 2*len(caseIDs))
+		}
+	}
 	err := parallel(ctx, len(caseIDs), 0, func(i int) error {
-		t, err := s.trace(ctx, actor, caseIDs[i], false)
+		t, err := s.trace(ctx, actor, caseIDs[i], false, true)
 		if err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		traces[i] = t
 		if t.ID != 0 {
 			br.Traced++
 			br.Close += t.Close
-			br.Secondary += t.Secondary
 		}
-		if progress != nil {
-			progress(br.Traced, len(caseIDs))
-		}
+		step()
 		return nil
 	})
+	br.CloseSeconds = time.Since(start).Seconds()
+	if err != nil {
+		return br, err
+	}
+	err = parallel(ctx, len(traces), 0, func(i int) error {
+		t := traces[i]
+		if t.ID != 0 && t.Secondary == pendingSecondary {
+			defer s.lockCase(t.CaseID)()
+			var err error
+			if t, err = s.secondaries(ctx, actor, t); err != nil {
+				return err
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Secondary > 0 {
+			br.Secondary += t.Secondary
+		}
+		step()
+		return nil
+	})
+	br.Seconds = time.Since(start).Seconds()
 	return br, err
 }
 
@@ -435,6 +521,11 @@ type BatchResult struct {
 	Traced    int `json:"traced"`
 	Close     int `json:"close"`
 	Secondary int `json:"secondary"`
+	// CloseSeconds is how long until every close contact was recorded
+	// (their codes turned); Seconds until the secondary contacts were too.
+	CloseSeconds float64 `json:"close_seconds"`
+	Seconds      float64 `json:"seconds"`
+	steps        int
 }
 
 // Sweep traces the cases that have no tracing in force — a tracing that
@@ -453,8 +544,28 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		  AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.case_id = r.resident_id AND t.withdrawn_at IS NULL)
 		  AND NOT EXISTS (SELECT 1 FROM case_status c WHERE c.resident_id = r.resident_id AND c.status = 'ruled_out')
 		ORDER BY 1`, since, since)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return 0, wrap("sweep", err)
+	}
+	// Tracings whose secondary contacts were never found (a failure, or a
+	// node stopped between the two steps).
+	var pending []Trace
+	if err := db.Select(ctx, s.DB.R, &pending, "SELECT "+traceCols+" FROM traces WHERE withdrawn_at IS NULL AND secondary_count = ?",
+		pendingSecondary); err != nil {
+		return 0, wrap("sweep", err)
+	}
+	for _, t := range pending {
+		if !slices.Contains(ids, t.CaseID) {
+			unlock := s.lockCase(t.CaseID)
+			_, err := s.secondaries(ctx, SweepActor, t)
+			unlock()
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	br, err := s.TraceCases(ctx, SweepActor, ids, nil)
 	return br.Traced, err

@@ -269,5 +269,18 @@ func TestServicePositiveTestAndSweep(t *testing.T) {
 		if got, _ := w.colour(t, 21); got != "red" {
 			t.Errorf("after the sweep, the contact is %s", got)
 		}
+		// A node stopped between the two steps: the sweep finds the
+		// secondary contacts still pending.
+		if _, err := db.Exec(ctx, d.W, "UPDATE traces SET secondary_count = -1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var pending int
+		db.Get(ctx, d.R, &pending, "SELECT COUNT(*) FROM traces WHERE secondary_count < 0")
+		if pending != 0 {
+			t.Errorf("%d tracings still pending after the sweep", pending)
+		}
 	})
 }

@@ -219,7 +219,7 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *page, status
 		at := func(t int64) string { return time.Unix(t, 0).In(loc).Format("2006-01-02 15:04") }
 		for _, t := range ts {
 			l := traceLine{Text: p.L.T("contacts.trace_line", "case", t.Pseudonym, "from", at(t.InfectiousFrom), "until", at(t.InfectiousUntil),
-				"close", t.Close, "secondary", t.Secondary, "sites", t.Sites)}
+				"close", t.Close, "secondary", secondaryCount(t.Secondary), "sites", t.Sites)}
 			if t.WithdrawnAt.Valid {
 				l.Withdrawn = p.L.T("contacts.withdrawn", "reason", t.WithdrawnReason.String)
 			}
@@ -268,4 +268,13 @@ func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
 		Next    int64
 	}{es, next}
 	h.render(w, r, http.StatusOK, "access_log", p)
+}
+
+// secondaryCount words a tracing's count of secondary contacts, which is
+// negative while they are still being found.
+func secondaryCount(n int) string {
+	if n < 0 {
+		return "…"
+	}
+	return strconv.Itoa(n)
 }
