@@ -102,10 +102,11 @@ func TestContactTracingEndToEnd(t *testing.T) {
 			Traces []struct {
 				Pseudonym string `json:"pseudonym"`
 				Close     int    `json:"close"`
+				Sites     int    `json:"sites"`
 			} `json:"traces"`
 		}
 		epi.get("/api/v1/residents/"+strconv.FormatInt(caseID, 10)+"/traces").want(t, http.StatusOK, "traces").json(t, &traces)
-		if len(traces.Traces) != 1 || traces.Traces[0].Close != 1 {
+		if len(traces.Traces) != 1 || traces.Traces[0].Close != 1 || traces.Traces[0].Sites != 1 {
 			t.Fatalf("traces: %+v", traces)
 		}
 		epi.post("/api/v1/residents/"+strconv.FormatInt(caseID, 10)+"/trace", nil).want(t, http.StatusOK, "re-trace")

@@ -113,13 +113,27 @@ type Trace struct {
 	Secondary       int            `db:"secondary_count" json:"secondary"`
 	TracedAt        time.Time      `db:"traced_at" json:"traced_at"`
 	WithdrawnAt     sql.NullTime   `db:"withdrawn_at" json:"-"`
-	WithdrawnReason sql.NullString `db:"withdrawn_reason" json:"withdrawn_reason,omitempty"`
+	WithdrawnReason sql.NullString `db:"withdrawn_reason" json:"-"`
 	// Sites counts the places and times published for the case.
-	Sites int `db:"-" json:"sites"`
+	Sites int `db:"sites" json:"sites"`
+}
+
+// MarshalJSON writes the withdrawal, if any, as plain values.
+func (t Trace) MarshalJSON() ([]byte, error) {
+	type plain Trace
+	out := struct {
+		plain
+		WithdrawnAt     *time.Time `json:"withdrawn_at,omitempty"`
+		WithdrawnReason string     `json:"withdrawn_reason,omitempty"`
+	}{plain: plain(t), WithdrawnReason: t.WithdrawnReason.String}
+	if t.WithdrawnAt.Valid {
+		out.WithdrawnAt = &t.WithdrawnAt.Time
+	}
+	return json.Marshal(out)
 }
 
 const traceCols = `id, case_id, pseudonym, infectious_from, infectious_until, quarantine_at, close_count, secondary_count,
-	traced_at, withdrawn_at, withdrawn_reason`
+	traced_at, withdrawn_at, withdrawn_reason, (SELECT COUNT(*) FROM exposure_sites s WHERE s.trace_id = traces.id) AS sites`
 
 // Traces lists the tracings of a case, newest first.
 func (s *Service) Traces(ctx context.Context, caseID int64) ([]Trace, error) {
