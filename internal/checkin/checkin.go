@@ -46,10 +46,15 @@ const (
 
 // Service checks residents in and out.
 type Service struct {
-	DB        *db.DB
-	Places    venue.Store
-	Codes     *venue.Codes
-	CheckIns  *tracing.Store
+	DB       *db.DB
+	Places   venue.Store
+	Codes    *venue.Codes
+	CheckIns *tracing.Store
+	// Writer, when set, writes the accepted check-ins instead of CheckIns
+	// (a tracing.Coalescer: one transaction for many requests).
+	Writer interface {
+		Ingest(ctx context.Context, batch []tracing.CheckIn) (int, error)
+	}
 	Residents *resident.Service
 	// Now is the clock, in the region's time zone (trip dates and the times
 	// shown are the region's).
@@ -389,7 +394,13 @@ func (s *Service) Submit(ctx context.Context, actor rbac.Actor, items []Item) ([
 		fresh = append(fresh, checkins[i])
 	}
 	if len(fresh) > 0 {
-		if _, err := s.CheckIns.Ingest(ctx, fresh); err != nil {
+		var w interface {
+			Ingest(ctx context.Context, batch []tracing.CheckIn) (int, error)
+		} = s.CheckIns
+		if s.Writer != nil {
+			w = s.Writer
+		}
+		if _, err := w.Ingest(ctx, fresh); err != nil {
 			return nil, fmt.Errorf("checkin: submit: %w", err)
 		}
 	}

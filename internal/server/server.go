@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, cp: cp, sessions: sessions, accounts: accSvc, codes: codes, traces: traces,
 		sender:   &notify.LogSender{Log: log, Keep: 100},
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
-	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Residents: resSvc, Now: now,
+	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Writer: &tracing.Coalescer{Store: checkins}, Residents: resSvc, Now: now,
 		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour}
 	gate := max(4, 2*runtime.GOMAXPROCS(0))
 	s.checkinPages = &web.CheckIns{Handler: w, Service: checkinSvc}
