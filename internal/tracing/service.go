@@ -490,7 +490,7 @@ func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []in
 			progress(br.steps, 2*len(caseIDs))
 		}
 	}
-	err := parallel(ctx, len(caseIDs), 0, func(i int) error {
+	err := parallel(ctx, len(caseIDs), 0, func(ctx context.Context, i int) error {
 		t, err := s.trace(ctx, actor, caseIDs[i], false, true)
 		if err != nil {
 			return err
@@ -509,7 +509,7 @@ func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []in
 	if err != nil {
 		return br, err
 	}
-	err = parallel(ctx, len(traces), 0, func(i int) error {
+	err = parallel(ctx, len(traces), 0, func(ctx context.Context, i int) error {
 		t := traces[i]
 		if t.ID != 0 && t.Secondary == pendingSecondary {
 			defer s.lockCase(t.CaseID)()
@@ -708,9 +708,9 @@ func Words(e EvidenceShow, rule Rule, kind, pseudonym string, more int, loc *tim
 	return en, zh
 }
 
-// parallel runs fn(0..n-1), up to p at a time (the number of CPUs when
-// p < 1), and returns the first error.
-func parallel(ctx context.Context, n, p int, fn func(i int) error) error {
+// parallel runs fn(ctx, 0..n-1), up to p at a time (the number of CPUs
+// when p < 1), and returns the first error; ctx ends at the first error.
+func parallel(ctx context.Context, n, p int, fn func(ctx context.Context, i int) error) error {
 	if p < 1 {
 		p = runtime.GOMAXPROCS(0)
 	}
@@ -721,7 +721,7 @@ func parallel(ctx context.Context, n, p int, fn func(i int) error) error {
 	for range min(p, n) {
 		wg.Go(func() {
 			for i := range next {
-				if err := fn(i); err != nil {
+				if err := fn(ctx, i); err != nil {
 					cancel(err)
 				}
 			}

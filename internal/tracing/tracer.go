@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -262,47 +261,20 @@ type BatchOptions struct {
 // batch is never held in memory at once. It stops at the first error of a
 // trace or of fn.
 func (t *Tracer) TraceAll(ctx context.Context, cases []Case, o BatchOptions, fn func(i int, r Result) error) error {
-	parallel := o.Parallel
-	if parallel < 1 {
-		parallel = runtime.GOMAXPROCS(0)
-	}
 	trace := t.Trace
 	if o.CloseOnly {
 		trace = t.TraceClose
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex // serialises fn
-		next = make(chan int)
-	)
-	for range min(parallel, len(cases)) {
-		wg.Go(func() {
-			for i := range next {
-				r, err := trace(ctx, cases[i])
-				if err == nil {
-					mu.Lock()
-					err = fn(i, r)
-					mu.Unlock()
-				}
-				if err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-feed:
-	for i := range cases {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+	var mu sync.Mutex // serialises fn
+	return parallel(ctx, len(cases), o.Parallel, func(ctx context.Context, i int) error {
+		r, err := trace(ctx, cases[i])
+		if err != nil {
+			return err
 		}
-	}
-	close(next)
-	wg.Wait()
-	return context.Cause(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(i, r)
+	})
 }
 
 // presences reads the check-ins overlapping each window, clipped to it,
