@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/demo"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
@@ -169,16 +170,18 @@ func printSuspect(ctx context.Context, d *db.DB) {
 		return
 	}
 	var who []struct {
-		Username string `db:"username"`
-		Name     string `db:"name"`
-		ID       int64  `db:"id"`
+		Username string     `db:"username"`
+		Name     string     `db:"name"`
+		ID       int64      `db:"id"`
+		Onset    civil.Date `db:"onset"`
 	}
-	if err := db.Select(ctx, d.R, &who, `SELECT a.username, r.name, r.id FROM residents r
+	if err := db.Select(ctx, d.R, &who, `SELECT a.username, r.name, r.id, c.onset FROM residents r
 		JOIN accounts a ON a.resident_id = r.id JOIN case_status c ON c.resident_id = r.id
 		WHERE r.id = ? AND c.status = 'suspected'`, id); err != nil || len(who) == 0 {
 		return
 	}
 	w := who[0]
-	fmt.Printf("  %-18s %-17s %s (resident %d), a suspected case: sign in as epidemiologist-1 and confirm the case\n", w.Username, "resident", w.Name, w.ID)
-	fmt.Printf("  %-18s %-17s to see tracing find close contacts (a restaurant, a train carriage, a shop) and secondary ones\n", "", "")
+	fmt.Printf("  %-18s %-17s %s (resident %d), a suspected case with symptoms since %s: as epidemiologist-1,\n", w.Username, "resident", w.Name, w.ID, w.Onset)
+	fmt.Printf("  %-18s %-17s set the case status to confirmed with that onset, to see tracing find close contacts\n", "", "")
+	fmt.Printf("  %-18s %-17s (a restaurant, a train carriage, a shop) and, through them, secondary ones\n", "", "")
 }

@@ -3,13 +3,22 @@ package demo_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
@@ -45,9 +54,9 @@ func TestMovement(t *testing.T) {
 		} else if !slices.Equal(first, all) {
 			t.Fatalf("seed 7 moved differently on %s", d.Dialect)
 		}
-		t.Logf("PERDAY %.2f", float64(len(all))/3000/7)
-		if len(all) < 3000*7*3 {
-			t.Fatalf("%d check-ins by 3,000 residents over 7 days", len(all))
+		// About CheckInsPerResidentDay each, which sizes the benchmark's region.
+		if perDay := float64(len(all)) / 3000 / 7; perDay < 0.85*demo.CheckInsPerResidentDay || perDay > 1.15*demo.CheckInsPerResidentDay {
+			t.Fatalf("%d check-ins by 3,000 residents over 7 days: %.2f a day each, want about %.2f", len(all), perDay, demo.CheckInsPerResidentDay)
 		}
 
 		n, err := m.WritePlaces(ctx, d)
@@ -169,3 +178,104 @@ func ids(cs []tracing.Contact) []int64 {
 	}
 	return out
 }
+
+// TestSceneConfirmed plays the demo's tracing scene as the epidemiologist
+// would: the first suspect, confirmed with their onset, gets their close
+// contacts' codes turned red with the evidence and the secondary contacts'
+// yellow; the near misses keep theirs.
+func TestSceneConfirmed(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := stores(t, d)
+		if _, err := demo.Generate(ctx, s, demo.Options{Residents: 2000, Seed: 11}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().In(cstZone)
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, cstZone)
+		m, err := demo.NewMovement(ctx, d, demo.MovementOptions{Days: 14, End: midnight, Seed: 11})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.WritePlaces(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		kinds := &tracing.PlaceKinds{DB: d}
+		store, err := tracing.NewStore(d, kinds, tracing.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if _, err := m.Load(ctx, d, store, 20000, true, nil); err != nil {
+			t.Fatal(err)
+		}
+		def, _ := rules.Default()
+		active, _ := rules.NewActive(def)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		clock := func() time.Time { return now }
+		codes := &healthcode.Service{DB: d, Store: healthcode.NewStore(d), Residents: s.Residents, Jurisdictions: jurisdiction.NewStore(d),
+			Log: log, Rules: active, Now: clock}
+		svc, err := tracing.NewService(d, store, codes, kinds, tracing.DefaultPolicy(), log, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Accounts.GetByUsername(ctx, "epidemiologist-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		epi := a.Actor()
+		sc := m.Scene
+		if err := sc.MarkSuspects(ctx, codes, epi); err != nil {
+			t.Fatal(err)
+		}
+		if id, ok, _ := d.Meta(ctx, demo.SceneMetaKey); !ok || id != strconv.FormatInt(sc.Suspects[0].ResidentID, 10) {
+			t.Fatalf("scene meta = %q, %v", id, ok)
+		}
+		if _, err := demo.Declarations(ctx, d, 11, 1, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := codes.RecomputeAll(ctx, audit.System, "first codes", nil); err != nil {
+			t.Fatal(err)
+		}
+		colour := func(id int64) string {
+			c, err := codes.Code(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Colour
+		}
+		before := map[int64]string{}
+		for _, id := range slices.Concat(sc.Close, sc.Near, sc.Secondary) {
+			before[id] = colour(id) // green, or yellow or red for a fever declared
+		}
+		codes.Tracer = svc
+		su := sc.Suspects[0]
+		if _, err := codes.SetCaseStatus(ctx, epi, su.ResidentID, healthcode.CaseStatus{Status: "confirmed", Since: civil.Of(now), Onset: su.Onset,
+			Change: healthcode.Change{Reason: "positive PCR", LegalBasis: "Law on the Prevention and Treatment of Infectious Diseases"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range sc.Close[:5] {
+			if c := colour(id); c != "red" {
+				t.Errorf("close contact %d is %s", id, c)
+			}
+		}
+		for _, id := range sc.Secondary {
+			if c := colour(id); c != "yellow" && !(c == "red" && before[id] == "red") {
+				t.Errorf("secondary contact %d is %s (was %s)", id, c, before[id])
+			}
+		}
+		for _, id := range sc.Near {
+			if c := colour(id); c == "red" && before[id] != "red" {
+				t.Errorf("resident %d only passed by but turned red", id)
+			}
+		}
+		var evidence string
+		if err := db.Get(ctx, d.R, &evidence, "SELECT evidence FROM contacts WHERE resident_id = ? AND kind = 'close'", sc.Close[2]); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(evidence, "train G1001") || !strings.Contains(evidence, "carriage 5") {
+			t.Errorf("the train passenger's evidence: %q", evidence)
+		}
+	})
+}
+
+var cstZone = time.FixedZone("CST", 8*3600)

@@ -49,6 +49,9 @@ type MeasureOptions struct {
 	// ConfirmTimeout, when set, stops Confirm after this long; the
 	// measurement then says how many cases it got through.
 	ConfirmTimeout time.Duration
+	// Reuse measures tracing in a store that already holds the movement
+	// (an earlier Measure's): no ingest, and no batch of cases.
+	Reuse bool
 }
 
 // Measurement is what Measure found; the JSON names are those of
@@ -67,9 +70,12 @@ type Measurement struct {
 	// IngestLastPerSec is the rate over the last tenth of the load, when the
 	// store is at its largest.
 	IngestLastPerSec float64 `json:"ingest_last_tenth_per_sec"`
-	// One case at a time, a 14-day window, close contacts only.
-	TraceCloseP50Ms float64 `json:"trace_close_p50_ms"`
-	TraceCloseP99Ms float64 `json:"trace_close_p99_ms"`
+	// One case at a time, a 14-day window, close contacts only: first, and
+	// again after the full traces below (with what they read cached).
+	TraceCloseP50Ms     float64 `json:"trace_close_p50_ms"`
+	TraceCloseP99Ms     float64 `json:"trace_close_p99_ms"`
+	TraceCloseWarmP50Ms float64 `json:"trace_close_warm_p50_ms"`
+	TraceCloseWarmP99Ms float64 `json:"trace_close_warm_p99_ms"`
 	// One case at a time, a 14-day window, close and secondary contacts.
 	TraceP50Ms float64 `json:"trace_p50_ms"`
 	TraceP99Ms float64 `json:"trace_p99_ms"`
@@ -81,10 +87,13 @@ type Measurement struct {
 	BatchS      float64 `json:"batch_1000_s,omitempty"`
 	// BatchRecorded says that the batch went through Confirm: contacts
 	// recorded and their codes recomputed, counted in BatchClose and
-	// BatchSecondary.
-	BatchRecorded  bool `json:"batch_codes_recomputed"`
-	BatchClose     int  `json:"batch_close,omitempty"`
-	BatchSecondary int  `json:"batch_secondary,omitempty"`
+	// BatchSecondary. BatchCloseRecordedS is how long until every case's
+	// close contacts were recorded (their codes turned), Confirm recording
+	// those first.
+	BatchRecorded       bool    `json:"batch_codes_recomputed"`
+	BatchCloseRecordedS float64 `json:"batch_1000_close_recorded_s,omitempty"`
+	BatchClose          int     `json:"batch_close,omitempty"`
+	BatchSecondary      int     `json:"batch_secondary,omitempty"`
 	// BatchDone is how many of the cases Confirm got through; fewer than
 	// BatchCases when it was stopped (ConfirmTimeout), BatchS being then
 	// the time it ran.
@@ -101,10 +110,12 @@ type Measurement struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 }
 
-// Measure generates a synthetic movement of o.CheckIns check-ins into the
-// (empty) store d through Store.Ingest in batches — the path the check-in
-// API takes — then times tracing single cases over a 14-day window, and
-// a batch of cases traced at once.
+// Measure generates a synthetic movement of o.CheckIns check-ins (or
+// o.Movement) into the empty store d through Store.Ingest in batches — the
+// path the check-in API takes — then times tracing single cases over a
+// 14-day window, and a batch of cases traced at once (TraceAll, close
+// contacts only; then o.Confirm or TraceAll in full). With o.Reuse it
+// times the single traces in a store an earlier Measure filled.
 func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, error) {
 	if o.Movement != nil {
 		o.CheckIns, o.Days, o.Seed = o.Movement.Options.CheckIns, o.Movement.Options.Days, o.Movement.Options.Seed
@@ -126,8 +137,11 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	if err := db.Get(ctx, d.R, &n, "SELECT count(*) FROM checkins"); err != nil {
 		return Measurement{}, fmt.Errorf("tracing: measure: %w", err)
 	}
-	if n > 0 {
+	switch {
+	case n > 0 && !o.Reuse:
 		return Measurement{}, fmt.Errorf("tracing: measure: the store already holds %d check-ins", n)
+	case n == 0 && o.Reuse:
+		return Measurement{}, errors.New("tracing: measure: no check-ins to reuse")
 	}
 	mv := o.Movement
 	if mv == nil {
@@ -144,8 +158,41 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		return res, err
 	}
 	defer store.Close()
-	logf("%d check-ins by %d residents at %d places over %d days into %s, %d a batch", o.CheckIns, mv.Residents, len(mv.Places), o.Days, res.Store, o.Batch)
+	if o.Reuse {
+		// The movement ran before: the store holds it, ending at the end of
+		// the day of its last check-in.
+		var last int64
+		if err := db.Get(ctx, d.R, &last, "SELECT max(t_in) FROM checkins"); err != nil {
+			return res, fmt.Errorf("tracing: measure: %w", err)
+		}
+		start := mv.Options.Start.Unix()
+		mv.End = start + ((last-start)/day+1)*day
+		res.CheckIns = n
+		logf("%d check-ins by %d residents at %d places in %s, ingested before", n, mv.Residents, len(mv.Places), res.Store)
+	} else if err := measureIngest(ctx, store, mv, o, &res, logf); err != nil {
+		return res, err
+	}
+	if d.Dialect == db.Postgres {
+		// What autovacuum would do in time on a live server: statistics, and
+		// the visibility map that makes index-only scans index-only.
+		if _, err := d.W.ExecContext(ctx, "VACUUM ANALYZE checkins"); err != nil {
+			return res, fmt.Errorf("tracing: measure: vacuum: %w", err)
+		}
+	}
+	if err := measureTracing(ctx, d, places, p, mv, o, &res, logf); err != nil {
+		return res, err
+	}
+	res.StoreBytes, res.DBBytes, err = storeBytes(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
 
+// measureIngest writes the movement into the store in batches and times it.
+func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOptions, res *Measurement, logf func(string, ...any)) error {
+	logf("%d check-ins by %d residents at %d places over %d days into %s, %d a batch", o.CheckIns, mv.Residents, len(mv.Places), o.Days, res.Store, o.Batch)
 	// The movement is made on another goroutine while this one writes.
 	batches := make(chan []CheckIn, 4)
 	genCtx, cancel := context.WithCancel(ctx)
@@ -165,7 +212,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	for b := range batches {
 		added, err := store.Ingest(ctx, b)
 		if err != nil {
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracing: measure: %w", err)
 		}
 		before := res.CheckIns
 		res.CheckIns += int64(added)
@@ -179,17 +226,14 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	res.IngestSeconds = time.Since(start).Seconds()
 	res.IngestPerSec = float64(res.CheckIns) / res.IngestSeconds
 	logf("ingested %d in %.1f s: %.0f check-ins/s", res.CheckIns, res.IngestSeconds, res.IngestPerSec)
-	if d.Dialect == db.Postgres {
-		// What autovacuum would do in time on a live server: statistics, and
-		// the visibility map that makes index-only scans index-only.
-		if _, err := d.W.ExecContext(ctx, "VACUUM ANALYZE checkins"); err != nil {
-			return res, fmt.Errorf("tracing: measure: vacuum: %w", err)
-		}
-	}
+	return nil
+}
 
+// measureTracing times single traces and a batch of cases.
+func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *Movement, o MeasureOptions, res *Measurement, logf func(string, ...any)) error {
 	tracer, err := NewTracer(d, places, p)
 	if err != nil {
-		return res, err
+		return err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca5e))
 	seen := map[int64]bool{}
@@ -211,7 +255,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	for _, c := range single {
 		t0 := time.Now()
 		if _, err := tracer.TraceClose(ctx, c); err != nil {
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracing: measure: %w", err)
 		}
 		tookClose = append(tookClose, float64(time.Since(t0).Microseconds())/1000)
 	}
@@ -224,7 +268,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		t0 := time.Now()
 		r, err := tracer.Trace(ctx, c)
 		if err != nil {
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracing: measure: %w", err)
 		}
 		took = append(took, float64(time.Since(t0).Microseconds())/1000)
 		stays, closeN, secN = stays+r.Stays, closeN+len(r.Close), secN+len(r.Secondary)
@@ -235,13 +279,29 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	res.MeanClose, res.MeanSecondary = float64(closeN)/float64(len(took)), float64(secN)/float64(len(took))
 	logf("%d single traces: p50 %.1f ms, p99 %.1f ms, max %.1f ms; per case %.1f check-ins, %.1f close, %.1f secondary contacts",
 		len(took), res.TraceP50Ms, res.TraceP99Ms, res.TraceMaxMs, res.MeanStays, res.MeanClose, res.MeanSecondary)
+	// The close contacts of the same cases again: the pages they read are
+	// now in the page caches, as a busy server's recent days would be.
+	tookClose = tookClose[:0]
+	for _, c := range single {
+		t0 := time.Now()
+		if _, err := tracer.TraceClose(ctx, c); err != nil {
+			return fmt.Errorf("tracing: measure: %w", err)
+		}
+		tookClose = append(tookClose, float64(time.Since(t0).Microseconds())/1000)
+	}
+	slices.Sort(tookClose)
+	res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms = quantile(tookClose, 0.50), quantile(tookClose, 0.99)
+	logf("the same close contacts again: p50 %.1f ms, p99 %.1f ms", res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms)
+	if o.Reuse {
+		return nil // the batch's cases were confirmed and traced before
+	}
 
 	res.BatchCases = o.Cases
 	batch := cases(o.Cases)
 	discard := func(int, Result) error { return nil }
 	t0 := time.Now()
 	if err := tracer.TraceAll(ctx, batch, BatchOptions{Parallel: o.Parallel, CloseOnly: true}, discard); err != nil {
-		return res, fmt.Errorf("tracing: measure: %w", err)
+		return fmt.Errorf("tracing: measure: %w", err)
 	}
 	res.BatchCloseS = time.Since(t0).Seconds()
 	logf("%d cases at once, %d at a time, close contacts: %.2f s", o.Cases, o.Parallel, res.BatchCloseS)
@@ -249,7 +309,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	case o.Confirm != nil:
 		if o.Prepare != nil {
 			if err := o.Prepare(ctx, batch); err != nil {
-				return res, fmt.Errorf("tracing: measure: prepare the cases: %w", err)
+				return fmt.Errorf("tracing: measure: prepare the cases: %w", err)
 			}
 		}
 		confirmCtx, cancel := ctx, context.CancelFunc(func() {})
@@ -259,31 +319,26 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		t0 = time.Now()
 		br, err := o.Confirm(confirmCtx, batch)
 		cancel()
-		res.BatchS, res.BatchDone = time.Since(t0).Seconds(), br.Traced
+		res.BatchS, res.BatchDone, res.BatchCloseRecordedS = time.Since(t0).Seconds(), br.Traced, br.CloseSeconds
 		switch {
 		case err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 			res.BatchTimedOut = true
 			logf("%d cases confirmed at once: stopped after %.0f s, %d cases done", len(batch), res.BatchS, br.Traced)
 		case err != nil:
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracing: measure: %w", err)
 		}
 		res.BatchRecorded, res.BatchClose, res.BatchSecondary = true, br.Close, br.Secondary
-		logf("%d cases confirmed at once: %.2f s, %d close and %d secondary contacts recorded, their codes recomputed",
-			br.Traced, res.BatchS, br.Close, br.Secondary)
+		logf("%d cases confirmed at once: %.2f s (their close contacts recorded after %.2f s), %d close and %d secondary contacts recorded, their codes recomputed",
+			br.Traced, res.BatchS, br.CloseSeconds, br.Close, br.Secondary)
 	case !o.CloseOnlyBatch:
 		t0 = time.Now()
 		if err := tracer.TraceAll(ctx, batch, BatchOptions{Parallel: o.Parallel}, discard); err != nil {
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracing: measure: %w", err)
 		}
 		res.BatchS = time.Since(t0).Seconds()
 		logf("%d cases at once, %d at a time, close and secondary contacts: %.2f s", o.Cases, o.Parallel, res.BatchS)
 	}
-	res.StoreBytes, res.DBBytes, err = storeBytes(ctx, d)
-	if err != nil {
-		return res, err
-	}
-	res.PeakRSSBytes = peakRSS()
-	return res, nil
+	return nil
 }
 
 func cmpOr(v, def int) int {
