@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -188,25 +186,7 @@ func ciStart(t *testing.T, d *db.DB) *ciEnv {
 		t.Fatal(err)
 	}
 
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	e.testServer = &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
-	e.srv = s
+	e.srv, e.testServer = serveOn(t, ctx, cancel, cfg, d, v)
 	e.codes = &venue.Codes{DB: d, Vault: v, Region: "4201"}
 	if err := e.codes.Ensure(ctx); err != nil {
 		t.Fatal(err)

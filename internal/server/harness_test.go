@@ -46,6 +46,14 @@ func startServer(t testing.TB, d *db.DB, residents int) *testServer {
 	cfg := config.Default()
 	cfg.Argon2 = testArgon
 	cfg.LoginPerMinute = 1000
+	_, ts := serveOn(t, ctx, cancel, cfg, d, v)
+	return ts
+}
+
+// serveOn serves the platform on d with cfg on a loopback port until the
+// test ends (or cancel is called), and returns the server and its address.
+func serveOn(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg config.Config, d *db.DB, v *vault.Vault) (*server.Server, *testServer) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
 	if err != nil {
@@ -63,5 +71,5 @@ func startServer(t testing.TB, d *db.DB, residents int) *testServer {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
+	return s, &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
 }

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -456,23 +453,8 @@ func startConfigured(t *testing.T, cfg config.Config) *testServer {
 		t.Fatal(err)
 	}
 	cfg.Argon2 = testArgon
-	s, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), d, v, server.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
+	_, ts := serveOn(t, ctx, cancel, cfg, d, v)
+	return ts
 }
 
 // TestPublicMapTiles: a tile URL in the config reaches the map's script,
