@@ -94,33 +94,9 @@ func benchCheckIns(ctx context.Context, args []string) error {
 	}
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 4000, MaxIdleConnsPerHost: 4000}, Timeout: 30 * time.Second}
-	var users []string
-	if err := db.Select(ctx, d.R, &users, "SELECT username FROM accounts WHERE role = 'resident' ORDER BY id LIMIT ?", *sessions); err != nil {
+	ss, err := signInResidents(ctx, client, base, d, *sessions)
+	if err != nil {
 		return err
-	}
-	type session struct{ cookie, csrf string }
-	var ss []session
-	for i, u := range users {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/login", bytes.NewReader([]byte(`{"username":"`+u+`","password":"demo"}`)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		var me struct {
-			CSRF string `json:"csrf_token"`
-		}
-		json.NewDecoder(resp.Body).Decode(&me)
-		resp.Body.Close()
-		for _, c := range resp.Cookies() {
-			if c.Name == "outbreak_session" {
-				ss = append(ss, session{c.Value, me.CSRF})
-			}
-		}
-	}
-	if len(ss) == 0 {
-		return errors.New("bench: no resident could sign in")
 	}
 	var shed429, shed503 atomic.Int64
 	var firstErr atomic.Pointer[error]
@@ -190,4 +166,42 @@ func count(ctx context.Context, d *db.DB) (int64, error) {
 	var n int64
 	err := db.Get(ctx, d.R, &n, "SELECT COUNT(*) FROM checkins")
 	return n, err
+}
+
+// session is a signed-in resident's session cookie and CSRF token.
+type session struct{ cookie, csrf string }
+
+// signInResidents signs in up to n demo residents at base, each from its
+// own address (the sign-in limits are per address), and returns their
+// sessions.
+func signInResidents(ctx context.Context, client *http.Client, base string, d *db.DB, n int) ([]session, error) {
+	var users []string
+	if err := db.Select(ctx, d.R, &users, "SELECT username FROM accounts WHERE role = 'resident' ORDER BY id LIMIT ?", n); err != nil {
+		return nil, err
+	}
+	var ss []session
+	for i, u := range users {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/login", bytes.NewReader([]byte(`{"username":"`+u+`","password":"demo"}`)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var me struct {
+			CSRF string `json:"csrf_token"`
+		}
+		json.NewDecoder(resp.Body).Decode(&me)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "outbreak_session" {
+				ss = append(ss, session{c.Value, me.CSRF})
+			}
+		}
+	}
+	if len(ss) == 0 {
+		return nil, errors.New("bench: no resident could sign in")
+	}
+	return ss, nil
 }

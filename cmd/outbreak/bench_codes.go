@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -130,33 +129,13 @@ func benchPass(ctx context.Context, args []string) error {
 	defer stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 2000, MaxIdleConnsPerHost: 2000}, Timeout: 30 * time.Second}
 
-	var users []string
-	if err := db.Select(ctx, d.R, &users, "SELECT username FROM accounts WHERE role = 'resident' ORDER BY id LIMIT ?", *sessions); err != nil {
+	ss, err := signInResidents(ctx, client, base, d, *sessions)
+	if err != nil {
 		return err
-	}
-	cookies := make([]string, 0, len(users))
-	for i, u := range users {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/login", bytes.NewReader([]byte(`{"username":"`+u+`","password":"demo"}`)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.18.%d.%d", i/250, i%250+1))
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		for _, c := range resp.Cookies() {
-			if c.Name == "outbreak_session" {
-				cookies = append(cookies, c.Value)
-			}
-		}
-	}
-	if len(cookies) == 0 {
-		return errors.New("bench: no resident could sign in")
 	}
 	fetchPass := func(ctx context.Context, i int, due time.Time) (map[string]time.Duration, error) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/me/pass", nil)
-		req.Header.Set("Cookie", "outbreak_session="+cookies[i%len(cookies)])
+		req.Header.Set("Cookie", "outbreak_session="+ss[i%len(ss)].cookie)
 		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
