@@ -80,7 +80,9 @@ func FuzzParse(f *testing.F) {
 			if !ok || len(pe.Problems) == 0 {
 				t.Fatalf("Parse error %v is not a *ParseError with problems", err)
 			}
-			lines := strings.Count(string(data), "\n") + 1
+			// Lines as YAML counts them: \r\n, \n or a lone \r ends one.
+			lines := strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") +
+				strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r") + 1
 			for _, p := range pe.Problems {
 				if p.Message == "" || p.Line < 0 || p.Line > lines+1 {
 					t.Fatalf("problem %+v in a %d-line file", p, lines)
