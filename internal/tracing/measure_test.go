@@ -64,7 +64,7 @@ func TestMeasureAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !m.BatchTimedOut || m.BatchDone != 1 || m.BatchS < 0.05 {
+		if !m.BatchTimedOut || m.BatchDone != 1 || m.BatchS < 0.045 { // the 50 ms, give or take the clock
 			t.Errorf("stopped batch: %+v", m)
 		}
 		if _, err := tracing.Measure(ctx, dbtest.SQLite(t), tracing.MeasureOptions{CheckIns: 10, Reuse: true}); err == nil {
