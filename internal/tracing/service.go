@@ -321,7 +321,7 @@ func (s *Service) secondaries(ctx context.Context, actor rbac.Actor, t Trace) (T
 		}
 		t.Secondary = len(contacts)
 		_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
-			After: map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym, "secondary": t.Secondary},
+			After:  map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym, "secondary": t.Secondary},
 			Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
 		return err
 	})
