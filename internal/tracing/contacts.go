@@ -195,22 +195,10 @@ func (c *FollowUpChange) Validate() error {
 		e.Add("status", "invalid")
 	}
 	c.Note = strings.TrimSpace(c.Note)
-	if utf8.RuneCountInString(c.Note) > 300 || !printableText(c.Note) {
+	if utf8.RuneCountInString(c.Note) > 300 || !validation.PlainText(strings.ReplaceAll(c.Note, "\n", " ")) {
 		e.Add("note", "invalid")
 	}
 	return e.Err()
-}
-
-func printableText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\n') || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // SetFollowUp records the follow-up of a contact living in the actor's

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -115,7 +114,7 @@ func (c *CheckIn) Validate() error {
 	switch {
 	case c.ClientID == "":
 		e.Add("client_id", "required")
-	case len(c.ClientID) > maxClientID || !printable(c.ClientID):
+	case len(c.ClientID) > maxClientID || !validation.PlainText(c.ClientID):
 		e.Add("client_id", "invalid")
 	}
 	if c.ResidentID <= 0 {
@@ -131,10 +130,10 @@ func (c *CheckIn) Validate() error {
 		e.Add("t_out", "tracing.t_out_before_t_in")
 	}
 	c.Carriage, c.Seat = NormalizeCarriage(c.Carriage), NormalizeSeat(c.Seat)
-	if len(c.Carriage) > maxSeat || !printable(c.Carriage) {
+	if len(c.Carriage) > maxSeat || !validation.PlainText(c.Carriage) {
 		e.Add("carriage", "invalid")
 	}
-	if len(c.Seat) > maxSeat || !printable(c.Seat) {
+	if len(c.Seat) > maxSeat || !validation.PlainText(c.Seat) {
 		e.Add("seat", "invalid")
 	}
 	switch c.Source {
@@ -145,18 +144,6 @@ func (c *CheckIn) Validate() error {
 		e.Add("source", "invalid")
 	}
 	return e.Err()
-}
-
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '<' || r == '>' {
-			return false
-		}
-	}
-	return true
 }
 
 // NormalizeCarriage writes a carriage number one way: trimmed, upper case,

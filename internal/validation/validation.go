@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -84,6 +85,13 @@ func As(err error) (*Errors, bool) {
 // Storable reports whether s is text every store can hold: valid UTF-8
 // without the NUL character, both of which PostgreSQL refuses.
 func Storable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// PlainText reports whether s is Storable text without control characters
+// or angle brackets: what a name, a note or an identifier typed by a person
+// may hold, wherever it is printed or shown.
+func PlainText(s string) bool {
+	return Storable(s) && !strings.ContainsAny(s, "<>") && strings.IndexFunc(s, unicode.IsControl) < 0
+}
 
 // StorableValues reports whether every name and value in vs is Storable.
 func StorableValues(vs url.Values) bool {

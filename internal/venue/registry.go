@@ -65,7 +65,7 @@ func (r *Registry) Register(ctx context.Context, a rbac.Actor, n New) (Place, er
 // It returns the place as it now is.
 func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool, reason string) (Place, error) {
 	reason = strings.TrimSpace(reason)
-	if utf8.RuneCountInString(reason) > MaxReasonRunes || !plainText(reason) {
+	if utf8.RuneCountInString(reason) > MaxReasonRunes || !validation.PlainText(reason) {
 		return Place{}, validation.Field("reason", "place.reason", "max", MaxReasonRunes)
 	}
 	if reason == "" {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
@@ -168,13 +167,13 @@ func (n *New) Validate(today civil.Date) error {
 	if kind == "" {
 		e.Add("type", "venue.type")
 	}
-	if c := utf8.RuneCountInString(n.Name); c == 0 || c > MaxNameRunes || !plainText(n.Name) {
+	if c := utf8.RuneCountInString(n.Name); c == 0 || c > MaxNameRunes || !validation.PlainText(n.Name) {
 		e.Add("name", "venue.name", "max", MaxNameRunes)
 	}
 	switch c := utf8.RuneCountInString(n.Address); {
 	case c == 0 && kind == Venue:
 		e.Add("address", "required")
-	case c > MaxAddressRunes || !plainText(n.Address):
+	case c > MaxAddressRunes || !validation.PlainText(n.Address):
 		e.Add("address", "venue.address", "max", MaxAddressRunes)
 	}
 	switch {
@@ -220,13 +219,6 @@ func (n *New) Validate(today civil.Date) error {
 		}
 	}
 	return e.Err()
-}
-
-// plainText reports whether s is storable text without control characters
-// or angle brackets (a name is printed on posters and shown on pages).
-func plainText(s string) bool {
-	return validation.Storable(s) && !strings.ContainsAny(s, "<>") &&
-		strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // MayRegister reports whether a may register places of type t, scope aside:

@@ -54,7 +54,7 @@ func (n *NewVisit) Validate() error {
 		name, value string
 		max         int
 	}{{"host_unit", n.HostUnit, MaxHostUnitRunes}, {"host_name", n.HostName, MaxHostNameRunes}, {"purpose", n.Purpose, MaxVisitPurposeRunes}} {
-		if c := utf8.RuneCountInString(f.value); c == 0 || c > f.max || !plainText(f.value) {
+		if c := utf8.RuneCountInString(f.value); c == 0 || c > f.max || !validation.PlainText(f.value) {
 			e.Add(f.name, "visit.text", "max", f.max)
 		}
 	}
