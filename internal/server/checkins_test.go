@@ -142,7 +142,7 @@ func ciStart(t *testing.T, d *db.DB) *ciEnv {
 	e.shop = mk(owner, shop("解放路菜市场"))
 	e.grocer = mk(owner, shop("中南路超市"))
 	e.closed = mk(owner, shop("已关闭的店"))
-	if err := e.places.SetDisabled(ctx, owner, e.closed.ID, true); err != nil {
+	if _, err := (&venue.Registry{DB: d, Store: e.places}).SetDisabled(ctx, owner, e.closed.ID, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	e.entrance = mk(ciWorker(t, d, "420106001"), venue.New{Type: venue.CompoundEntrance, Name: "中南小区东门", Address: "中南路 1 号",

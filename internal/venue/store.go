@@ -45,11 +45,7 @@ type Store interface {
 	// date, or else the undated line of that number (a bus line that runs
 	// every day); db.ErrNotFound when there is neither.
 	FindTrip(ctx context.Context, serviceNumber string, on civil.Date) (Place, error)
-	// SetDisabled disables or enables a place that a may manage
-	// (MayManage): ErrForbidden otherwise. A disabled place takes no
-	// check-ins and is not found by FindTrip; its posters stay verifiable
-	// so that the page can say why.
-	SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool) error
+	// (Disabling and enabling a place is Registry.SetDisabled: audited.)
 }
 
 // NewStore returns the Store on d. now is the clock, in the region's time
@@ -173,19 +169,4 @@ func (s *store) FindTrip(ctx context.Context, serviceNumber string, on civil.Dat
 	return s.one(ctx, "venue.find_trip", `WHERE p.kind = 'vehicle' AND p.service_number = ?
 		AND (p.service_date = ? OR p.service_date IS NULL) AND NOT p.disabled
 		ORDER BY p.service_date IS NULL LIMIT 1`, serviceNumber, on)
-}
-
-func (s *store) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool) error {
-	defer s.d.Observe("venue.set_disabled", time.Now())
-	p, err := s.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !MayManage(a, p) {
-		return ErrForbidden
-	}
-	if _, err := db.Exec(ctx, s.d.W, "UPDATE places SET disabled = ? WHERE id = ?", disabled, id); err != nil {
-		return fmt.Errorf("venue: set disabled: %w", err)
-	}
-	return nil
 }

@@ -281,22 +281,23 @@ func TestStore(t *testing.T) {
 		}
 
 		// SetDisabled: by whoever may manage the place.
-		if err := s.SetDisabled(ctx, as.neighbour, market.ID, true); !errors.Is(err, venue.ErrForbidden) {
+		reg := &venue.Registry{DB: d, Store: s}
+		if _, err := reg.SetDisabled(ctx, as.neighbour, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
 			t.Errorf("neighbour disables the market: %v", err)
 		}
-		if err := s.SetDisabled(ctx, as.farWorker, gate.ID, true); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.farWorker, gate.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
 			t.Errorf("far worker disables the gate: %v", err)
 		}
-		if err := s.SetDisabled(ctx, as.worker, market.ID, true); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.worker, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
 			t.Errorf("worker disables a shop: %v", err)
 		}
-		if err := s.SetDisabled(ctx, as.owner, 1e9, true); !errors.Is(err, db.ErrNotFound) {
+		if _, err := reg.SetDisabled(ctx, as.owner, 1e9, true, ""); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("disable a missing place: %v", err)
 		}
-		if err := s.SetDisabled(ctx, as.owner, market.ID, true); err != nil {
+		if _, err := reg.SetDisabled(ctx, as.owner, market.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetDisabled(ctx, as.admin, busToday.ID, true); err != nil {
+		if _, err := reg.SetDisabled(ctx, as.admin, busToday.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
 		if p, _ := s.Get(ctx, market.ID); !p.Disabled {
@@ -311,7 +312,7 @@ func TestStore(t *testing.T) {
 		if p, err := s.FindTrip(ctx, "526", today); err != nil || p.ID != bus.ID {
 			t.Errorf("FindTrip past a disabled trip = %d, %v; want the line %d", p.ID, err, bus.ID)
 		}
-		if err := s.SetDisabled(ctx, as.owner, market.ID, false); err != nil {
+		if _, err := reg.SetDisabled(ctx, as.owner, market.ID, false, ""); err != nil {
 			t.Fatal(err)
 		}
 		if p, _ := s.Get(ctx, market.ID); p.Disabled {
