@@ -363,3 +363,47 @@ func TestConfirmedCaseHasNoGreenDay(t *testing.T) {
 		}
 	})
 }
+
+// A contact of many cases is evaluated from each kind's latest record: the
+// reason quotes the latest exposure, and an earlier one, or a withdrawn or
+// older-than-the-window one, is not read.
+func TestLatestContactOfEachKind(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-2")
+		epi := f.actor(t, "epidemiologist-1")
+		why := healthcode.Change{Reason: "traced from a confirmed case", LegalBasis: "Infectious Diseases Law art. 31"}
+		for _, c := range []healthcode.Contact{
+			{Kind: "close", ExposedOn: f.today().AddDays(-20), Evidence: "outside the window", Change: why},
+			{Kind: "close", ExposedOn: f.today().AddDays(-3), Evidence: "latest close, recorded first", Change: why},
+			{Kind: "close", ExposedOn: f.today().AddDays(-6), Evidence: "earlier close", Change: why},
+			{Kind: "close", ExposedOn: f.today().AddDays(-3), Evidence: "latest close, recorded last", Change: why},
+			{Kind: "secondary", ExposedOn: f.today().AddDays(-1), Evidence: "latest secondary", Change: why},
+			{Kind: "secondary", ExposedOn: f.today().AddDays(-4), Evidence: "earlier secondary", Change: why},
+		} {
+			if _, err := f.svc.AddContact(ctx, epi, me.ResidentID, c); err != nil && c.Evidence != "outside the window" {
+				t.Fatal(err)
+			}
+		}
+		in, err := f.svc.Store.InputsOf(ctx, d.R, []int64{me.ResidentID}, f.today().AddDays(-healthcode.Lookback))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range in[me.ResidentID].Contacts {
+			got = append(got, c.Evidence)
+		}
+		if want := []string{"latest secondary", "latest close, recorded last"}; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("contacts read: %q, want %q", got, want)
+		}
+		c, err := f.svc.Code(ctx, me.ResidentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := healthcode.ExplanationOf(c)
+		if err != nil || c.Colour != "red" || len(e.Reasons) == 0 || !strings.Contains(e.Reasons[0].Text[rules.LangEN], "latest close, recorded last") {
+			t.Fatalf("code %s, explanation %+v, %v", c.Colour, e, err)
+		}
+	})
+}

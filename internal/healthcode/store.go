@@ -55,7 +55,7 @@ type QuarantineRecord struct {
 type Inputs struct {
 	ResidentID   int64
 	Case         *CaseStatus
-	Contacts     []ContactRecord
+	Contacts     []ContactRecord // each kind's latest in the window, newest first
 	Latest       *DeclarationRecord
 	Declarations []DeclarationRecord // within the window, newest first
 	Tests        []TestRecord
@@ -281,8 +281,12 @@ func (s *store) inputs(ctx context.Context, q db.Q, w who, since civil.Date) (ma
 		ResidentID int64 `db:"resident_id"`
 		ContactRecord
 	}
+	// Only each kind's latest record counts (Facts' Contacts): a person who
+	// is a contact of many cases has many, and their evidence is long.
 	if err := db.Select(ctx, q, &contacts, `SELECT resident_id, id, kind, exposed_on, evidence, evidence_zh, source_case, trace_id FROM contacts
-		WHERE resident_id `+w.cond+` AND withdrawn_at IS NULL AND exposed_on >= ? ORDER BY exposed_on DESC`, w.with(since)...); err != nil {
+		WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY resident_id, kind ORDER BY exposed_on DESC, id DESC) AS n
+			FROM contacts WHERE resident_id `+w.cond+` AND withdrawn_at IS NULL AND exposed_on >= ?) l WHERE n = 1)
+		ORDER BY exposed_on DESC, id DESC`, w.with(since)...); err != nil {
 		return nil, fmt.Errorf("healthcode: contacts: %w", err)
 	}
 	for _, c := range contacts {

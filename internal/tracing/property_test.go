@@ -336,12 +336,14 @@ func TestTracerMatchesBruteForce(t *testing.T) {
 			p                          tracing.Policy
 			residents, perKind, days   int
 			minClose, minSec, minSeats int
+			split                      int // probes of a query split in two from
 		}{
-			{"default", 1, tracing.DefaultPolicy(), 300, 5, 4, 50, 200, 10},
-			{"wide", 2, wide(), 300, 5, 4, 50, 200, 10},
-			{"sparse", 3, tracing.DefaultPolicy(), 400, 24, 5, 20, 40, 5},
+			{"default", 1, tracing.DefaultPolicy(), 300, 5, 4, 50, 200, 10, 512},
+			{"wide", 2, wide(), 300, 5, 4, 50, 200, 10, 2},
+			{"sparse", 3, tracing.DefaultPolicy(), 400, 24, 5, 20, 40, 5, 3},
 		} {
 			t.Run(pc.name, func(t *testing.T) {
+				defer tracing.SetSplitProbes(pc.split)()
 				ctx := context.Background()
 				if _, err := d.W.ExecContext(ctx, "DELETE FROM checkins"); err != nil {
 					t.Fatal(err)

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"golang.org/x/sync/errgroup"
 )
 
 // Tracer finds the contacts of cases in the check-ins.
@@ -439,10 +441,47 @@ const (
 			AND LEAST(t_out, p.b) - GREATEST(t_in, p.a) >= p.thr) c`
 )
 
+// splitProbes is how many probes a query must have before it is split in
+// two, run on two connections side by side: a secondary-contact step's
+// thousands of probes, not a case's own few. (A variable for the tests.)
+var splitProbes = 512
+
 // query runs the probes and calls fn with each matching row and the index
-// of its probe. SQLite leaves out the rows of the residents in skip; the
-// caller checks them again (PostgreSQL returns them).
+// of its probe, one call at a time. SQLite leaves out the rows of the
+// residents in skip; the caller checks them again (PostgreSQL returns
+// them). Many probes are split in two halves that run side by side, each
+// on its own connection, their rows handed to fn when both are done.
 func (t *Tracer) query(ctx context.Context, kind probeKind, probes []probe, skip []int64, fn func(int, row)) error {
+	if len(probes) < splitProbes || runtime.GOMAXPROCS(0) < 2 {
+		return t.query1(ctx, kind, probes, skip, fn)
+	}
+	type hit struct {
+		i int
+		r row
+	}
+	half := len(probes) / 2
+	var hits [2][]hit
+	g, gctx := errgroup.WithContext(ctx)
+	for h, part := range [2][]probe{probes[:half], probes[half:]} {
+		g.Go(func() error {
+			return t.query1(gctx, kind, part, skip, func(i int, r row) {
+				hits[h] = append(hits[h], hit{i + h*half, r})
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, hs := range hits {
+		for _, x := range hs {
+			fn(x.i, x.r)
+		}
+	}
+	return nil
+}
+
+// query1 runs the probes on one connection.
+func (t *Tracer) query1(ctx context.Context, kind probeKind, probes []probe, skip []int64, fn func(int, row)) error {
 	if len(probes) == 0 {
 		return nil
 	}
