@@ -65,6 +65,11 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 			return err
 		}
 		defer d.Close()
+		stopProfile, err := startProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 		return benchTracingAgain(ctx, d, *n, *days, *seed, *batch, *traces, *cases, loadStart)
 	}
 	cfg, d, stores, cleanup, err := benchStore(ctx, dsn)

@@ -34,6 +34,9 @@ const (
 	Trace        = "trace"         // contact tracing: contacts found, re-traced or withdrawn
 )
 
+// Kinds lists every kind of entry (each has a message "audit."+kind).
+var Kinds = []string{ColourChange, InputChange, Override, RuleSet, Appeal, Purge, Place, Trace}
+
 // Entry is one link of the chain.
 type Entry struct {
 	ID         int64         `db:"id" json:"id"`

@@ -82,6 +82,11 @@ func TestContactTracingEndToEnd(t *testing.T) {
 				} `json:"detail"`
 			} `json:"contacts"`
 		}
+		// The record page says what the case status is now, and its form
+		// starts from the onset tracing read.
+		record := epi.get("/staff/residents/"+strconv.FormatInt(caseID, 10)+"?purpose=case_investigation").html(t, http.StatusOK, "case's record")
+		mustContain(t, "case's record", record, "当前：确诊病例", `name="onset" value="`+onset+`"`, "流调追踪")
+		mustNotContain(t, "case's record", record, "audit.trace")
 		me.get("/api/v1/me/contacts").want(t, http.StatusOK, "my contacts").json(t, &mine)
 		if !mine.Contact || len(mine.Contacts) != 1 || mine.Contacts[0].Kind != "close" || mine.Contacts[0].Detail.Evidence[0].PlaceName != "Lotus Noodles" ||
 			mine.Contacts[0].Detail.Evidence[0].To-mine.Contacts[0].Detail.Evidence[0].From != 40*60 {

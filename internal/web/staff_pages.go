@@ -161,6 +161,9 @@ type recordData struct {
 	// What the reader's role may change.
 	CanCase, CanTest, CanQuarantine bool
 	Today                           civil.Date
+	// Case is the person's case status, if any: the case-status form
+	// starts from its onset, which tracing reads.
+	Case *healthcode.CaseStatus
 	// Traces are the contact tracings of the person as a case.
 	Traces []traceLine
 }
@@ -208,6 +211,12 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *page, status
 	case !errors.Is(err, healthcode.ErrNoCode):
 		h.fail(w, r, p, "", err)
 		return
+	}
+	if d.CanCase {
+		if d.Case, err = h.Codes.CaseStatus(r.Context(), res.ID); err != nil {
+			h.fail(w, r, p, "", err)
+			return
+		}
 	}
 	if d.CanCase && h.Tracing != nil {
 		ts, err := h.Tracing.Traces(r.Context(), res.ID)
