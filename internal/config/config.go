@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -41,6 +42,10 @@ type Config struct {
 
 	PublicPerMinute int    // public look-ups (trips, places, the map) per client address
 	MapTiles        string // tile URL template for the public map ("" draws it without tiles)
+	// PublicURL is where residents reach the platform (https://host[/path]);
+	// when set, place posters hold a link to the check-in page that a
+	// phone's own camera opens, instead of the bare place code.
+	PublicURL string
 }
 
 // Default returns the defaults.
@@ -93,6 +98,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OUTBREAK_TIMEZONE", &c.TimeZone)
 	str("OUTBREAK_RULES_FILE", &c.RulesFile)
 	str("OUTBREAK_MAP_TILES", &c.MapTiles)
+	str("OUTBREAK_PUBLIC_URL", &c.PublicURL)
 	num("OUTBREAK_PUBLIC_PER_MINUTE", &c.PublicPerMinute)
 	num("OUTBREAK_RETENTION_DAYS", &c.RetentionDays)
 	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
@@ -172,6 +178,9 @@ func (c Config) Validate() error {
 	if c.MapTiles != "" && !ValidTileURL(c.MapTiles) {
 		errs = append(errs, fmt.Errorf("map tiles %q: want an http(s) URL or a /path with {z}, {x} and {y}, without spaces or quotes", c.MapTiles))
 	}
+	if c.PublicURL != "" && !ValidPublicURL(c.PublicURL) {
+		errs = append(errs, fmt.Errorf("public URL %q: want http(s)://host[:port][/path], without a query, a fragment or a trailing slash", c.PublicURL))
+	}
 	if c.RulesFile != "" {
 		if _, err := os.Stat(c.RulesFile); err != nil {
 			errs = append(errs, fmt.Errorf("rules file: %v", err))
@@ -206,4 +215,16 @@ func ValidTileURL(u string) bool {
 	}
 	host, _, _ := strings.Cut(rest, "/")
 	return ok && host != "" && !strings.ContainsAny(host, "@?#")
+}
+
+// ValidPublicURL reports whether u is an absolute http(s) URL of a host,
+// with an optional path, and nothing a link could be built wrong from: no
+// user, query, fragment, trailing slash, spaces or quotes.
+func ValidPublicURL(u string) bool {
+	if len(u) > 200 || strings.ContainsAny(u, " \t\r\n\"'<>\\") || strings.HasSuffix(u, "/") {
+		return false
+	}
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && p.User == nil &&
+		p.RawQuery == "" && p.Fragment == "" && !p.ForceQuery && !strings.Contains(u, "#") && p.Opaque == ""
 }

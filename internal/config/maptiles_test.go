@@ -36,3 +36,29 @@ func TestPublicSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	c := Default()
+	if c.PublicURL != "" {
+		t.Fatalf("default public URL %q", c.PublicURL)
+	}
+	env := map[string]string{"OUTBREAK_PUBLIC_URL": "https://jiankang.example.gov.cn/wuhan"}
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil || c.PublicURL != env["OUTBREAK_PUBLIC_URL"] || c.Validate() != nil {
+		t.Fatalf("from env: %q, %v", c.PublicURL, c.Validate())
+	}
+	for _, u := range []string{"https://jiankang.example.gov.cn", "http://10.0.0.5:8080", "https://x.org/a/b"} {
+		if !ValidPublicURL(u) {
+			t.Errorf("%q refused", u)
+		}
+	}
+	for _, u := range []string{"jiankang.example.gov.cn", "https://x.org/", "https://x.org?a=1", "https://x.org#top", "ftp://x.org",
+		"https://u:p@x.org", "https://x.org/a b", "https://x.org/\"onload=\"", "https://", "javascript:alert(1)", "https://x.org/?"} {
+		if ValidPublicURL(u) {
+			t.Errorf("%q accepted", u)
+		}
+	}
+	c.PublicURL = "https://x.org/"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "public URL") {
+		t.Errorf("Validate() = %v", err)
+	}
+}

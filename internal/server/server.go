@@ -114,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 
 	places := venue.NewStore(d, now)
 	placeCodes := &venue.Codes{DB: d, Vault: v, Region: region, Now: now, Catalog: cat}
+	if cfg.PublicURL != "" {
+		placeCodes.CheckInURL = cfg.PublicURL + "/checkin"
+	}
 	if err := placeCodes.Ensure(ctx); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,13 @@ type Codes struct {
 	Now func() time.Time
 	// Catalog words the posters; nil loads the embedded catalogue.
 	Catalog *i18n.Catalog
+	// CheckInURL, when set, is the public address of the check-in page
+	// (https://host/checkin): a poster's QR code then holds it with the
+	// place code in its fragment, percent-encoded, so that a phone's own
+	// camera opens the page, which never sends the fragment anywhere.
+	// Without it the QR code holds the bare place code, for the check-in
+	// page's own scanner.
+	CheckInURL string
 
 	mu   sync.Mutex // serialises Ensure, Rotate and Revoke
 	keys atomic.Pointer[keySet]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -56,6 +57,9 @@ func (c *Codes) render(p Place, code string, carriage int, lang string) ([]byte,
 	cat, err := c.catalog()
 	if err != nil {
 		return nil, fmt.Errorf("venue: poster: %w", err)
+	}
+	if c.CheckInURL != "" {
+		code = c.CheckInURL + "#" + url.PathEscape(code)
 	}
 	return renderPoster(cat, p, code, carriage, lang)
 }

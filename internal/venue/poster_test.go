@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/draw"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -260,6 +261,24 @@ func TestPoster(t *testing.T) {
 	if _, err := c.CarriagePoster(market, 2, "zh"); err == nil {
 		t.Error("a carriage poster for a shop")
 	}
+	// With the platform's public address, the QR code is a link to the
+	// check-in page that a phone's camera opens, the code in its fragment.
+	linked := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
+	linked.Catalog, linked.CheckInURL = cat, "https://jiankang.example.gov.cn/checkin"
+	svg, err := linked.Poster(market, "zh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := scanQR(t, parsePoster(t, svg).qr).GetText()
+	link, frag, _ := strings.Cut(text, "#")
+	code, err := url.PathUnescape(frag)
+	if link != linked.CheckInURL || strings.Contains(frag, " ") || err != nil {
+		t.Fatalf("poster link %q (%v)", text, err)
+	}
+	if claims, err := linked.VerifyPlaceCode(code, testNow); err != nil || claims.PlaceID != market.ID {
+		t.Errorf("the link's code: %+v, %v", claims, err)
+	}
+
 	// Without a catalogue, the embedded one is loaded.
 	bare := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
 	if svg, err := bare.Poster(market, "xx"); err != nil || !bytes.Contains(svg, []byte("扫码登记")) {
