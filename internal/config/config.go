@@ -27,6 +27,12 @@ type Config struct {
 	Argon2         account.Params // password hashing cost
 	MaxHashing     int            // concurrent password hashes
 	MaxInFlight    int            // concurrent requests before shedding with 503
+	// CheckInConcurrency is how many check-in requests are written at once
+	// (as many again, times 16, wait up to 100 ms; the rest get 503);
+	// 0 picks twice the CPUs, at least 4. CheckInsPerMinute is what one
+	// account may send, in requests a minute (429 beyond).
+	CheckInConcurrency int
+	CheckInsPerMinute  int
 	SessionTTL     time.Duration  // resident sessions
 	StaffTTL       time.Duration  // staff sessions
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
@@ -52,7 +58,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		DB: "sqlite:./data/outbreak.db", Addr: "127.0.0.1:8080", KeyFile: "./data/outbreak.key",
-		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024,
+		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024, CheckInsPerMinute: 120,
 		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
 		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
 		PublicPerMinute: 60,
@@ -107,6 +113,8 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	c.Argon2.Memory, c.Argon2.Time = uint32(max(mem, 0)), uint32(max(t, 0))
 	num("OUTBREAK_MAX_HASHING", &c.MaxHashing)
 	num("OUTBREAK_MAX_IN_FLIGHT", &c.MaxInFlight)
+	num("OUTBREAK_CHECKIN_CONCURRENCY", &c.CheckInConcurrency)
+	num("OUTBREAK_CHECKINS_PER_MINUTE", &c.CheckInsPerMinute)
 	num("OUTBREAK_LOGIN_PER_MINUTE", &c.LoginPerMinute)
 	dur("OUTBREAK_SESSION_TTL", &c.SessionTTL)
 	dur("OUTBREAK_STAFF_SESSION_TTL", &c.StaffTTL)
@@ -152,6 +160,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxHashing < 1 || c.MaxInFlight < 1 || c.LoginPerMinute < 1 {
 		errs = append(errs, errors.New("max hashing, max in flight and login per minute must be at least 1"))
+	}
+	if c.CheckInConcurrency < 0 || c.CheckInConcurrency > 1024 {
+		errs = append(errs, fmt.Errorf("check-in concurrency %d: want 0 (automatic) to 1024", c.CheckInConcurrency))
+	}
+	if c.CheckInsPerMinute < 1 || c.CheckInsPerMinute > 60000 {
+		errs = append(errs, fmt.Errorf("check-ins per minute %d: want 1 to 60000", c.CheckInsPerMinute))
 	}
 	if c.SessionTTL < time.Minute || c.StaffTTL < time.Minute {
 		errs = append(errs, errors.New("session lifetimes must be at least a minute"))

@@ -62,3 +62,21 @@ func TestPublicURL(t *testing.T) {
 		t.Errorf("Validate() = %v", err)
 	}
 }
+
+func TestCheckInLimits(t *testing.T) {
+	c := Default()
+	if c.CheckInConcurrency != 0 || c.CheckInsPerMinute != 120 || c.Validate() != nil {
+		t.Fatalf("defaults: %d, %d, %v", c.CheckInConcurrency, c.CheckInsPerMinute, c.Validate())
+	}
+	env := map[string]string{"OUTBREAK_CHECKIN_CONCURRENCY": "32", "OUTBREAK_CHECKINS_PER_MINUTE": "30"}
+	if err := c.FromEnv(func(k string) string { return env[k] }); err != nil || c.CheckInConcurrency != 32 || c.CheckInsPerMinute != 30 {
+		t.Fatalf("from env: %d, %d, %v", c.CheckInConcurrency, c.CheckInsPerMinute, err)
+	}
+	c.CheckInConcurrency, c.CheckInsPerMinute = -1, 0
+	err := c.Validate()
+	for _, want := range []string{"check-in concurrency", "check-ins per minute"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+}

@@ -161,10 +161,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Writer: &tracing.Coalescer{Store: checkins}, Residents: resSvc, Now: now,
 		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour}
-	gate := max(4, 2*runtime.GOMAXPROCS(0))
+	gate := cfg.CheckInConcurrency
+	if gate == 0 {
+		gate = max(4, 2*runtime.GOMAXPROCS(0))
+	}
 	s.checkinPages = &web.CheckIns{Handler: w, Service: checkinSvc}
 	s.checkinAPI = &api.CheckIns{Handler: a, Service: checkinSvc, Gate: api.NewGate(gate, 16*gate, 100*time.Millisecond),
-		PerAccount: auth.NewLimiter(time.Second/2, 60)}
+		PerAccount: auth.NewLimiter(time.Minute/time.Duration(cfg.CheckInsPerMinute), min(60, cfg.CheckInsPerMinute))}
 	s.holders = iss
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
