@@ -23,23 +23,24 @@ type Config struct {
 	Addr    string // host:port to listen on
 	KeyFile string // master key for personal data at rest
 
-	IDKind      string         // default national ID kind
-	Argon2      account.Params // password hashing cost
-	MaxHashing  int            // concurrent password hashes
-	MaxInFlight int            // concurrent requests before shedding with 503
+	IDKind         string         // default national ID kind
+	Argon2         account.Params // password hashing cost
+	MaxHashing     int            // concurrent password hashes
+	MaxInFlight    int            // concurrent requests before shedding with 503
+	SessionTTL     time.Duration  // resident sessions
+	StaffTTL       time.Duration  // staff sessions
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	LoginPerMinute int            // sign-in attempts per client address and per username
+	LogFormat      string         // auto, json or text
+	LogLevel       string         // debug, info, warn, error
+	DevAssets      string         // serve web assets from this folder (development)
+
 	// CheckInConcurrency is how many check-in requests are written at once
 	// (as many again, times 16, wait up to 100 ms; the rest get 503);
 	// 0 picks twice the CPUs, at least 4. CheckInsPerMinute is what one
 	// account may send, in requests a minute (429 beyond).
 	CheckInConcurrency int
 	CheckInsPerMinute  int
-	SessionTTL         time.Duration  // resident sessions
-	StaffTTL           time.Duration  // staff sessions
-	TrustedProxies     []netip.Prefix // peers whose X-Forwarded-For is believed
-	LoginPerMinute     int            // sign-in attempts per client address and per username
-	LogFormat          string         // auto, json or text
-	LogLevel           string         // debug, info, warn, error
-	DevAssets          string         // serve web assets from this folder (development)
 
 	Region        string // code of the region passes are issued for; "" picks the store's city
 	TimeZone      string // the region's time zone, for "today"
