@@ -36,7 +36,7 @@ type Config struct {
 	DevAssets      string         // serve web assets from this folder (development)
 
 	// CheckInConcurrency is how many check-in requests are written at once
-	// (as many again, times 16, wait up to 100 ms; the rest get 503);
+	// (16 times as many wait up to 100 ms for a turn; the rest get 503);
 	// 0 picks twice the CPUs, at least 4. CheckInsPerMinute is what one
 	// account may send, in requests a minute (429 beyond).
 	CheckInConcurrency int
