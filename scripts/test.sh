@@ -16,7 +16,7 @@ else
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 fi
 
-./scripts/ensure-chromium.sh
+./scripts/ensure-test-tools.sh
 export OUTBREAK_REQUIRE_BROWSER=1
 
 echo "== go vet"

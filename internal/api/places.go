@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -175,22 +174,13 @@ func (h *Handler) PlacePoster(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	var svg []byte
-	if carriage > 0 {
-		svg, err = h.PlaceCodes.CarriagePoster(p, carriage, lang)
-	} else {
-		svg, err = h.PlaceCodes.Poster(p, lang)
-	}
+	f := venue.FormatOf(r.URL.Path)
+	body, err := h.PlaceCodes.PosterAs(p, carriage, lang, f)
 	if err != nil {
 		h.fail(w, r, placeError(err))
 		return
 	}
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": venue.PosterFileName(p, carriage, lang)}))
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(svg)
+	venue.WritePoster(w, p, carriage, lang, f, body)
 }
 
 // DisablePlace takes a place out of service; the body {"reason": "..."}

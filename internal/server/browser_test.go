@@ -14,7 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 )
 
-// browser starts headless Chromium (Debian's package; scripts/ensure-chromium.sh
+// browser starts headless Chromium (Debian's package; scripts/ensure-test-tools.sh
 // installs it) and returns a context to drive it. Without Chromium the test
 // fails when OUTBREAK_REQUIRE_BROWSER=1 (as make test sets) and is skipped,
 // loudly, otherwise.
@@ -31,7 +31,7 @@ func browser(t *testing.T) context.Context {
 	}
 	if path == "" {
 		if os.Getenv("OUTBREAK_REQUIRE_BROWSER") == "1" {
-			t.Fatal("Chromium not found: run scripts/ensure-chromium.sh (make test does)")
+			t.Fatal("Chromium not found: run scripts/ensure-test-tools.sh (make test does)")
 		}
 		t.Skip("!!! Chromium not found: browser tests NOT run (make test installs it)")
 	}

@@ -78,7 +78,7 @@ func TestBrowserCheckIn(t *testing.T) {
 	e := ciStart(t, dbtest.SQLite(t))
 	d := e.DB
 	me := ciActor(t, d, "resident-1")
-	svg, err := e.codes.Poster(e.shop, "zh")
+	svg, err := e.codes.PosterAs(e.shop, 0, "zh", venue.SVG)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,6 +260,16 @@ func TestPlacesAPI(t *testing.T) {
 		wantPoster(t, admin.get(tpath+"?carriage=8&lang=en"), train, "en", "a carriage poster", "Carriage 8", "G1234")
 		admin.get(tpath+"?carriage=41").invalid(t, "carriage", "carriage 41")
 		wantPoster(t, cw.get(fmt.Sprintf("/api/v1/places/%d/poster.svg?lang=zh", gate.ID)), gate, "zh", "the gate's poster")
+		// The same posters as PDF (internal/venue reads them back with Poppler).
+		for _, r := range []*response{res1.get(path + "/poster.pdf?lang=en"), admin.get(strings.Replace(tpath, ".svg", ".pdf", 1) + "?carriage=8")} {
+			r.want(t, http.StatusOK, "a PDF poster")
+			_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Disposition"))
+			if r.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(r.Body, []byte("%PDF-")) || !strings.HasSuffix(params["filename"], ".pdf") {
+				t.Errorf("PDF poster: %v, %.8q", r.Header, r.Body)
+			}
+		}
+		res2.get(path+"/poster.pdf").problem(t, http.StatusForbidden, "another resident's PDF poster")
+		res1.get(path+"/poster.pdf?lang=fr").invalid(t, "lang", "a PDF poster in French")
 
 		// Disabling and enabling: by the manager, on record.
 		audited = len(placeAudit(t, d))
@@ -346,6 +356,11 @@ func TestPlacePages(t *testing.T) {
 		wantPoster(t, res.get(loc+"/poster.svg?lang=en"), placeJSON{ID: atoi(t, id), Name: "汉正街小吃"}, "en", "the poster from the page")
 		mustContain(t, "print page", placePage(t, res, loc+"/print?lang=en", http.StatusOK), `src="`+loc+`/poster.svg?lang=en"`, "@page")
 		res.get(loc+"/poster.svg?lang=xx").html(t, http.StatusBadRequest, "a poster in language xx")
+		mustContain(t, "the new shop's page", body, loc+`/poster.pdf?lang=zh"`, loc+`/poster.pdf?lang=en"`)
+		if r := res.get(loc + "/poster.pdf?lang=en"); r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" {
+			t.Errorf("the PDF poster from the page: %d %v", r.Status, r.Header)
+		}
+		res.get(loc+"/poster.pdf?lang=xx").html(t, http.StatusBadRequest, "a PDF poster in language xx")
 
 		// Another resident may not open, print or disable it.
 		other := ts.formLogin(t, "resident-2")
@@ -366,6 +381,7 @@ func TestPlacePages(t *testing.T) {
 		mustContain(t, "disabled shop", body, `data-testid="place-disabled"`, `action="`+loc+`/enable"`, "场所已停用")
 		mustNotContain(t, "disabled shop", body, "/poster.svg")
 		res.get(loc+"/poster.svg").html(t, http.StatusConflict, "the poster of a disabled shop")
+		res.get(loc+"/poster.pdf").html(t, http.StatusConflict, "the PDF poster of a disabled shop")
 		res.get(loc+"/print").html(t, http.StatusConflict, "print a disabled shop")
 		res.postForm(loc+"/enable", url.Values{"csrf": {csrf}}).redirect(t, loc, "enable through the form")
 		mustNotContain(t, "enabled shop", placePage(t, res, loc, http.StatusOK), `data-testid="place-disabled"`)

@@ -189,6 +189,7 @@ func (s *Server) routes() http.Handler {
 	page("POST /places", registrar, w.PlaceCreate)
 	page("GET /places/{id}", registrar, w.PlacePage)
 	page("GET /places/{id}/poster.svg", registrar, w.PlacePoster)
+	page("GET /places/{id}/poster.pdf", registrar, w.PlacePoster)
 	page("GET /places/{id}/print", registrar, w.PlacePrint)
 	page("POST /places/{id}/disable", registrar, w.PlaceDisable)
 	page("POST /places/{id}/enable", registrar, w.PlaceEnable)
@@ -199,6 +200,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/places", placeReader, a.ListPlaces)
 	api("GET /api/v1/places/{id}", placeReader, a.GetPlace)
 	api("GET /api/v1/places/{id}/poster.svg", registrar, a.PlacePoster)
+	api("GET /api/v1/places/{id}/poster.pdf", registrar, a.PlacePoster)
 	api("POST /api/v1/places/{id}/disable", registrar, a.DisablePlace)
 	api("POST /api/v1/places/{id}/enable", registrar, a.EnablePlace)
 

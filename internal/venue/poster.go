@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"mime"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -33,27 +35,25 @@ const (
 	fontFamily  = `'Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei','WenQuanYi Micro Hei',sans-serif`
 )
 
-// Poster returns the A4 SVG poster of a place: its signed QR code, its name,
-// type and address, and how to scan, in Chinese and in English; lang ("zh"
-// or "en") is the language shown first.
-func (c *Codes) Poster(p Place, lang string) ([]byte, error) {
-	code, err := c.SignPlaceCode(p)
+// PosterAs returns the A4 poster of a place, or of one carriage of a
+// train when carriage > 0, in format f: its signed QR code, its name, type
+// and address, and how to scan, in Chinese and in English; lang ("zh" or
+// "en") is the language shown first.
+func (c *Codes) PosterAs(p Place, carriage int, lang string, f Format) ([]byte, error) {
+	var code string
+	var err error
+	if carriage > 0 {
+		code, err = c.SignCarriageCode(p, carriage)
+	} else {
+		code, err = c.SignPlaceCode(p)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return c.render(p, code, 0, lang)
+	return c.render(p, code, carriage, lang, f)
 }
 
-// CarriagePoster returns the poster for one carriage of a train.
-func (c *Codes) CarriagePoster(p Place, carriage int, lang string) ([]byte, error) {
-	code, err := c.SignCarriageCode(p, carriage)
-	if err != nil {
-		return nil, err
-	}
-	return c.render(p, code, carriage, lang)
-}
-
-func (c *Codes) render(p Place, code string, carriage int, lang string) ([]byte, error) {
+func (c *Codes) render(p Place, code string, carriage int, lang string, f Format) ([]byte, error) {
 	cat, err := c.catalog()
 	if err != nil {
 		return nil, fmt.Errorf("venue: poster: %w", err)
@@ -61,7 +61,56 @@ func (c *Codes) render(p Place, code string, carriage int, lang string) ([]byte,
 	if c.CheckInURL != "" {
 		code = c.CheckInURL + "#" + url.PathEscape(code)
 	}
-	return renderPoster(cat, p, code, carriage, lang)
+	l, err := layoutPoster(cat, p, code, carriage, lang)
+	if err != nil {
+		return nil, err
+	}
+	if f == PDF {
+		return l.pdf()
+	}
+	return l.svg(), nil
+}
+
+// Format is a poster's file format.
+type Format int
+
+// Formats.
+const (
+	SVG Format = iota
+	PDF
+)
+
+// Ext is the format's file name extension.
+func (f Format) Ext() string {
+	if f == PDF {
+		return "pdf"
+	}
+	return "svg"
+}
+
+// FormatOf tells the format a request path asks for by its extension:
+// ".pdf" or anything else, SVG.
+func FormatOf(path string) Format {
+	if strings.HasSuffix(path, ".pdf") {
+		return PDF
+	}
+	return SVG
+}
+
+// WritePoster sends a poster as a file to save or print, named for its
+// place.
+func WritePoster(w http.ResponseWriter, p Place, carriage int, lang string, f Format, body []byte) {
+	typ := "image/svg+xml"
+	if f == PDF {
+		typ = "application/pdf"
+	}
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": PosterFileName(p, carriage, lang, f)}))
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// Opened by itself, the poster may draw and style itself, nothing more.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(body)
 }
 
 // svgText is one line of text on the page.
@@ -73,7 +122,20 @@ type svgText struct {
 	lang    string // "": the page's
 }
 
-func renderPoster(cat *i18n.Catalog, p Place, code string, carriage int, lang string) ([]byte, error) {
+// posterLayout is a poster laid out on the page, in millimetres from the
+// top left, for the SVG and PDF writers alike.
+type posterLayout struct {
+	lang       string // the page's language, "zh" or "en"
+	title      string // the document's title
+	header     [2]svgText
+	lines      []svgText
+	modules    [][]bool // the QR code's modules, without the quiet zone
+	qrX, qrY   float64  // top left of the QR code, quiet zone included
+	qrSide     float64
+	qrModuleMM float64
+}
+
+func layoutPoster(cat *i18n.Catalog, p Place, code string, carriage int, lang string) (posterLayout, error) {
 	if lang != "en" {
 		lang = "zh"
 	}
@@ -84,7 +146,7 @@ func renderPoster(cat *i18n.Catalog, p Place, code string, carriage int, lang st
 
 	q, err := qrcode.New(code, qrLevel)
 	if err != nil {
-		return nil, fmt.Errorf("venue: poster QR code: %w", err)
+		return posterLayout{}, fmt.Errorf("venue: poster QR code: %w", err)
 	}
 	q.DisableBorder = true
 	modules := q.Bitmap()
@@ -173,33 +235,25 @@ func renderPoster(cat *i18n.Catalog, p Place, code string, carriage int, lang st
 
 	side := min(qrMaxSide, bottomTop-4-top)
 	if side < qrMinSide {
-		return nil, fmt.Errorf("venue: poster: no room for the QR code (%.0f mm)", side)
+		return posterLayout{}, fmt.Errorf("venue: poster: no room for the QR code (%.0f mm)", side)
 	}
-
-	var b bytes.Buffer
-	label := both("venue.poster.label")
-	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" lang="%s" font-family="%s">`+"\n",
-		htmlLang(lang), fontFamily)
-	fmt.Fprintf(&b, "<title>%s · %s</title>\n", esc(label[0]+" / "+label[1]), esc(p.Name))
-	b.WriteString(`<rect width="210" height="297" fill="#ffffff"/>` + "\n")
-	fmt.Fprintf(&b, `<rect width="210" height="%s" fill="%s"/>`+"\n", num(headerH), accent)
-	title := both("venue.poster.title")
-	writeText(&b, svgText{y: 20, size: 13, text: title[0], weight: 700, fill: "#ffffff", lang: langs[0]})
-	writeText(&b, svgText{y: 32, size: 7.5, text: title[1], fill: "#ffffff", lang: langs[1]})
-	for _, l := range lines {
-		writeText(&b, l)
-	}
-
+	label, title := both("venue.poster.label"), both("venue.poster.title")
 	// The QR code, quiet zone included, centred in the space left.
 	n := len(modules) + 2*qrQuietZone
-	scale := side / float64(n)
-	x0 := (pageW - side) / 2
-	y0 := top + (bottomTop-4-top-side)/2
-	fmt.Fprintf(&b, `<g id="qr" transform="translate(%s %s) scale(%s)" shape-rendering="crispEdges">`+"\n", num(x0), num(y0), strconv.FormatFloat(scale, 'f', 6, 64))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", n, n)
-	b.WriteString(`<path fill="#000000" d="`)
-	for my, row := range modules {
+	return posterLayout{
+		lang:  lang,
+		title: label[0] + " / " + label[1] + " · " + p.Name,
+		header: [2]svgText{{y: 20, size: 13, text: title[0], weight: 700, fill: "#ffffff", lang: langs[0]},
+			{y: 32, size: 7.5, text: title[1], fill: "#ffffff", lang: langs[1]}},
+		lines: lines, modules: modules,
+		qrX: (pageW - side) / 2, qrY: top + (bottomTop-4-top-side)/2, qrSide: side, qrModuleMM: side / float64(n),
+	}, nil
+}
+
+// runs calls fn with each horizontal run of dark modules of the QR code,
+// in modules from its top left, quiet zone included.
+func (l *posterLayout) runs(fn func(x, y, n int)) {
+	for my, row := range l.modules {
 		for mx := 0; mx < len(row); {
 			if !row[mx] {
 				mx++
@@ -209,12 +263,35 @@ func renderPoster(cat *i18n.Catalog, p Place, code string, carriage int, lang st
 			for mx+run < len(row) && row[mx+run] {
 				run++
 			}
-			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", qrQuietZone+mx, qrQuietZone+my, run, run)
+			fn(qrQuietZone+mx, qrQuietZone+my, run)
 			mx += run
 		}
 	}
+}
+
+// svg writes the poster as an SVG document.
+func (l *posterLayout) svg() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>`+"\n")
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" lang="%s" font-family="%s">`+"\n",
+		htmlLang(l.lang), fontFamily)
+	fmt.Fprintf(&b, "<title>%s</title>\n", esc(l.title))
+	b.WriteString(`<rect width="210" height="297" fill="#ffffff"/>` + "\n")
+	fmt.Fprintf(&b, `<rect width="210" height="%s" fill="%s"/>`+"\n", num(headerH), accent)
+	for _, t := range l.header {
+		writeText(&b, t)
+	}
+	for _, t := range l.lines {
+		writeText(&b, t)
+	}
+	n := len(l.modules) + 2*qrQuietZone
+	fmt.Fprintf(&b, `<g id="qr" transform="translate(%s %s) scale(%s)" shape-rendering="crispEdges">`+"\n", num(l.qrX), num(l.qrY),
+		strconv.FormatFloat(l.qrModuleMM, 'f', 6, 64))
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", n, n)
+	b.WriteString(`<path fill="#000000" d="`)
+	l.runs(func(x, y, run int) { fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", x, y, run, run) })
 	b.WriteString("\"/>\n</g>\n</svg>\n")
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 func htmlLang(l string) string {

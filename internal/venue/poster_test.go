@@ -202,13 +202,7 @@ func TestPoster(t *testing.T) {
 			Address: "Jiefang Avenue 1"}, 0, "en", []string{"Wuhan International"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var svg []byte
-			var err error
-			if tc.carriage > 0 {
-				svg, err = c.CarriagePoster(tc.p, tc.carriage, tc.lang)
-			} else {
-				svg, err = c.Poster(tc.p, tc.lang)
-			}
+			svg, err := c.PosterAs(tc.p, tc.carriage, tc.lang, SVG)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,17 +249,17 @@ func TestPoster(t *testing.T) {
 		})
 	}
 
-	if _, err := c.Poster(Place{ID: 1, Kind: Venue, Type: Shop, Name: "x", Disabled: true}, "zh"); !errors.Is(err, ErrDisabled) {
+	if _, err := c.PosterAs(Place{ID: 1, Kind: Venue, Type: Shop, Name: "x", Disabled: true}, 0, "zh", PDF); !errors.Is(err, ErrDisabled) {
 		t.Errorf("poster of a disabled place: %v", err)
 	}
-	if _, err := c.CarriagePoster(market, 2, "zh"); err == nil {
+	if _, err := c.PosterAs(market, 2, "zh", PDF); err == nil {
 		t.Error("a carriage poster for a shop")
 	}
 	// With the platform's public address, the QR code is a link to the
 	// check-in page that a phone's camera opens, the code in its fragment.
 	linked := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
 	linked.Catalog, linked.CheckInURL = cat, "https://jiankang.example.gov.cn/checkin"
-	svg, err := linked.Poster(market, "zh")
+	svg, err := linked.PosterAs(market, 0, "zh", SVG)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +275,7 @@ func TestPoster(t *testing.T) {
 
 	// Without a catalogue, the embedded one is loaded.
 	bare := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
-	if svg, err := bare.Poster(market, "xx"); err != nil || !bytes.Contains(svg, []byte("扫码登记")) {
+	if svg, err := bare.PosterAs(market, 0, "xx", SVG); err != nil || !bytes.Contains(svg, []byte("扫码登记")) {
 		t.Errorf("poster with the embedded catalogue: %v", err)
 	}
 }

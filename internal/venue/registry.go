@@ -102,9 +102,9 @@ func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disa
 }
 
 // PosterFileName names the file of a place's poster (carriage 0: the
-// place's own) in lang: "place-12-解放路菜市场-zh.svg". The name keeps
-// the place's name without the characters file systems refuse.
-func PosterFileName(p Place, carriage int, lang string) string {
+// place's own) in lang and format f: "place-12-解放路菜市场-zh.svg". The
+// name keeps the place's name without the characters file systems refuse.
+func PosterFileName(p Place, carriage int, lang string, f Format) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "place-%d-", p.ID)
 	if carriage > 0 {
@@ -123,6 +123,6 @@ func PosterFileName(p Place, carriage int, lang string) string {
 	if !dash {
 		b.WriteByte('-')
 	}
-	b.WriteString(lang + ".svg")
+	b.WriteString(lang + "." + f.Ext())
 	return b.String()
 }

@@ -123,7 +123,7 @@ func TestPosterFileName(t *testing.T) {
 		{venue.Place{ID: 3, Name: `G1234 武汉/北京西 "A"`}, 8, "en", "place-3-carriage-8-G1234-武汉-北京西-A-en.svg"},
 		{venue.Place{ID: 4, Name: "***"}, 0, "en", "place-4-en.svg"},
 	} {
-		if got := venue.PosterFileName(tc.p, tc.carriage, tc.lang); got != tc.want {
+		if got := venue.PosterFileName(tc.p, tc.carriage, tc.lang, venue.SVG); got != tc.want {
 			t.Errorf("PosterFileName(%q, %d) = %q; want %q", tc.p.Name, tc.carriage, got, tc.want)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -283,8 +282,8 @@ func posterQuery(r *http.Request, pl venue.Place, pageLang string) (lang string,
 	return lang, carriage, nil
 }
 
-// PlacePoster sends the A4 SVG poster of a place, or of one carriage of a
-// train, as a file to save or print.
+// PlacePoster sends the A4 poster of a place, or of one carriage of a
+// train, as a file to save or print: SVG, or PDF for a path ending .pdf.
 func (h *Handler) PlacePoster(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(w, r, "place.title")
 	pl, err := h.managedPlace(r)
@@ -297,28 +296,13 @@ func (h *Handler) PlacePoster(w http.ResponseWriter, r *http.Request) {
 		h.placeFail(w, r, p, "", err)
 		return
 	}
-	var svg []byte
-	if carriage > 0 {
-		svg, err = h.PlaceCodes.CarriagePoster(pl, carriage, lang)
-	} else {
-		svg, err = h.PlaceCodes.Poster(pl, lang)
-	}
+	f := venue.FormatOf(r.URL.Path)
+	body, err := h.PlaceCodes.PosterAs(pl, carriage, lang, f)
 	if err != nil {
 		h.placeFail(w, r, p, "", err)
 		return
 	}
-	writePoster(w, pl, carriage, lang, svg)
-}
-
-// writePoster sends a poster's SVG as a file to save, named for its place.
-func writePoster(w http.ResponseWriter, pl venue.Place, carriage int, lang string, svg []byte) {
-	w.Header().Set("Content-Type", "image/svg+xml")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": venue.PosterFileName(pl, carriage, lang)}))
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	// Opened by itself, the poster may draw and style itself, nothing more.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(svg)
+	venue.WritePoster(w, pl, carriage, lang, f, body)
 }
 
 type printData struct {
