@@ -54,11 +54,17 @@ func NewService(d *db.DB, checkIns *Store, codes *healthcode.Service, places Pla
 }
 
 // SetPolicy puts policy p in force for the tracings that follow (a rule
-// set with a new tracing section was applied).
+// set with a new tracing section was applied), and for the check-ins
+// stored from then on.
 func (s *Service) SetPolicy(p Policy) error {
 	t, err := NewTracer(s.DB, s.places, p)
 	if err != nil {
 		return err
+	}
+	if s.CheckIns != nil {
+		if err := s.CheckIns.SetPolicy(p); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	s.policy, s.tracer = p, t
@@ -66,11 +72,11 @@ func (s *Service) SetPolicy(p Policy) error {
 	return nil
 }
 
-// Policy is the policy in force.
+// Policy is the policy in force, after following the rule set in force
+// (and the check-in store with it).
 func (s *Service) Policy() Policy {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.policy
+	p, _ := s.current()
+	return p
 }
 
 // current is the policy in force and its tracer: the tracing section of
@@ -546,6 +552,7 @@ type BatchResult struct {
 // failed after the case was confirmed, or cases confirmed on another node
 // or by an import — and returns how many it traced.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	s.current() // follow a new rule set, for the check-ins too
 	since := civil.Of(s.Now()).AddDays(-healthcode.Lookback)
 	var ids []int64
 	err := db.Select(ctx, s.DB.R, &ids, `

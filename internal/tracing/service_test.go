@@ -284,3 +284,35 @@ func TestServicePositiveTestAndSweep(t *testing.T) {
 		}
 	})
 }
+
+// A rule set with a new tracing section is followed by the check-in store
+// too: a check-in without a check-out stored after the change lasts the new
+// dwell, one stored before keeps its own.
+func TestStoreFollowsRuleSet(t *testing.T) {
+	ctx := context.Background()
+	w := newSvcWorld(t, dbtest.SQLite(t))
+	w.checkIn(t, 1, "shop", feb(9, 10, 0), 0, "")
+	yaml := strings.NewReplacer("shop: {dwell_minutes: 30,", "shop: {dwell_minutes: 45,",
+		`version: "default-2020.1"`, `version: "longer-shopping"`).Replace(string(rules.DefaultYAML()))
+	if !strings.Contains(yaml, "dwell_minutes: 45") || !strings.Contains(yaml, "longer-shopping") {
+		t.Fatal("the default rules have no shop dwell to change")
+	}
+	if _, err := w.codes.Rules.Swap([]byte(yaml)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Sweep(ctx); err != nil { // what the server runs every minute
+		t.Fatal(err)
+	}
+	w.checkIn(t, 1, "shop", feb(9, 14, 0), 0, "")
+	stays, err := w.store.ForResident(ctx, 1, feb(9, 0, 0), feb(10, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, s := range stays {
+		got = append(got, (s.TOut-s.TIn)/60)
+	}
+	if len(got) != 2 || got[0] != 30 || got[1] != 45 {
+		t.Fatalf("stays of %v minutes; want [30 45]", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
@@ -19,7 +20,9 @@ import (
 type Store struct {
 	d      *db.DB
 	places Places
-	policy Policy
+	// policy is the policy in force: a check-in without a check-out lasts
+	// its kind's dwell, none longer than its longest stay.
+	policy atomic.Pointer[Policy]
 
 	// SQLite: the multi-row INSERT for a full chunk, prepared once on the
 	// single writer connection.
@@ -38,8 +41,23 @@ func NewStore(d *db.DB, places Places, p Policy) (*Store, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &Store{d: d, places: places, policy: p, days: map[int64]bool{}}, nil
+	s := &Store{d: d, places: places, days: map[int64]bool{}}
+	s.policy.Store(&p)
+	return s, nil
 }
+
+// SetPolicy puts policy p in force for the check-ins stored from now on
+// (tracing.Service follows the rule set's tracing section).
+func (s *Store) SetPolicy(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	s.policy.Store(&p)
+	return nil
+}
+
+// Policy is the policy in force.
+func (s *Store) Policy() Policy { return *s.policy.Load() }
 
 // Close releases the prepared statements; the DB stays open.
 func (s *Store) Close() error {
@@ -97,8 +115,9 @@ func (s *Store) Ingest(ctx context.Context, batch []CheckIn) (int, error) {
 	if err != nil {
 		return 0, wrap("ingest: place kinds", err)
 	}
+	policy := s.Policy()
 	for i := range cs {
-		cs[i].normalize(s.policy.For(kinds[cs[i].PlaceID]))
+		cs[i].normalize(policy.For(kinds[cs[i].PlaceID]))
 	}
 	var n int
 	switch s.d.Dialect {
@@ -354,7 +373,7 @@ func (s *Store) CheckOut(ctx context.Context, residentID int64, clientID string,
 	if err != nil {
 		return wrap("check out: place kind", err)
 	}
-	out = min(out, tIn+secs(s.policy.For(kinds[place]).MaxStay))
+	out = min(out, tIn+secs(s.Policy().For(kinds[place]).MaxStay))
 	res, err := db.Exec(ctx, s.d.W, "UPDATE checkins SET t_out = ? WHERE t_in = ? AND client_id = ? AND resident_id = ?", out, tIn, clientID, residentID)
 	if err != nil {
 		return wrap("check out", err)
@@ -373,7 +392,7 @@ const checkInCols = "id, client_id, resident_id, place_id, t_in, t_out, COALESCE
 // [from, to), oldest first.
 func (s *Store) ForResident(ctx context.Context, residentID, from, to int64) ([]CheckIn, error) {
 	defer s.d.Observe("tracing.for_resident", time.Now())
-	cs, err := s.overlapping(ctx, "resident_id", "hour", hourSpan, residentID, from-secs(s.policy.LongestStay()), from, to)
+	cs, err := s.overlapping(ctx, "resident_id", "hour", hourSpan, residentID, from-secs(s.Policy().LongestStay()), from, to)
 	return cs, wrap("check-ins of a resident", err)
 }
 
@@ -385,7 +404,7 @@ func (s *Store) AtPlace(ctx context.Context, placeID, from, to int64) ([]CheckIn
 	if err != nil {
 		return nil, wrap("check-ins at a place: place kind", err)
 	}
-	cs, err := s.overlapping(ctx, "place_id", "hour", hourSpan, placeID, from-secs(s.policy.For(kinds[placeID]).MaxStay), from, to)
+	cs, err := s.overlapping(ctx, "place_id", "hour", hourSpan, placeID, from-secs(s.Policy().For(kinds[placeID]).MaxStay), from, to)
 	return cs, wrap("check-ins at a place", err)
 }
 
