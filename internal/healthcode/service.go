@@ -237,13 +237,13 @@ func (s *Service) recompute(ctx context.Context, tx *db.Tx, actor rbac.Actor, lo
 	return len(ev.codes), len(ev.changes), s.write(ctx, tx, ev)
 }
 
-// Code returns a resident's current code, first bringing it up to date with
-// the calendar (a quarantine served, an override expired). It returns
 // CaseStatus returns the person's case status, nil when they have none.
 func (s *Service) CaseStatus(ctx context.Context, residentID int64) (*CaseStatus, error) {
 	return s.Store.CaseStatus(ctx, s.DB.R, residentID)
 }
 
+// Code returns a resident's current code, first bringing it up to date with
+// the calendar (a quarantine served, an override expired). It returns
 // ErrNoCode when the resident has none.
 func (s *Service) Code(ctx context.Context, residentID int64) (Code, error) {
 	c, err := s.Store.Code(ctx, s.DB.R, residentID)
