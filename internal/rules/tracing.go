@@ -34,6 +34,10 @@ type PlaceRule struct {
 	// Excluded types are never a place of contact (compound entrances,
 	// outdoor checkpoints: people pass each other there).
 	Excluded bool
+	// NoSecondary types make close contacts of a case but not secondary
+	// contacts of a close contact (key "secondary: false"; China's 9th
+	// protocol counts only household, workplace, meals and the like).
+	NoSecondary bool
 	// DwellMinutes is the stay recorded when nobody checks out;
 	// MaxStayMinutes the longest stay recorded.
 	DwellMinutes   int
@@ -113,13 +117,17 @@ func (p *parser) placeRule(n *yaml.Node, what string, base PlaceRule, complete b
 			r.UnknownSeatIsContact, _ = p.boolean(v, what+": unknown_seat_is_contact")
 		case "excluded":
 			r.Excluded, _ = p.boolean(v, what+": excluded")
+		case "secondary":
+			if b, ok := p.boolean(v, what+": secondary"); ok {
+				r.NoSecondary = !b
+			}
 		case "dwell_minutes":
 			r.DwellMinutes, _ = p.whole(v, what+": dwell_minutes", 1, maxStayLimit)
 		case "max_stay_minutes":
 			r.MaxStayMinutes, _ = p.whole(v, what+": max_stay_minutes", 1, maxStayLimit)
 		default:
 			p.unknownKey(k, "in "+what, "contact", "min_overlap_minutes", "rows", "unknown_seat_is_contact", "excluded",
-				"dwell_minutes", "max_stay_minutes")
+				"secondary", "dwell_minutes", "max_stay_minutes")
 		}
 	}
 	if complete {

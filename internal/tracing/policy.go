@@ -41,6 +41,9 @@ type KindPolicy struct {
 	// Excluded kinds are never a place of contact (residential compound
 	// entrances and outdoor checkpoints, where people pass each other).
 	Excluded bool
+	// NoSecondary kinds make close contacts of a case, but a close
+	// contact's stays there make no secondary contacts.
+	NoSecondary bool
 	// Dwell is the stay recorded when a resident does not check out.
 	Dwell time.Duration
 	// MaxStay is the longest stay recorded: a later check-out is cut to it.
@@ -183,7 +186,7 @@ func PolicyFrom(t *rules.Tracing) (Policy, error) {
 	}
 	kind := func(r rules.PlaceRule) KindPolicy {
 		return KindPolicy{Rule: Rule(r.Contact), MinOverlap: time.Duration(r.MinOverlapMinutes) * time.Minute, Rows: r.Rows,
-			UnknownSeatIsContact: r.UnknownSeatIsContact, Excluded: r.Excluded,
+			UnknownSeatIsContact: r.UnknownSeatIsContact, Excluded: r.Excluded, NoSecondary: r.NoSecondary,
 			Dwell: time.Duration(r.DwellMinutes) * time.Minute, MaxStay: time.Duration(r.MaxStayMinutes) * time.Minute}
 	}
 	p := Policy{Default: kind(t.Default), Kinds: make(map[Kind]KindPolicy, len(t.Places)),

@@ -34,8 +34,9 @@ func TestPolicyFromDefaultRules(t *testing.T) {
 // with their line.
 func TestPolicyFromRuleFile(t *testing.T) {
 	base := string(rules.DefaultYAML())
-	changed := strings.Replace(base, "shop: {dwell_minutes: 30, max_stay_minutes: 240}",
-		"shop: {min_overlap_minutes: 5, dwell_minutes: 20, max_stay_minutes: 240}", 1)
+	changed := strings.NewReplacer("shop: {dwell_minutes: 30, max_stay_minutes: 240}",
+		"shop: {min_overlap_minutes: 5, dwell_minutes: 20, max_stay_minutes: 240, secondary: false}",
+		"bus: {contact: vehicle,", "bus: {secondary: false, contact: vehicle,").Replace(base)
 	rs, err := rules.Parse([]byte(changed))
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +45,11 @@ func TestPolicyFromRuleFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kp := p.For(tracing.Shop); kp.MinOverlap.Minutes() != 5 || kp.Dwell.Minutes() != 20 || kp.Rule != tracing.SamePlace {
+	if kp := p.For(tracing.Shop); kp.MinOverlap.Minutes() != 5 || kp.Dwell.Minutes() != 20 || kp.Rule != tracing.SamePlace || !kp.NoSecondary {
 		t.Errorf("shop policy %+v", kp)
+	}
+	if !p.For(tracing.Bus).NoSecondary || p.For(tracing.Office).NoSecondary || p.For(tracing.Restaurant).NoSecondary {
+		t.Errorf("secondary: false set for %+v", p.Kinds)
 	}
 	for _, bad := range []struct{ from, to, want string }{
 		{"shop: {dwell_minutes: 30,", "shopp: {dwell_minutes: 30,", `unknown place type "shopp"`},
@@ -53,6 +57,8 @@ func TestPolicyFromRuleFile(t *testing.T) {
 		{"bus: {contact: vehicle, min_overlap_minutes: 0, dwell_minutes: 30, max_stay_minutes: 240}",
 			"bus: {contact: vehicle, min_overlap_minutes: 0, dwell_minutes: 300, max_stay_minutes: 240}", "shorter than dwell_minutes"},
 		{"onset_lead_hours: 48", "onset_lead_hours: -1", "onset_lead_hours"},
+		{"bus: {contact: vehicle,", "bus: {secondary: maybe, contact: vehicle,", "secondary"},
+		{"bus: {contact: vehicle,", "bus: {secundary: false, contact: vehicle,", `"secundary"`},
 		{"default: {contact: place, min_overlap_minutes: 15, dwell_minutes: 30, max_stay_minutes: 720}",
 			"default: {contact: place, min_overlap_minutes: 15, max_stay_minutes: 720}", "has no dwell_minutes"},
 	} {

@@ -205,7 +205,7 @@ func refTrace(all []stored, kinds tracing.KindMap, p tracing.Policy, c tracing.C
 				continue
 			}
 			kp := p.For(kinds[x.place])
-			if kp.Excluded {
+			if kp.Excluded || via != 0 && kp.NoSecondary {
 				continue
 			}
 			a, b := max(x.in, from), min(x.out, until)
@@ -321,6 +321,12 @@ func wide() tracing.Policy {
 	p.Kinds[tracing.Train] = tr
 	p.Default.MinOverlap = 25 * time.Minute
 	p.Kinds[tracing.Shop] = tracing.KindPolicy{Rule: tracing.SamePlace, Dwell: 20 * time.Minute, MaxStay: 90 * time.Minute}
+	// A close contact's bus rides and meals make no secondary contacts.
+	for _, k := range []tracing.Kind{tracing.Bus, tracing.Restaurant} {
+		kp := p.For(k)
+		kp.NoSecondary = true
+		p.Kinds[k] = kp
+	}
 	return p
 }
 

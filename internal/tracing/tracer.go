@@ -183,6 +183,7 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 	if err != nil {
 		return res, wrap("trace: close contacts' check-ins", err)
 	}
+	srcs = slices.DeleteFunc(srcs, func(p presence) bool { return p.kp.NoSecondary })
 	secEv := newEvidenceSet()
 	err = t.meet(ctx, srcs, known, func(src *presence, r row, from, to int64) {
 		secEv.add(r.resident, Evidence{Case: c.ResidentID, Via: src.owner, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
