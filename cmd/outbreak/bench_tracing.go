@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/demo"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
@@ -47,8 +48,28 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	reuse := fs.Bool("reuse", false, "time the single traces again in the --db of an earlier run with the same --checkins, --days and --seed:\nno generation, no ingest, no batch")
 	fs.Bool("json", true, "print JSON (the only format)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and the tracing to this file")
+	rulesFile := fs.String("rules", "", "trace under the tracing section of this rule file (with --reuse only: the store's dwell times were set at ingest)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var policy *tracing.Policy
+	if *rulesFile != "" {
+		if !*reuse {
+			return errUsage{errors.New("--rules needs --reuse")}
+		}
+		data, err := os.ReadFile(*rulesFile)
+		if err != nil {
+			return err
+		}
+		rs, err := rules.Parse(data)
+		if err != nil {
+			return err
+		}
+		p, err := tracing.PolicyFrom(rs.Tracing())
+		if err != nil {
+			return err
+		}
+		policy = &p
 	}
 	if *n < 1 || *batch < 1 || *days < 1 || *cases < 1 || *traces < 1 {
 		return errUsage{errors.New("checkins, batch, days, cases and traces must be positive")}
@@ -70,7 +91,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 			return err
 		}
 		defer stopProfile()
-		return benchTracingAgain(ctx, d, *n, *days, *seed, *batch, *traces, *cases, loadStart)
+		return benchTracingAgain(ctx, d, *n, *days, *seed, *batch, *traces, *cases, policy, loadStart)
 	}
 	cfg, d, stores, cleanup, err := benchStore(ctx, dsn)
 	if err != nil {
@@ -161,7 +182,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 
 // benchTracingAgain times the single traces in the store of an earlier
 // run, whose pages the earlier run may have left in the caches or not.
-func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, batch, traces, cases int, loadStart string) error {
+func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, batch, traces, cases int, policy *tracing.Policy, loadStart string) error {
 	var last int64
 	if err := db.Get(ctx, d.R, &last, "SELECT COALESCE(max(t_in), 0) FROM checkins"); err != nil {
 		return err
@@ -175,7 +196,7 @@ func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, 
 		return err
 	}
 	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: &tracing.PlaceKinds{DB: d},
-		Batch: batch, Traces: traces, Cases: cases, Progress: os.Stderr, Reuse: true, CloseOnlyBatch: true})
+		Batch: batch, Traces: traces, Cases: cases, Progress: os.Stderr, Reuse: true, CloseOnlyBatch: true, Policy: policy})
 	if err != nil {
 		return err
 	}

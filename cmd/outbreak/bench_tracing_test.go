@@ -52,7 +52,7 @@ func TestBenchTracing(t *testing.T) {
 			t.Errorf("no verdict on %s", k)
 		}
 	}
-	for _, bad := range [][]string{{"--checkins", "0"}, {"--batch", "-1"}, {"--no-such-flag"}, {"extra"}} {
+	for _, bad := range [][]string{{"--checkins", "0"}, {"--batch", "-1"}, {"--no-such-flag"}, {"extra"}, {"--rules", "rules.yaml"}} {
 		if _, err := run(t, append([]string{"bench", "tracing"}, bad...)...); exitCode(err) != 2 {
 			t.Errorf("bench tracing %v: %v, want a usage error", bad, err)
 		}

@@ -52,6 +52,8 @@ type MeasureOptions struct {
 	// Reuse measures tracing in a store that already holds the movement
 	// (an earlier Measure's): no ingest, and no batch of cases.
 	Reuse bool
+	// Policy is the tracing policy measured; DefaultPolicy when nil.
+	Policy *Policy
 }
 
 // Measurement is what Measure found; the JSON names are those of
@@ -153,6 +155,9 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	}
 	res := Measurement{Store: d.Dialect.String(), Residents: mv.Residents, Places: len(mv.Places), Days: o.Days, Batch: o.Batch}
 	p := DefaultPolicy()
+	if o.Policy != nil {
+		p = *o.Policy
+	}
 	store, err := NewStore(d, places, p)
 	if err != nil {
 		return res, err
