@@ -2,7 +2,6 @@ package venue
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"image/png"
 	"os"
 	"os/exec"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
-
-	"github.com/outbreak-platform/outbreak/internal/i18n"
 )
 
 // poppler runs one of Poppler's tools (Debian's poppler-utils, which
@@ -44,13 +41,7 @@ func poppler(t *testing.T, tool string, args ...string) []byte {
 // code that verifies for the place.
 func TestPDFPoster(t *testing.T) {
 	t.Parallel()
-	cat, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
-	c := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
-	c.Catalog = cat
+	c, _, _ := posterCodes(t)
 	for _, tc := range []struct {
 		name     string
 		p        Place

@@ -169,16 +169,23 @@ func scanQR(t *testing.T, q svgQR) *gozxing.Result {
 	return nil
 }
 
-func TestPoster(t *testing.T) {
-	t.Parallel()
+// posterCodes signs posters with a fixed key, so that they are the same
+// every run, worded by the embedded catalogue.
+func posterCodes(t *testing.T) (*Codes, *i18n.Catalog, ed25519.PrivateKey) {
+	t.Helper()
 	cat, err := i18n.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A fixed key: the same posters every run.
 	k := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize))
 	c := memCodes("4201", k, map[string]ed25519.PrivateKey{"4201": k})
 	c.Catalog = cat
+	return c, cat, k
+}
+
+func TestPoster(t *testing.T) {
+	t.Parallel()
+	c, cat, k := posterCodes(t)
 	zh, en := cat.For("zh"), cat.For("en")
 
 	for _, tc := range []struct {
