@@ -256,17 +256,24 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		return cs
 	}
 	single := cases(o.Traces)
-	var tookClose []float64
-	for _, c := range single {
-		t0 := time.Now()
-		if _, err := tracer.TraceClose(ctx, c); err != nil {
-			return fmt.Errorf("tracing: measure: %w", err)
+	// closeOnly times the close contacts of the single cases, one after
+	// another, and returns the p50 and p99 in milliseconds.
+	closeOnly := func() (p50, p99 float64, err error) {
+		took := make([]float64, 0, len(single))
+		for _, c := range single {
+			t0 := time.Now()
+			if _, err := tracer.TraceClose(ctx, c); err != nil {
+				return 0, 0, fmt.Errorf("tracing: measure: %w", err)
+			}
+			took = append(took, float64(time.Since(t0).Microseconds())/1000)
 		}
-		tookClose = append(tookClose, float64(time.Since(t0).Microseconds())/1000)
+		slices.Sort(took)
+		return quantile(took, 0.50), quantile(took, 0.99), nil
 	}
-	slices.Sort(tookClose)
-	res.TraceCloseP50Ms, res.TraceCloseP99Ms = quantile(tookClose, 0.50), quantile(tookClose, 0.99)
-	logf("%d single traces of close contacts: p50 %.1f ms, p99 %.1f ms", len(tookClose), res.TraceCloseP50Ms, res.TraceCloseP99Ms)
+	if res.TraceCloseP50Ms, res.TraceCloseP99Ms, err = closeOnly(); err != nil {
+		return err
+	}
+	logf("%d single traces of close contacts: p50 %.1f ms, p99 %.1f ms", len(single), res.TraceCloseP50Ms, res.TraceCloseP99Ms)
 	var took []float64
 	var stays, closeN, secN int
 	for _, c := range single {
@@ -286,16 +293,9 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		len(took), res.TraceP50Ms, res.TraceP99Ms, res.TraceMaxMs, res.MeanStays, res.MeanClose, res.MeanSecondary)
 	// The close contacts of the same cases again: the pages they read are
 	// now in the page caches, as a busy server's recent days would be.
-	tookClose = tookClose[:0]
-	for _, c := range single {
-		t0 := time.Now()
-		if _, err := tracer.TraceClose(ctx, c); err != nil {
-			return fmt.Errorf("tracing: measure: %w", err)
-		}
-		tookClose = append(tookClose, float64(time.Since(t0).Microseconds())/1000)
+	if res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms, err = closeOnly(); err != nil {
+		return err
 	}
-	slices.Sort(tookClose)
-	res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms = quantile(tookClose, 0.50), quantile(tookClose, 0.99)
 	logf("the same close contacts again: p50 %.1f ms, p99 %.1f ms", res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms)
 	if o.Reuse {
 		return nil // the batch's cases were confirmed and traced before
