@@ -78,6 +78,19 @@ func benchStore(ctx context.Context, dsn string) (cfg config.Config, d *db.DB, s
 	return
 }
 
+// benchRegion is benchStore with the demo region of the given number of
+// residents generated into it (seed 2020).
+func benchRegion(ctx context.Context, dsn string, residents int) (cfg config.Config, d *db.DB, stores demo.Stores, cleanup func(), err error) {
+	cfg, d, stores, cleanup, err = benchStore(ctx, dsn)
+	if err != nil {
+		return
+	}
+	if _, err = demo.Generate(ctx, stores, demo.Options{Residents: residents, Seed: 2020}); err != nil {
+		cleanup()
+	}
+	return
+}
+
 func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")

@@ -16,7 +16,6 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/bench"
 	"github.com/outbreak-platform/outbreak/internal/db"
-	"github.com/outbreak-platform/outbreak/internal/demo"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/server"
 	"github.com/outbreak-platform/outbreak/internal/venue"
@@ -46,14 +45,11 @@ func benchCheckIns(ctx context.Context, args []string) error {
 	if *rate <= 0 || *dur <= 0 || *sessions < 1 || *places < 1 {
 		return errUsage{errors.New("rate, duration, sessions and places must be positive")}
 	}
-	cfg, d, stores, cleanup, err := benchStore(ctx, "")
+	cfg, d, _, cleanup, err := benchRegion(ctx, "", *residents)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *residents, Seed: 2020}); err != nil {
-		return err
-	}
 	base, stop, err := serveForBench(ctx, cfg, d)
 	if err != nil {
 		return err

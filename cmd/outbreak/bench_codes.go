@@ -40,14 +40,11 @@ func benchRecompute(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, d, stores, cleanup, err := benchStore(ctx, *dsn)
+	cfg, d, stores, cleanup, err := benchRegion(ctx, *dsn, *n)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *n, Seed: 2020}); err != nil {
-		return err
-	}
 	if _, err := demo.Declarations(ctx, d, 2020, 1, time.Now()); err != nil {
 		return err
 	}
@@ -103,14 +100,11 @@ func benchPass(ctx context.Context, args []string) error {
 	if *rate <= 0 || *dur <= 0 || *sessions < 1 {
 		return errUsage{errors.New("rate, duration and sessions must be positive")}
 	}
-	cfg, d, stores, cleanup, err := benchStore(ctx, "")
+	cfg, d, stores, cleanup, err := benchRegion(ctx, "", *residents)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	if _, err := demo.Generate(ctx, stores, demo.Options{Residents: *residents, Seed: 2020}); err != nil {
-		return err
-	}
 	if _, err := demo.Declarations(ctx, d, 2020, 1, time.Now()); err != nil {
 		return err
 	}
