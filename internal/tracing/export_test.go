@@ -1,5 +1,13 @@
 package tracing
 
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/outbreak-platform/outbreak/internal/db"
+)
+
 // SetSplitProbes sets from how many probes a query is split in two, and
 // returns a function that restores it.
 func SetSplitProbes(n int) (restore func()) {
@@ -7,3 +15,56 @@ func SetSplitProbes(n int) (restore func()) {
 	splitProbes = n
 	return func() { splitProbes = old }
 }
+
+// SetLoadChunk makes Index.Load read n rows at a time and call fn after
+// each; it returns a function that restores both.
+func SetLoadChunk(n int, fn func()) (restore func()) {
+	oldN, oldFn := loadChunk, afterLoadChunk
+	loadChunk, afterLoadChunk = n, fn
+	return func() { loadChunk, afterLoadChunk = oldN, oldFn }
+}
+
+// Rows lists what the index holds, by place, time and resident.
+func (ix *Index) Rows() []CheckIn {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var out []CheckIn
+	for place, es := range ix.places {
+		for _, e := range es {
+			c := CheckIn{ResidentID: int64(e.resident), PlaceID: int64(place), TIn: int64(e.tin), TOut: int64(e.tin) + int64(e.dur&^seated)}
+			if e.dur&seated != 0 {
+				s := ix.seats[seatKey{place, e.resident, e.tin}]
+				c.Carriage, c.Seat = s.carriage, s.seat
+			}
+			out = append(out, c)
+		}
+	}
+	n := 0
+	for _, es := range ix.people {
+		n += len(es)
+	}
+	if n != len(out) {
+		panic("index: the people's lists and the places' differ in length")
+	}
+	sortRows(out)
+	return out
+}
+
+func sortRows(cs []CheckIn) {
+	slices.SortFunc(cs, func(a, b CheckIn) int {
+		return cmp.Or(cmp.Compare(a.PlaceID, b.PlaceID), cmp.Compare(a.TIn, b.TIn), cmp.Compare(a.ResidentID, b.ResidentID),
+			cmp.Compare(a.TOut, b.TOut), cmp.Compare(a.Carriage, b.Carriage), cmp.Compare(a.Seat, b.Seat))
+	})
+}
+
+// StoredRows lists the check-ins the store holds, as Rows does.
+func StoredRows(ctx context.Context, d *db.DB) ([]CheckIn, error) {
+	var out []CheckIn
+	err := db.Select(ctx, d.R, &out, "SELECT resident_id, place_id, t_in, t_out, COALESCE(carriage, '') AS carriage, COALESCE(seat, '') AS seat FROM checkins")
+	sortRows(out)
+	return out, err
+}
+
+// Added tells the index the store inserted c as row id, as Ingest does
+// after its commit (which may come after Load has read the row).
+func (ix *Index) Added(id int64, c CheckIn) { ix.added([]indexedRow{{id, c}}) }

@@ -62,6 +62,7 @@ func (s *Service) SetPolicy(p Policy) error {
 		return err
 	}
 	if s.CheckIns != nil {
+		t.WithIndex(s.CheckIns.Index())
 		if err := s.CheckIns.SetPolicy(p); err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ type Store struct {
 	// is known to exist.
 	daysMu sync.Mutex
 	days   map[int64]bool
+
+	// index, when set, is kept in step with every write (UseIndex).
+	index atomic.Pointer[Index]
 }
 
 // NewStore returns the check-in store on d; places gives the kinds that
@@ -58,6 +61,20 @@ func (s *Store) SetPolicy(p Policy) error {
 
 // Policy is the policy in force.
 func (s *Store) Policy() Policy { return *s.policy.Load() }
+
+// UseIndex keeps ix in step with the check-ins this store writes from now
+// on; ix.Load then reads what it held before. Only on SQLite, where this
+// process is the only writer (see Index).
+func (s *Store) UseIndex(ix *Index) error {
+	if s.d.Dialect != db.SQLite {
+		return errors.New("tracing: the in-memory index needs the embedded SQLite store")
+	}
+	s.index.Store(ix)
+	return nil
+}
+
+// Index is the in-memory index this store keeps, or nil.
+func (s *Store) Index() *Index { return s.index.Load() }
 
 // Close releases the prepared statements; the DB stays open.
 func (s *Store) Close() error {
@@ -138,8 +155,10 @@ func (s *Store) ingestSQLite(ctx context.Context, cs []CheckIn) (int, error) {
 	}
 	args := make([]any, 0, chunkRows*nInsertCol)
 	n := 0
+	ix := s.index.Load()
+	var added []indexedRow
 	err = s.d.InTx(ctx, func(tx *db.Tx) error {
-		n = 0
+		n, added = 0, added[:0]
 		// Set on every batch: the writer's connection may have been
 		// replaced since the last.
 		if _, err := tx.ExecContext(ctx, "PRAGMA wal_autocheckpoint = "+strconv.Itoa(walAutocheckpoint)); err != nil {
@@ -164,15 +183,55 @@ func (s *Store) ingestSQLite(ctx context.Context, cs []CheckIn) (int, error) {
 			if err != nil {
 				return db.MapError(err)
 			}
-			added, err := res.RowsAffected()
+			k, err := res.RowsAffected()
 			if err != nil {
 				return err
 			}
-			n += int(added)
+			n += int(k)
+			if ix != nil && k > 0 {
+				if added, err = insertedRows(ctx, tx, res, chunk, k, added); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
+	if err == nil {
+		ix.added(added)
+	}
 	return n, err
+}
+
+// insertedRows appends to rows the k rows a multi-row INSERT OR IGNORE of
+// chunk inserted, with their ids: the ids that follow each other up to the
+// last inserted (SQLite gives a new row the largest id plus one); when
+// some were ignored, read back which.
+func insertedRows(ctx context.Context, tx *db.Tx, res sql.Result, chunk []CheckIn, k int64, rows []indexedRow) ([]indexedRow, error) {
+	last, err := res.LastInsertId()
+	if err != nil {
+		return rows, err
+	}
+	first := last - k + 1
+	if int(k) == len(chunk) {
+		for i := range chunk {
+			rows = append(rows, indexedRow{first + int64(i), chunk[i]})
+		}
+		return rows, nil
+	}
+	q, err := tx.QueryContext(ctx, `SELECT id, resident_id, place_id, t_in, t_out, COALESCE(carriage, ''), COALESCE(seat, '')
+		FROM checkins WHERE id >= ? AND id <= ?`, first, last)
+	if err != nil {
+		return rows, err
+	}
+	defer q.Close()
+	for q.Next() {
+		var r indexedRow
+		if err := q.Scan(&r.id, &r.c.ResidentID, &r.c.PlaceID, &r.c.TIn, &r.c.TOut, &r.c.Carriage, &r.c.Seat); err != nil {
+			return rows, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, q.Err()
 }
 
 // insertSQL is the multi-row INSERT of rows check-ins on SQLite. OR IGNORE
@@ -361,28 +420,39 @@ func (s *Store) CheckOut(ctx context.Context, residentID int64, clientID string,
 	if out <= tIn {
 		return validation.Field("t_out", "tracing.t_out_before_t_in")
 	}
-	var place int64
-	err := db.Get(ctx, s.d.R, &place, "SELECT place_id FROM checkins WHERE t_in = ? AND client_id = ? AND resident_id = ?", tIn, clientID, residentID)
+	var cur struct {
+		Place int64 `db:"place_id"`
+		Out   int64 `db:"t_out"`
+	}
+	err := db.Get(ctx, s.d.R, &cur, "SELECT place_id, t_out FROM checkins WHERE t_in = ? AND client_id = ? AND resident_id = ?", tIn, clientID, residentID)
 	if errors.Is(err, db.ErrNotFound) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return wrap("check out", err)
 	}
-	kinds, err := s.places.Kinds(ctx, []int64{place})
+	kinds, err := s.places.Kinds(ctx, []int64{cur.Place})
 	if err != nil {
 		return wrap("check out: place kind", err)
 	}
-	out = min(out, tIn+secs(s.Policy().For(kinds[place]).MaxStay))
-	res, err := db.Exec(ctx, s.d.W, "UPDATE checkins SET t_out = ? WHERE t_in = ? AND client_id = ? AND resident_id = ?", out, tIn, clientID, residentID)
+	out = min(out, tIn+secs(s.Policy().For(kinds[cur.Place]).MaxStay))
+	ix := s.index.Load()
+	var old int64
+	err = s.d.InTx(ctx, func(tx *db.Tx) error {
+		// The end it had, read with the write: the index finds the stay by it.
+		if err := db.Get(ctx, tx, &old, "SELECT t_out FROM checkins WHERE t_in = ? AND client_id = ? AND resident_id = ?", tIn, clientID, residentID); err != nil {
+			return err
+		}
+		_, err := db.Exec(ctx, tx, "UPDATE checkins SET t_out = ? WHERE t_in = ? AND client_id = ? AND resident_id = ?", out, tIn, clientID, residentID)
+		return err
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return ErrNotFound // purged between the read and the write
+	}
 	if err != nil {
 		return wrap("check out", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("check out", err)
-	} else if n == 0 {
-		return ErrNotFound // purged between the read and the write
-	}
+	ix.checkedOut(residentID, cur.Place, tIn, old, out)
 	return nil
 }
 
@@ -451,6 +521,9 @@ func (s *Store) Purge(ctx context.Context, before int64) (int64, error) {
 		s.daysMu.Unlock()
 		return n, nil
 	}
+	// The index forgets the days even when deleting them failed half-way:
+	// they are past retention.
+	defer s.index.Load().purged(cut)
 	var total int64
 	for {
 		res, err := db.Exec(ctx, s.d.W, "DELETE FROM checkins WHERE id IN (SELECT id FROM checkins WHERE t_in < ? LIMIT ?)", cut, purgeChunk)

@@ -19,6 +19,7 @@ type Tracer struct {
 	d      *db.DB
 	places Places
 	policy Policy
+	index  *Index
 }
 
 // NewTracer returns a tracer reading the check-ins in d under policy p.
@@ -27,6 +28,13 @@ func NewTracer(d *db.DB, places Places, p Policy) (*Tracer, error) {
 		return nil, err
 	}
 	return &Tracer{d: d, places: places, policy: p}, nil
+}
+
+// WithIndex makes t read the check-ins from ix whenever ix is ready, and
+// from the store otherwise; it returns t.
+func (t *Tracer) WithIndex(ix *Index) *Tracer {
+	t.index = ix
+	return t
 }
 
 // Case is a case to trace.
@@ -485,6 +493,10 @@ func (t *Tracer) query(ctx context.Context, kind probeKind, probes []probe, skip
 func (t *Tracer) query1(ctx context.Context, kind probeKind, probes []probe, skip []int64, fn func(int, row)) error {
 	if len(probes) == 0 {
 		return nil
+	}
+	if t.index.Ready() {
+		t.index.query(kind, probes, skip, fn)
+		return ctx.Err()
 	}
 	if t.d.Dialect == db.Postgres {
 		var all, plain, seated []int

@@ -1,0 +1,397 @@
+package tracing
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/outbreak-platform/outbreak/internal/db"
+)
+
+// Index keeps every check-in of the store in memory, in the two orders the
+// tracer reads — by place and time, by person and time — so that tracing a
+// case reads no page from disk: 20 bytes a check-in (2 GB for 100 million).
+//
+// The store feeds it: Ingest adds the rows it inserted, CheckOut changes a
+// stay's end, Purge drops whole days. It is sound only where every write
+// to the check-ins goes through this process's Store — one node on the
+// embedded SQLite store — which is why the server offers it there only.
+// Load reads what the store held before; writes arriving meanwhile are
+// held and applied after it, and until it is done (or when it has failed)
+// the tracer reads the store.
+//
+// Resident and place ids must fit in 32 bits, times lie before 2106 (the
+// store refuses later ones), and a stay lasts less than 2^31 seconds; a
+// check-in outside those bounds breaks the index, and the tracer reads
+// the store from then on.
+type Index struct {
+	mu     sync.RWMutex
+	places map[uint32][]placeEntry  // by t_in
+	people map[uint32][]personEntry // by t_in
+	// seats holds the carriage and seat of the check-ins that have one
+	// (vehicles): few, so a map rather than a field of every entry.
+	seats map[seatKey]seat
+	n     int
+
+	// While Load runs, the store's writes wait here; loaded says it is done.
+	loading bool
+	pending []indexOp
+	loaded  atomic.Bool
+	err     atomic.Pointer[error]
+}
+
+// placeEntry is a check-in in its place's list. dur is t_out - t_in, its
+// top bit set when the check-in has a carriage or a seat.
+type placeEntry struct{ resident, tin, dur uint32 }
+
+// personEntry is a check-in in its person's list; the place's list holds
+// the rest of it.
+type personEntry struct{ place, tin uint32 }
+
+type seatKey struct{ place, resident, tin uint32 }
+
+type seat struct{ carriage, seat string }
+
+const seated = 1 << 31
+
+// indexOp is a write held while the index loads: rows inserted (ids
+// given), a check-out, or a purge.
+type indexOp struct {
+	rows     []indexedRow
+	checkOut *indexCheckOut
+	purge    int64
+}
+
+type indexedRow struct {
+	id int64
+	c  CheckIn
+}
+
+type indexCheckOut struct{ resident, place, tin, oldOut, out int64 }
+
+// NewIndex returns an empty index that has yet to Load the store.
+func NewIndex() *Index {
+	return &Index{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}, seats: map[seatKey]seat{}, loading: true}
+}
+
+// Ready reports whether the index holds the store's check-ins and can
+// answer the tracer.
+func (ix *Index) Ready() bool { return ix != nil && ix.loaded.Load() && ix.err.Load() == nil }
+
+// Err is why the index stopped following the store, if it did.
+func (ix *Index) Err() error {
+	if p := ix.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Len is how many check-ins the index holds.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.n
+}
+
+func (ix *Index) fail(err error) {
+	err = fmt.Errorf("tracing: in-memory index: %w", err)
+	ix.err.CompareAndSwap(nil, &err)
+}
+
+// errIndexRange is a check-in the index cannot hold.
+var errIndexRange = errors.New("a check-in outside the index's bounds (ids or times beyond 32 bits)")
+
+// loadChunk is how many rows Load reads between taking the lock, and
+// loaded is called after each (variables for the tests).
+var (
+	loadChunk      = 100000
+	afterLoadChunk = func() {}
+)
+
+// Load reads the check-ins the store d holds into the index. The store's
+// writes may go on meanwhile (Store.UseIndex first): those that commit
+// after Load has begun reading are applied when it is done. On SQLite a
+// row's id grows with the order of commits (one writer), which is what
+// tells the rows Load reads from those it is given; so Load refuses
+// PostgreSQL.
+func (ix *Index) Load(ctx context.Context, d *db.DB) error {
+	if d.Dialect != db.SQLite {
+		err := errors.New("tracing: in-memory index: only on the embedded SQLite store (one node)")
+		ix.fail(err)
+		return err
+	}
+	var top int64
+	if err := db.Get(ctx, d.R, &top, "SELECT COALESCE(max(id), 0) FROM checkins"); err != nil {
+		ix.fail(err)
+		return wrap("index: load", err)
+	}
+	for after := int64(0); after < top; {
+		rows, err := d.R.QueryContext(ctx, `SELECT id, resident_id, place_id, t_in, t_out, COALESCE(carriage, ''), COALESCE(seat, '')
+			FROM checkins WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, top, loadChunk)
+		if err != nil {
+			ix.fail(err)
+			return wrap("index: load", err)
+		}
+		var batch []CheckIn
+		last := after
+		for rows.Next() {
+			var c CheckIn
+			if err := rows.Scan(&last, &c.ResidentID, &c.PlaceID, &c.TIn, &c.TOut, &c.Carriage, &c.Seat); err != nil {
+				rows.Close()
+				ix.fail(err)
+				return wrap("index: load", err)
+			}
+			batch = append(batch, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			ix.fail(err)
+			return wrap("index: load", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		ix.mu.Lock()
+		for i := range batch {
+			if !ix.put(&batch[i], false) {
+				ix.mu.Unlock()
+				ix.fail(errIndexRange)
+				return ix.Err()
+			}
+		}
+		ix.mu.Unlock()
+		after = last
+		afterLoadChunk()
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	// Rows were appended as read (in id order, near enough time order);
+	// sort each list once, then apply what the store did meanwhile.
+	for k, es := range ix.places {
+		slices.SortFunc(es, func(a, b placeEntry) int { return cmp.Compare(a.tin, b.tin) })
+		ix.places[k] = es
+	}
+	for k, es := range ix.people {
+		slices.SortFunc(es, func(a, b personEntry) int { return cmp.Compare(a.tin, b.tin) })
+		ix.people[k] = es
+	}
+	ix.loading = false
+	for _, op := range ix.pending {
+		ix.apply(op, top)
+	}
+	ix.pending = nil
+	ix.loaded.Store(true)
+	return nil
+}
+
+// added takes the rows the store inserted, with their ids.
+func (ix *Index) added(rows []indexedRow) {
+	if len(rows) > 0 {
+		ix.do(indexOp{rows: rows})
+	}
+}
+
+// checkedOut moves the end of a stay from oldOut to out.
+func (ix *Index) checkedOut(resident, place, tin, oldOut, out int64) {
+	ix.do(indexOp{checkOut: &indexCheckOut{resident, place, tin, oldOut, out}})
+}
+
+// purged drops the check-ins that began before cut.
+func (ix *Index) purged(cut int64) { ix.do(indexOp{purge: cut}) }
+
+func (ix *Index) do(op indexOp) {
+	if ix == nil || ix.err.Load() != nil {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.loading {
+		ix.pending = append(ix.pending, op)
+		return
+	}
+	ix.apply(op, 0)
+}
+
+// apply makes one write; rows with an id up to loadedTop came with Load.
+func (ix *Index) apply(op indexOp, loadedTop int64) {
+	switch {
+	case op.rows != nil:
+		for i := range op.rows {
+			if op.rows[i].id > loadedTop && !ix.put(&op.rows[i].c, true) {
+				ix.fail(errIndexRange)
+				return
+			}
+		}
+	case op.checkOut != nil:
+		ix.checkOut(op.checkOut)
+	default:
+		ix.purge(op.purge)
+	}
+}
+
+func fits32(v int64) bool { return v >= 0 && v <= math.MaxUint32 }
+
+// put adds a check-in, in place in both lists when sorted is set (at the
+// end when it is the latest, as it nearly always is), or at the end.
+func (ix *Index) put(c *CheckIn, sorted bool) bool {
+	dur := c.TOut - c.TIn
+	if !fits32(c.ResidentID) || !fits32(c.PlaceID) || !fits32(c.TIn) || dur <= 0 || dur >= seated {
+		return false
+	}
+	place, resident, tin := uint32(c.PlaceID), uint32(c.ResidentID), uint32(c.TIn)
+	pe := placeEntry{resident: resident, tin: tin, dur: uint32(dur)}
+	if c.Carriage != "" || c.Seat != "" {
+		pe.dur |= seated
+		ix.seats[seatKey{place, resident, tin}] = seat{c.Carriage, c.Seat}
+	}
+	ix.places[place] = insertByTime(ix.places[place], pe, sorted, func(e placeEntry) uint32 { return e.tin })
+	ix.people[resident] = insertByTime(ix.people[resident], personEntry{place, tin}, sorted, func(e personEntry) uint32 { return e.tin })
+	ix.n++
+	return true
+}
+
+// insertByTime inserts e after every entry that began no later.
+func insertByTime[E any](es []E, e E, sorted bool, tin func(E) uint32) []E {
+	t := tin(e)
+	if !sorted || len(es) == 0 || tin(es[len(es)-1]) <= t {
+		return append(es, e)
+	}
+	i, _ := slices.BinarySearchFunc(es, t+1, func(x E, t uint32) int { return cmp.Compare(tin(x), t) })
+	return slices.Insert(es, i, e)
+}
+
+// checkOut finds the check-in and moves its end. Of identical check-ins
+// (the same person, place and times) it changes one, as the store does.
+func (ix *Index) checkOut(co *indexCheckOut) {
+	es := ix.places[uint32(co.place)]
+	oldDur, dur := co.oldOut-co.tin, co.out-co.tin
+	if !fits32(co.tin) || dur <= 0 || dur >= seated {
+		ix.fail(errIndexRange)
+		return
+	}
+	for i := firstAt(es, uint32(co.tin)); i < len(es) && es[i].tin == uint32(co.tin); i++ {
+		if e := &es[i]; e.resident == uint32(co.resident) && int64(e.dur&^seated) == oldDur {
+			e.dur = e.dur&seated | uint32(dur)
+			return
+		}
+	}
+}
+
+// purge drops the check-ins that began before cut: the front of each list.
+func (ix *Index) purge(cut int64) {
+	if cut <= 0 {
+		return
+	}
+	t := uint32(min(cut, math.MaxUint32))
+	for k, es := range ix.places {
+		i := firstAt(es, t)
+		if i == 0 {
+			continue
+		}
+		ix.n -= i
+		if i == len(es) {
+			delete(ix.places, k)
+			continue
+		}
+		ix.places[k] = slices.Clone(es[i:]) // release the dropped days' memory
+	}
+	for k, es := range ix.people {
+		i, _ := slices.BinarySearchFunc(es, t, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
+		switch {
+		case i == len(es):
+			delete(ix.people, k)
+		case i > 0:
+			ix.people[k] = slices.Clone(es[i:])
+		}
+	}
+	for k := range ix.seats {
+		if k.tin < t {
+			delete(ix.seats, k)
+		}
+	}
+}
+
+// firstAt is the index of the first entry that began at t or later.
+func firstAt(es []placeEntry, t uint32) int {
+	i, _ := slices.BinarySearchFunc(es, t, func(e placeEntry, t uint32) int { return cmp.Compare(e.tin, t) })
+	return i
+}
+
+// query answers the tracer's probes as the store's queries do (see
+// Tracer.query1), leaving out the rows of the residents in skip.
+func (ix *Index) query(kind probeKind, probes []probe, skip []int64, fn func(int, row)) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for i, p := range probes {
+		if !fits32(p.key) {
+			continue
+		}
+		lo, hi := clamp32(p.lo), clamp32(p.b)
+		if kind == residentProbe {
+			ix.ofPerson(uint32(p.key), lo, hi, p.a, func(r row) { fn(i, r) })
+			continue
+		}
+		es := ix.places[uint32(p.key)]
+		for j := firstAt(es, lo); j < len(es) && es[j].tin < hi; j++ {
+			e := es[j]
+			in, out := int64(e.tin), int64(e.tin)+int64(e.dur&^seated)
+			if out <= p.a || min(out, p.b)-max(in, p.a) < p.thr {
+				continue
+			}
+			if _, skipped := slices.BinarySearch(skip, int64(e.resident)); skipped {
+				continue
+			}
+			r := row{resident: int64(e.resident), in: in, out: out}
+			if p.seated && e.dur&seated != 0 {
+				s := ix.seats[seatKey{uint32(p.key), e.resident, e.tin}]
+				r.carriage, r.seat = s.carriage, s.seat
+			}
+			fn(i, r)
+		}
+	}
+}
+
+// ofPerson calls fn with the person's check-ins that began in [lo, hi)
+// and ended after a.
+func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
+	es := ix.people[person]
+	i, _ := slices.BinarySearchFunc(es, lo, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
+	for ; i < len(es) && es[i].tin < hi; i++ {
+		e := es[i]
+		// Identical check-ins (the same place and time twice) map to
+		// successive entries of the place's list.
+		nth := 0
+		for k := i - 1; k >= 0 && es[k].tin == e.tin; k-- {
+			if es[k].place == e.place {
+				nth++
+			}
+		}
+		ps := ix.places[e.place]
+		for j := firstAt(ps, e.tin); j < len(ps) && ps[j].tin == e.tin; j++ {
+			if ps[j].resident != person {
+				continue
+			}
+			if nth > 0 {
+				nth--
+				continue
+			}
+			in, out := int64(e.tin), int64(e.tin)+int64(ps[j].dur&^seated)
+			if out > a {
+				r := row{place: int64(e.place), in: in, out: out}
+				if ps[j].dur&seated != 0 {
+					s := ix.seats[seatKey{e.place, person, e.tin}]
+					r.carriage, r.seat = s.carriage, s.seat
+				}
+				fn(r)
+			}
+			break
+		}
+	}
+}
+
+func clamp32(v int64) uint32 { return uint32(min(max(v, 0), math.MaxUint32)) }

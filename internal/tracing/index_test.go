@@ -1,0 +1,179 @@
+package tracing_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
+)
+
+// sameRows fails the test unless the index holds exactly the store's rows.
+func sameRows(t *testing.T, ctx context.Context, ix *tracing.Index, d *db.DB) {
+	t.Helper()
+	want, err := tracing.StoredRows(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.Rows(); !slices.Equal(got, want) {
+		t.Errorf("index holds\n%v\nthe store\n%v", got, want)
+	}
+	if ix.Len() != len(want) {
+		t.Errorf("index Len = %d, store %d", ix.Len(), len(want))
+	}
+}
+
+// TestIndexFollowsTheStore: an index that loads a store while check-ins
+// are written, checked out and purged ends up holding exactly the store's
+// check-ins; after that it follows every write as it happens.
+func TestIndexFollowsTheStore(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t)
+	s := newStore(t, d)
+	var batch []tracing.CheckIn
+	for i := range 40 {
+		batch = append(batch, checkIn(fmt.Sprintf("old-%d", i), int64(1+i%7), market, at(8, i), 0))
+	}
+	ingest(t, s, batch...)
+	ingest(t, s, tracing.CheckIn{ClientID: "trip", ResidentID: 3, PlaceID: train, TIn: at(6, 0), TOut: at(9, 0), Carriage: "8", Seat: "12F", Source: tracing.Trip})
+	ingest(t, s, checkIn("yesterday", 1, office, at(8, 0)-86400, 0))
+
+	ix := tracing.NewIndex()
+	if err := s.UseIndex(ix); err != nil {
+		t.Fatal(err)
+	}
+	// While the index loads, 7 rows at a time: more check-ins (some
+	// retried, two identical but for their client ids), check-outs of
+	// rows loaded and not loaded yet, and a purge of the day before.
+	chunks := 0
+	defer tracing.SetLoadChunk(7, func() {
+		chunks++
+		switch chunks {
+		case 1:
+			// An insert committed before Load began, announced after.
+			first, err := tracing.StoredRows(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix.Added(1, first[0])
+			ingest(t, s, checkIn("new-1", 8, market, at(12, 0), 0), checkIn("old-0", 1, market, at(8, 0), 0), // a retry
+				checkIn("twin-a", 9, office, at(9, 0), at(17, 0)), checkIn("twin-b", 9, office, at(9, 0), at(17, 0)))
+			if err := s.CheckOut(ctx, 1, "old-0", at(8, 0), at(8, 20)); err != nil { // loaded already
+				t.Fatal(err)
+			}
+			if err := s.CheckOut(ctx, 5, "old-39", at(8, 39), at(9, 50)); err != nil { // not loaded yet
+				t.Fatal(err)
+			}
+		case 2:
+			if err := s.CheckOut(ctx, 5, "old-39", at(8, 39), at(9, 55)); err != nil { // twice
+				t.Fatal(err)
+			}
+			if _, err := s.Purge(ctx, at(0, 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})()
+	if ix.Ready() {
+		t.Fatal("ready before loading")
+	}
+	if err := ix.Load(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if !ix.Ready() || chunks < 3 {
+		t.Fatalf("ready %v after %d chunks", ix.Ready(), chunks)
+	}
+	sameRows(t, ctx, ix, d)
+
+	// Loaded: writes go straight in.
+	ingest(t, s, checkIn("new-2", 8, market, at(7, 0), 0), checkIn("new-3", 2, train, at(7, 30), at(8, 0)))
+	if err := s.CheckOut(ctx, 9, "twin-b", at(9, 0), at(12, 0)); err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, ctx, ix, d)
+	if _, err := s.Purge(ctx, at(0, 0)+86400); err != nil {
+		t.Fatal(err)
+	}
+	if ix.Len() != 0 {
+		t.Errorf("after purging every day the index holds %d check-ins", ix.Len())
+	}
+	sameRows(t, ctx, ix, d)
+}
+
+// TestIndexTracesAsTheStore: a tracer reading the index finds what one
+// reading the store finds, and when a check-in the index cannot hold
+// arrives, the index stops and the tracer reads the store.
+func TestIndexTracesAsTheStore(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t)
+	s := newStore(t, d)
+	ix := tracing.NewIndex()
+	if err := s.UseIndex(ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, s,
+		checkIn("case", 1, market, at(10, 0), at(11, 0)),
+		checkIn("close", 2, market, at(10, 30), at(11, 30)),
+		checkIn("brief", 3, market, at(10, 55), at(11, 5)),
+		checkIn("second", 4, office, at(13, 0), at(14, 0)),
+		checkIn("close-at-office", 2, office, at(13, 30), at(15, 0)))
+	c := tracing.Case{ResidentID: 1, From: at(0, 0), Until: at(23, 0), QuarantineAt: at(23, 0)}
+	trace := func(ix *tracing.Index) tracing.Result {
+		tr, err := tracing.NewTracer(d, places, tracing.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := tr.WithIndex(ix).Trace(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	who := func(r tracing.Result) string {
+		var ids []string
+		for _, ct := range slices.Concat(r.Close, r.Secondary) {
+			ids = append(ids, fmt.Sprintf("%s:%d", ct.Kind, ct.ResidentID))
+		}
+		return fmt.Sprint(ids)
+	}
+	if got, want := who(trace(ix)), "[close:2 secondary:4]"; got != want {
+		t.Errorf("with the index: %s, want %s", got, want)
+	}
+	if got, want := who(trace(nil)), "[close:2 secondary:4]"; got != want {
+		t.Errorf("with the store: %s, want %s", got, want)
+	}
+
+	// A resident id beyond 32 bits: the store takes it, the index stops.
+	big := int64(math.MaxUint32) + 5
+	ingest(t, s, checkIn("big", big, market, at(10, 0), at(10, 45)))
+	if ix.Ready() || ix.Err() == nil {
+		t.Fatalf("index ready %v, err %v after an id it cannot hold", ix.Ready(), ix.Err())
+	}
+	if got, want := who(trace(ix)), fmt.Sprintf("[close:2 close:%d secondary:4]", big); got != want {
+		t.Errorf("after the index stopped: %s, want %s", got, want)
+	}
+}
+
+// TestIndexOnlyOnSQLite: PostgreSQL may have several nodes writing; the
+// index refuses it.
+func TestIndexOnlyOnSQLite(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if d.Dialect == db.SQLite {
+			return
+		}
+		s := newStore(t, d)
+		ix := tracing.NewIndex()
+		if err := s.UseIndex(ix); err == nil {
+			t.Error("UseIndex took a PostgreSQL store")
+		}
+		if err := ix.Load(context.Background(), d); err == nil || ix.Ready() {
+			t.Errorf("Load on PostgreSQL: %v, ready %v", err, ix.Ready())
+		}
+	})
+}
