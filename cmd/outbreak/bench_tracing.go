@@ -48,6 +48,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	reuse := fs.Bool("reuse", false, "time the single traces again in the --db of an earlier run with the same --checkins, --days and --seed:\nno generation, no ingest, no batch")
 	fs.Bool("json", true, "print JSON (the only format)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and the tracing to this file")
+	index := fs.String("index", "auto", "what the tracer reads: memory (an in-memory index, SQLite only), store, or auto (memory on SQLite)")
 	rulesFile := fs.String("rules", "", "trace under the tracing section of this rule file (with --reuse only: the store's dwell times were set at ingest)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -71,6 +72,21 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 		}
 		policy = &p
 	}
+	switch *index {
+	case "auto", "memory", "store":
+	default:
+		return errUsage{fmt.Errorf("--index %q: want memory, store or auto", *index)}
+	}
+	// useIndex makes the in-memory index for a store on d, if asked for.
+	useIndex := func(d *db.DB) (*tracing.Index, error) {
+		switch {
+		case *index == "memory" && d.Dialect != db.SQLite:
+			return nil, errUsage{errors.New("--index memory: only on SQLite")}
+		case *index == "memory" || *index == "auto" && d.Dialect == db.SQLite:
+			return tracing.NewIndex(), nil
+		}
+		return nil, nil
+	}
 	if *n < 1 || *batch < 1 || *days < 1 || *cases < 1 || *traces < 1 {
 		return errUsage{errors.New("checkins, batch, days, cases and traces must be positive")}
 	}
@@ -91,7 +107,11 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 			return err
 		}
 		defer stopProfile()
-		return benchTracingAgain(ctx, d, *n, *days, *seed, *batch, *traces, *cases, policy, loadStart)
+		ix, err := useIndex(d)
+		if err != nil {
+			return err
+		}
+		return benchTracingAgain(ctx, d, *n, *days, *seed, *batch, *traces, *cases, policy, ix, loadStart)
 	}
 	cfg, d, stores, cleanup, err := benchStore(ctx, dsn)
 	if err != nil {
@@ -131,6 +151,16 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 		return err
 	}
 	defer checkins.Close()
+	ix, err := useIndex(d)
+	if err != nil {
+		return err
+	}
+	if ix != nil {
+		// Measure's store feeds it; the service's tracer reads it.
+		if err := checkins.UseIndex(ix); err != nil {
+			return err
+		}
+	}
 	svc, err := tracing.NewService(d, checkins, codes, places, tracing.DefaultPolicy(), codes.Log, codes.Now)
 	if err != nil {
 		return err
@@ -145,7 +175,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 		return err
 	}
 	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
-		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout,
+		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout, Index: ix,
 		// Confirmed cases, infectious for the 14 days before now: onset
 		// 12 days ago (the window opens 2 days before it).
 		Prepare: func(ctx context.Context, cs []tracing.Case) error {
@@ -182,7 +212,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 
 // benchTracingAgain times the single traces in the store of an earlier
 // run, whose pages the earlier run may have left in the caches or not.
-func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, batch, traces, cases int, policy *tracing.Policy, loadStart string) error {
+func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, batch, traces, cases int, policy *tracing.Policy, ix *tracing.Index, loadStart string) error {
 	var last int64
 	if err := db.Get(ctx, d.R, &last, "SELECT COALESCE(max(t_in), 0) FROM checkins"); err != nil {
 		return err
@@ -196,7 +226,7 @@ func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, 
 		return err
 	}
 	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: &tracing.PlaceKinds{DB: d},
-		Batch: batch, Traces: traces, Cases: cases, Progress: os.Stderr, Reuse: true, CloseOnlyBatch: true, Policy: policy})
+		Batch: batch, Traces: traces, Cases: cases, Progress: os.Stderr, Reuse: true, CloseOnlyBatch: true, Policy: policy, Index: ix})
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,11 @@ type Config struct {
 	// account may send, in requests a minute (429 beyond).
 	CheckInConcurrency int
 	CheckInsPerMinute  int
+	// TracingIndex is "memory" (the tracer reads the check-ins from an
+	// in-memory index, loaded at start: about 20 bytes a check-in) or "off"
+	// (it reads the store). The default is memory on the embedded SQLite
+	// store; PostgreSQL may have several nodes writing, so off there.
+	TracingIndex string
 
 	Region        string // code of the region passes are issued for; "" picks the store's city
 	TimeZone      string // the region's time zone, for "today"
@@ -106,6 +111,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("OUTBREAK_RULES_FILE", &c.RulesFile)
 	str("OUTBREAK_MAP_TILES", &c.MapTiles)
 	str("OUTBREAK_PUBLIC_URL", &c.PublicURL)
+	str("OUTBREAK_TRACING_INDEX", &c.TracingIndex)
 	num("OUTBREAK_PUBLIC_PER_MINUTE", &c.PublicPerMinute)
 	num("OUTBREAK_RETENTION_DAYS", &c.RetentionDays)
 	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
@@ -167,6 +173,15 @@ func (c Config) Validate() error {
 	}
 	if c.CheckInsPerMinute < 1 || c.CheckInsPerMinute > 60000 {
 		errs = append(errs, fmt.Errorf("check-ins per minute %d: want 1 to 60000", c.CheckInsPerMinute))
+	}
+	switch c.TracingIndex {
+	case "", "off":
+	case "memory":
+		if !strings.HasPrefix(c.DB, "sqlite:") {
+			errs = append(errs, errors.New("tracing index memory: only on the embedded SQLite store (PostgreSQL may have several nodes writing)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("tracing index %q: want memory or off", c.TracingIndex))
 	}
 	if c.SessionTTL < time.Minute || c.StaffTTL < time.Minute {
 		errs = append(errs, errors.New("session lifetimes must be at least a minute"))

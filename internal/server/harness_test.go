@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/config"
@@ -14,6 +17,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/server"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
 
@@ -22,6 +26,9 @@ type testServer struct {
 	URL   string
 	DB    *db.DB
 	Vault *vault.Vault
+	// CheckIns is the server's check-in store: check-ins written through
+	// another would be missed by its in-memory index.
+	CheckIns *tracing.Store
 }
 
 // cheap password hashing keeps the tests fast; production costs are in config.
@@ -71,5 +78,30 @@ func serveOn(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg c
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return s, &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v}
+	return s, &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v, CheckIns: s.CheckIns()}
+}
+
+// tracingIndex waits up to 10 s for the tracer's in-memory index to load
+// (on SQLite) and returns what /readyz says the tracer reads.
+func (ts *testServer) tracingIndex(t testing.TB) string {
+	t.Helper()
+	var ready struct {
+		Index string `json:"tracing_index"`
+	}
+	for range 200 {
+		resp, err := http.Get(ts.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ready)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ready.Index != "loading" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return ready.Index
 }

@@ -129,6 +129,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TracingIndex == "memory" || cfg.TracingIndex == "" && d.Dialect == db.SQLite {
+		// Loaded by Serve; the tracer reads the store until then.
+		if err := checkins.UseIndex(tracing.NewIndex()); err != nil {
+			return nil, err
+		}
+	}
 	traces, err := tracing.NewService(d, checkins, codes, placeKinds, policy, log, now)
 	if err != nil {
 		return nil, err
@@ -208,6 +214,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	go s.housekeeping(ctx)
 	go s.tracingHousekeeping(ctx)
+	go s.loadIndex(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -293,6 +300,39 @@ func (s *Server) tracingHousekeeping(ctx context.Context) {
 	}
 }
 
+// loadIndex loads the tracer's in-memory index of the check-ins, if it
+// has one; tracing reads the store until it is done.
+func (s *Server) loadIndex(ctx context.Context) {
+	ix := s.traces.CheckIns.Index()
+	if ix == nil {
+		return
+	}
+	start := time.Now()
+	s.log.Info("loading the check-ins into the tracer's in-memory index")
+	if err := ix.Load(ctx, s.db); err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("the tracer's in-memory index did not load; tracing reads the store", "err", err)
+		}
+		return
+	}
+	s.log.Info("the tracer's in-memory index is loaded", "checkins", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// indexState says what the tracer reads: "store" (no index), "loading",
+// "memory", or "store (index stopped)".
+func (s *Server) indexState() string {
+	ix := s.traces.CheckIns.Index()
+	switch {
+	case ix == nil:
+		return "store"
+	case ix.Err() != nil:
+		return "store (index stopped)"
+	case !ix.Ready():
+		return "loading"
+	}
+	return "memory"
+}
+
 // purgeHolders forgets the pass holder ids of the days past the retention
 // window (see issuer.IssueTo).
 func (s *Server) purgeHolders(ctx context.Context) {
@@ -303,6 +343,10 @@ func (s *Server) purgeHolders(ctx context.Context) {
 		s.log.Info("purged pass holder ids past the retention window", "count", n, "days", s.cfg.RetentionDays)
 	}
 }
+
+// CheckIns is the check-in store the server writes through (and keeps
+// its in-memory index in step with).
+func (s *Server) CheckIns() *tracing.Store { return s.traces.CheckIns }
 
 // CheckInGate is the admission in front of the check-in API's writes; the
 // tests hold it to see the API shed load.
@@ -324,7 +368,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		jsonio.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "migrations pending"})
 		return
 	}
-	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ready", "store": s.db.Dialect.String()})
+	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ready", "store": s.db.Dialect.String(), "tracing_index": s.indexState()})
 }
 
 type statusRecorder struct {

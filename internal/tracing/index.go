@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -185,6 +187,7 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) error {
 		ix.apply(op, top)
 	}
 	ix.pending = nil
+	paceGC(ix.n)
 	ix.loaded.Store(true)
 	return nil
 }
@@ -252,8 +255,32 @@ func (ix *Index) put(c *CheckIn, sorted bool) bool {
 	ix.places[place] = insertByTime(ix.places[place], pe, sorted, func(e placeEntry) uint32 { return e.tin })
 	ix.people[resident] = insertByTime(ix.people[resident], personEntry{place, tin}, sorted, func(e personEntry) uint32 { return e.tin })
 	ix.n++
+	if ix.n%(1<<20) == 0 {
+		paceGC(ix.n)
+	}
 	return true
 }
+
+// gcHeadroom is how much the heap may grow between collections once the
+// index is large. The index is long-lived and holds no pointers, so
+// collecting often costs little; under the default GOGC of 100 the heap
+// would grow by the index's whole size again before each collection (2 GB
+// more at 100 million check-ins).
+const gcHeadroom = 768 << 20
+
+// paceGC lowers GOGC as the index grows, so that the heap grows by about
+// gcHeadroom between collections, 25% at the least; unless GOGC is set.
+func paceGC(n int) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	live := int64(n)*indexBytesPer + 256<<20
+	debug.SetGCPercent(int(min(100, max(25, 100*gcHeadroom/live))))
+}
+
+// indexBytesPer is about what a check-in costs in the index: its two
+// entries and the room the lists keep to grow.
+const indexBytesPer = 24
 
 // insertByTime inserts e after every entry that began no later.
 func insertByTime[E any](es []E, e E, sorted bool, tin func(E) uint32) []E {

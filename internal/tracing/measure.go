@@ -54,6 +54,9 @@ type MeasureOptions struct {
 	Reuse bool
 	// Policy is the tracing policy measured; DefaultPolicy when nil.
 	Policy *Policy
+	// Index, when set, is the tracer's in-memory index: Measure's store
+	// feeds it, and loads it first (with Reuse, the whole store: timed).
+	Index *Index
 }
 
 // Measurement is what Measure found; the JSON names are those of
@@ -110,6 +113,12 @@ type Measurement struct {
 	StoreBytes   int64 `json:"store_bytes"`
 	DBBytes      int64 `json:"db_bytes"`
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// TracingIndex is what the tracer read: "memory" (Index) or "store".
+	// IndexLoadS is how long loading it took; HeapBytes is the Go heap in
+	// use after the ingest (the index, when there is one, most of it).
+	TracingIndex string  `json:"tracing_index"`
+	IndexLoadS   float64 `json:"index_load_s,omitempty"`
+	HeapBytes    int64   `json:"heap_bytes_after_ingest"`
 }
 
 // Measure generates a synthetic movement of o.CheckIns check-ins (or
@@ -163,6 +172,18 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		return res, err
 	}
 	defer store.Close()
+	res.TracingIndex = "store"
+	if o.Index != nil {
+		if err := store.UseIndex(o.Index); err != nil {
+			return res, err
+		}
+		t0 := time.Now()
+		if err := o.Index.Load(ctx, d); err != nil {
+			return res, err
+		}
+		res.TracingIndex, res.IndexLoadS = "memory", time.Since(t0).Seconds()
+		logf("in-memory index: %d check-ins loaded in %.1f s", o.Index.Len(), res.IndexLoadS)
+	}
 	if o.Reuse {
 		// The movement ran before: the store holds it, ending at the end of
 		// the day of its last check-in.
@@ -177,6 +198,10 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	} else if err := measureIngest(ctx, store, mv, o, &res, logf); err != nil {
 		return res, err
 	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapBytes = int64(ms.HeapInuse)
 	if d.Dialect == db.Postgres {
 		// What autovacuum would do in time on a live server: statistics, and
 		// the visibility map that makes index-only scans index-only.
@@ -240,6 +265,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 	if err != nil {
 		return err
 	}
+	tracer.WithIndex(o.Index)
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca5e))
 	seen := map[int64]bool{}
 	cases := func(k int) []Case {

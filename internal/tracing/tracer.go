@@ -204,51 +204,46 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 	return res, nil
 }
 
-// presenceKey names a check-in of a contact.
-type presenceKey struct {
-	resident, place, in, out int64
-	carriage, seat           string
+// evidenceSet keeps, for each contact, the best evidence for each of
+// their check-ins, and their first exposure over every overlap.
+type evidenceSet struct {
+	by map[int64]*contactEvidence
 }
 
-// evidenceSet keeps the best evidence for each check-in of each contact,
-// and each contact's first exposure over every overlap.
-type evidenceSet struct {
-	best     map[presenceKey]*Evidence
-	exposure map[int64]int64
+type contactEvidence struct {
+	exposure int64
+	ev       []Evidence // one per check-in of the contact: a few
 }
 
 func newEvidenceSet() *evidenceSet {
-	return &evidenceSet{best: map[presenceKey]*Evidence{}, exposure: map[int64]int64{}}
+	return &evidenceSet{by: map[int64]*contactEvidence{}}
 }
 
 func (set *evidenceSet) add(resident int64, e Evidence) {
-	if x, ok := set.exposure[resident]; !ok || e.From < x {
-		set.exposure[resident] = e.From
+	c := set.by[resident]
+	if c == nil {
+		set.by[resident] = &contactEvidence{exposure: e.From, ev: []Evidence{e}}
+		return
 	}
-	k := presenceKey{resident, e.PlaceID, e.In, e.Out, e.Carriage, e.Seat}
-	if old := set.best[k]; old == nil {
-		set.best[k] = &e
-	} else if e.better(old) {
-		*old = e
+	c.exposure = min(c.exposure, e.From)
+	for i := range c.ev {
+		if f := &c.ev[i]; f.PlaceID == e.PlaceID && f.In == e.In && f.Out == e.Out && f.Carriage == e.Carriage && f.Seat == e.Seat {
+			if e.better(f) {
+				*f = e
+			}
+			return
+		}
 	}
+	c.ev = append(c.ev, e)
 }
 
 // contacts gathers the evidence by contact, ordered by resident id, each
 // one's evidence by time.
 func (set *evidenceSet) contacts(kind string, caseID int64) []Contact {
-	by := map[int64]*Contact{}
-	for k, e := range set.best {
-		ct := by[k.resident]
-		if ct == nil {
-			ct = &Contact{ResidentID: k.resident, Kind: kind, Case: caseID, Exposure: set.exposure[k.resident]}
-			by[k.resident] = ct
-		}
-		ct.Evidence = append(ct.Evidence, *e)
-	}
-	out := make([]Contact, 0, len(by))
-	for _, ct := range by {
-		slices.SortFunc(ct.Evidence, compareEvidence)
-		out = append(out, *ct)
+	out := make([]Contact, 0, len(set.by))
+	for resident, c := range set.by {
+		slices.SortFunc(c.ev, compareEvidence)
+		out = append(out, Contact{ResidentID: resident, Kind: kind, Case: caseID, Exposure: c.exposure, Evidence: c.ev})
 	}
 	slices.SortFunc(out, func(a, b Contact) int { return cmp.Compare(a.ResidentID, b.ResidentID) })
 	return out
