@@ -57,7 +57,8 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // BenchmarkTrace traces single cases (a 14-day window, close and secondary
-// contacts) in a store of 300,000 check-ins over 14 days.
+// contacts) in a store of 300,000 check-ins over 14 days, reading the
+// store and (SQLite) the in-memory index.
 func BenchmarkTrace(b *testing.B) {
 	eachStore(b, func(b *testing.B, d *db.DB) {
 		ctx := context.Background()
@@ -77,23 +78,42 @@ func BenchmarkTrace(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		tr, err := tracing.NewTracer(d, mv.Places, tracing.DefaultPolicy())
-		if err != nil {
-			b.Fatal(err)
-		}
-		var closeN, secN int
-		i := int64(0)
-		b.ResetTimer()
-		for b.Loop() {
-			i++
-			r, err := tr.Trace(ctx, tracing.Case{ResidentID: 1 + i*7919%int64(mv.Residents), From: mv.End - 14*86400, Until: mv.End, QuarantineAt: mv.End})
-			if err != nil {
+		// The tracer reading the store, and on SQLite its in-memory index.
+		readers := []struct {
+			name string
+			ix   *tracing.Index
+		}{{"store", nil}}
+		if d.Dialect == db.SQLite {
+			ix := tracing.NewIndex()
+			if err := ix.Load(ctx, d); err != nil {
 				b.Fatal(err)
 			}
-			closeN, secN = closeN+len(r.Close), secN+len(r.Secondary)
+			readers = append(readers, struct {
+				name string
+				ix   *tracing.Index
+			}{"memory", ix})
 		}
-		b.ReportMetric(float64(closeN)/float64(i), "close/op")
-		b.ReportMetric(float64(secN)/float64(i), "secondary/op")
+		for _, rd := range readers {
+			b.Run(rd.name, func(b *testing.B) {
+				tr, err := tracing.NewTracer(d, mv.Places, tracing.DefaultPolicy())
+				if err != nil {
+					b.Fatal(err)
+				}
+				tr.WithIndex(rd.ix)
+				var closeN, secN int
+				i := int64(0)
+				for b.Loop() {
+					i++
+					r, err := tr.Trace(ctx, tracing.Case{ResidentID: 1 + i*7919%int64(mv.Residents), From: mv.End - 14*86400, Until: mv.End, QuarantineAt: mv.End})
+					if err != nil {
+						b.Fatal(err)
+					}
+					closeN, secN = closeN+len(r.Close), secN+len(r.Secondary)
+				}
+				b.ReportMetric(float64(closeN)/float64(i), "close/op")
+				b.ReportMetric(float64(secN)/float64(i), "secondary/op")
+			})
+		}
 	})
 }
 

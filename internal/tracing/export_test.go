@@ -29,7 +29,8 @@ func (ix *Index) Rows() []CheckIn {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	var out []CheckIn
-	for place, es := range ix.places {
+	n := 0
+	add := func(place uint32, es []placeEntry) {
 		for _, e := range es {
 			c := CheckIn{ResidentID: int64(e.resident), PlaceID: int64(place), TIn: int64(e.tin), TOut: int64(e.tin) + int64(e.dur&^seated)}
 			if e.dur&seated != 0 {
@@ -39,15 +40,33 @@ func (ix *Index) Rows() []CheckIn {
 			out = append(out, c)
 		}
 	}
-	n := 0
-	for _, es := range ix.people {
+	for place, es := range ix.open.places {
+		add(place, es)
+	}
+	for _, es := range ix.open.people {
 		n += len(es)
+	}
+	for _, b := range ix.blocks {
+		for i, place := range b.places {
+			add(place, b.pe[b.placeAt[i]:b.placeAt[i+1]])
+		}
+		if int(b.personAt[len(b.people)]) != len(b.qe) || int(b.placeAt[len(b.places)]) != len(b.pe) {
+			panic("index: a block's offsets do not cover its entries")
+		}
+		n += len(b.qe)
 	}
 	if n != len(out) {
 		panic("index: the people's lists and the places' differ in length")
 	}
 	sortRows(out)
 	return out
+}
+
+// Blocks is how many sealed blocks the index holds.
+func (ix *Index) Blocks() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.blocks)
 }
 
 func sortRows(cs []CheckIn) {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -17,7 +15,13 @@ import (
 
 // Index keeps every check-in of the store in memory, in the two orders the
 // tracer reads — by place and time, by person and time — so that tracing a
-// case reads no page from disk: 20 bytes a check-in (2 GB for 100 million).
+// case reads no page from disk. The last two days' check-ins are open:
+// lists per place and per person that grow as check-ins arrive. Older days
+// are sealed into blocks, one a day: flat arrays outside the Go heap, 20
+// bytes a check-in and nothing to spare (2 GB for 100 million), which the
+// garbage collector neither scans nor counts. A check-in that arrives
+// late for a sealed day waits in the open lists and is sealed into a
+// block of its own at the next day's turn.
 //
 // The store feeds it: Ingest adds the rows it inserted, CheckOut changes a
 // stay's end, Purge drops whole days. It is sound only where every write
@@ -32,9 +36,13 @@ import (
 // check-in outside those bounds breaks the index, and the tracer reads
 // the store from then on.
 type Index struct {
-	mu     sync.RWMutex
-	places map[uint32][]placeEntry  // by t_in
-	people map[uint32][]personEntry // by t_in
+	mu   sync.RWMutex
+	open openPart
+	// openDays counts the open check-ins by day (unix seconds / 86400);
+	// lastDay is the latest day seen. blocks are by day.
+	openDays map[uint32]int
+	lastDay  uint32
+	blocks   []*block
 	// seats holds the carriage and seat of the check-ins that have one
 	// (vehicles): few, so a map rather than a field of every entry.
 	seats map[seatKey]seat
@@ -78,7 +86,8 @@ type indexCheckOut struct{ resident, place, tin, oldOut, out int64 }
 
 // NewIndex returns an empty index that has yet to Load the store.
 func NewIndex() *Index {
-	return &Index{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}, seats: map[seatKey]seat{}, loading: true}
+	return &Index{open: openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}, openDays: map[uint32]int{},
+		seats: map[seatKey]seat{}, loading: true}
 }
 
 // Ready reports whether the index holds the store's check-ins and can
@@ -160,7 +169,7 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) error {
 		}
 		ix.mu.Lock()
 		for i := range batch {
-			if !ix.put(&batch[i], false) {
+			if !ix.put(&batch[i]) {
 				ix.mu.Unlock()
 				ix.fail(errIndexRange)
 				return ix.Err()
@@ -172,22 +181,11 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) error {
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	// Rows were appended as read (in id order, near enough time order);
-	// sort each list once, then apply what the store did meanwhile.
-	for k, es := range ix.places {
-		slices.SortFunc(es, func(a, b placeEntry) int { return cmp.Compare(a.tin, b.tin) })
-		ix.places[k] = es
-	}
-	for k, es := range ix.people {
-		slices.SortFunc(es, func(a, b personEntry) int { return cmp.Compare(a.tin, b.tin) })
-		ix.people[k] = es
-	}
 	ix.loading = false
 	for _, op := range ix.pending {
 		ix.apply(op, top)
 	}
 	ix.pending = nil
-	paceGC(ix.n)
 	ix.loaded.Store(true)
 	return nil
 }
@@ -225,7 +223,7 @@ func (ix *Index) apply(op indexOp, loadedTop int64) {
 	switch {
 	case op.rows != nil:
 		for i := range op.rows {
-			if op.rows[i].id > loadedTop && !ix.put(&op.rows[i].c, true) {
+			if op.rows[i].id > loadedTop && !ix.put(&op.rows[i].c) {
 				ix.fail(errIndexRange)
 				return
 			}
@@ -239,9 +237,10 @@ func (ix *Index) apply(op indexOp, loadedTop int64) {
 
 func fits32(v int64) bool { return v >= 0 && v <= math.MaxUint32 }
 
-// put adds a check-in, in place in both lists when sorted is set (at the
-// end when it is the latest, as it nearly always is), or at the end.
-func (ix *Index) put(c *CheckIn, sorted bool) bool {
+// put adds a check-in to the open lists, in time order (at the end when
+// it is the latest, as it nearly always is). The first check-in of a new
+// day seals the days before yesterday.
+func (ix *Index) put(c *CheckIn) bool {
 	dur := c.TOut - c.TIn
 	if !fits32(c.ResidentID) || !fits32(c.PlaceID) || !fits32(c.TIn) || dur <= 0 || dur >= seated {
 		return false
@@ -252,40 +251,27 @@ func (ix *Index) put(c *CheckIn, sorted bool) bool {
 		pe.dur |= seated
 		ix.seats[seatKey{place, resident, tin}] = seat{c.Carriage, c.Seat}
 	}
-	ix.places[place] = insertByTime(ix.places[place], pe, sorted, func(e placeEntry) uint32 { return e.tin })
-	ix.people[resident] = insertByTime(ix.people[resident], personEntry{place, tin}, sorted, func(e personEntry) uint32 { return e.tin })
+	ix.open.places[place] = insertByTime(ix.open.places[place], pe, func(e placeEntry) uint32 { return e.tin })
+	ix.open.people[resident] = insertByTime(ix.open.people[resident], personEntry{place, tin}, func(e personEntry) uint32 { return e.tin })
 	ix.n++
-	if ix.n%(1<<20) == 0 {
-		paceGC(ix.n)
+	d := tin / day
+	ix.openDays[d]++
+	if d > ix.lastDay {
+		ix.lastDay = d
+		if d > openDays {
+			ix.seal(d - openDays + 1)
+		}
 	}
 	return true
 }
 
-// gcHeadroom is how much the heap may grow between collections once the
-// index is large. The index is long-lived and holds no pointers, so
-// collecting often costs little; under the default GOGC of 100 the heap
-// would grow by the index's whole size again before each collection (2 GB
-// more at 100 million check-ins).
-const gcHeadroom = 768 << 20
-
-// paceGC lowers GOGC as the index grows, so that the heap grows by about
-// gcHeadroom between collections, 25% at the least; unless GOGC is set.
-func paceGC(n int) {
-	if os.Getenv("GOGC") != "" {
-		return
-	}
-	live := int64(n)*indexBytesPer + 256<<20
-	debug.SetGCPercent(int(min(100, max(25, 100*gcHeadroom/live))))
-}
-
-// indexBytesPer is about what a check-in costs in the index: its two
-// entries and the room the lists keep to grow.
-const indexBytesPer = 24
+// openDays is how many days stay open: today and yesterday.
+const openDays = 2
 
 // insertByTime inserts e after every entry that began no later.
-func insertByTime[E any](es []E, e E, sorted bool, tin func(E) uint32) []E {
+func insertByTime[E any](es []E, e E, tin func(E) uint32) []E {
 	t := tin(e)
-	if !sorted || len(es) == 0 || tin(es[len(es)-1]) <= t {
+	if len(es) == 0 || tin(es[len(es)-1]) <= t {
 		return append(es, e)
 	}
 	i, _ := slices.BinarySearchFunc(es, t+1, func(x E, t uint32) int { return cmp.Compare(tin(x), t) })
@@ -295,45 +281,44 @@ func insertByTime[E any](es []E, e E, sorted bool, tin func(E) uint32) []E {
 // checkOut finds the check-in and moves its end. Of identical check-ins
 // (the same person, place and times) it changes one, as the store does.
 func (ix *Index) checkOut(co *indexCheckOut) {
-	es := ix.places[uint32(co.place)]
 	oldDur, dur := co.oldOut-co.tin, co.out-co.tin
-	if !fits32(co.tin) || dur <= 0 || dur >= seated {
+	if !fits32(co.tin) || !fits32(co.place) || dur <= 0 || dur >= seated {
 		ix.fail(errIndexRange)
 		return
 	}
-	for i := firstAt(es, uint32(co.tin)); i < len(es) && es[i].tin == uint32(co.tin); i++ {
-		if e := &es[i]; e.resident == uint32(co.resident) && int64(e.dur&^seated) == oldDur {
-			e.dur = e.dur&seated | uint32(dur)
-			return
+	tin := uint32(co.tin)
+	done := false
+	ix.eachPart(tin, tin+1, func(p part) {
+		es := p.placeList(uint32(co.place))
+		for i := firstAt(es, tin); !done && i < len(es) && es[i].tin == tin; i++ {
+			if e := &es[i]; e.resident == uint32(co.resident) && int64(e.dur&^seated) == oldDur {
+				e.dur = e.dur&seated | uint32(dur)
+				done = true
+			}
 		}
-	}
+	})
 }
 
-// purge drops the check-ins that began before cut: the front of each list.
+// purge drops the check-ins that began before cut, a UTC midnight (the
+// store purges whole days): the blocks of the days before it, and the
+// front of each open list.
 func (ix *Index) purge(cut int64) {
 	if cut <= 0 {
 		return
 	}
-	t := uint32(min(cut, math.MaxUint32))
-	for k, es := range ix.places {
-		i := firstAt(es, t)
-		if i == 0 {
-			continue
+	t := clamp32(cut)
+	ix.blocks = slices.DeleteFunc(ix.blocks, func(b *block) bool {
+		if b.day >= t/day {
+			return false
 		}
-		ix.n -= i
-		if i == len(es) {
-			delete(ix.places, k)
-			continue
-		}
-		ix.places[k] = slices.Clone(es[i:]) // release the dropped days' memory
-	}
-	for k, es := range ix.people {
-		i, _ := slices.BinarySearchFunc(es, t, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
-		switch {
-		case i == len(es):
-			delete(ix.people, k)
-		case i > 0:
-			ix.people[k] = slices.Clone(es[i:])
+		ix.n -= len(b.pe)
+		b.release()
+		return true
+	})
+	ix.n -= ix.open.trim(t)
+	for d := range ix.openDays {
+		if d < t/day {
+			delete(ix.openDays, d)
 		}
 	}
 	for k := range ix.seats {
@@ -363,62 +348,66 @@ func (ix *Index) query(kind probeKind, probes []probe, skip []int64, fn func(int
 			ix.ofPerson(uint32(p.key), lo, hi, p.a, func(r row) { fn(i, r) })
 			continue
 		}
-		es := ix.places[uint32(p.key)]
-		for j := firstAt(es, lo); j < len(es) && es[j].tin < hi; j++ {
-			e := es[j]
-			in, out := int64(e.tin), int64(e.tin)+int64(e.dur&^seated)
-			if out <= p.a || min(out, p.b)-max(in, p.a) < p.thr {
-				continue
+		ix.eachPart(lo, hi, func(pt part) {
+			es := pt.placeList(uint32(p.key))
+			for j := firstAt(es, lo); j < len(es) && es[j].tin < hi; j++ {
+				e := es[j]
+				in, out := int64(e.tin), int64(e.tin)+int64(e.dur&^seated)
+				if out <= p.a || min(out, p.b)-max(in, p.a) < p.thr {
+					continue
+				}
+				if _, skipped := slices.BinarySearch(skip, int64(e.resident)); skipped {
+					continue
+				}
+				r := row{resident: int64(e.resident), in: in, out: out}
+				if p.seated && e.dur&seated != 0 {
+					s := ix.seats[seatKey{uint32(p.key), e.resident, e.tin}]
+					r.carriage, r.seat = s.carriage, s.seat
+				}
+				fn(i, r)
 			}
-			if _, skipped := slices.BinarySearch(skip, int64(e.resident)); skipped {
-				continue
-			}
-			r := row{resident: int64(e.resident), in: in, out: out}
-			if p.seated && e.dur&seated != 0 {
-				s := ix.seats[seatKey{uint32(p.key), e.resident, e.tin}]
-				r.carriage, r.seat = s.carriage, s.seat
-			}
-			fn(i, r)
-		}
+		})
 	}
 }
 
 // ofPerson calls fn with the person's check-ins that began in [lo, hi)
 // and ended after a.
 func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
-	es := ix.people[person]
-	i, _ := slices.BinarySearchFunc(es, lo, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
-	for ; i < len(es) && es[i].tin < hi; i++ {
-		e := es[i]
-		// Identical check-ins (the same place and time twice) map to
-		// successive entries of the place's list.
-		nth := 0
-		for k := i - 1; k >= 0 && es[k].tin == e.tin; k-- {
-			if es[k].place == e.place {
-				nth++
-			}
-		}
-		ps := ix.places[e.place]
-		for j := firstAt(ps, e.tin); j < len(ps) && ps[j].tin == e.tin; j++ {
-			if ps[j].resident != person {
-				continue
-			}
-			if nth > 0 {
-				nth--
-				continue
-			}
-			in, out := int64(e.tin), int64(e.tin)+int64(ps[j].dur&^seated)
-			if out > a {
-				r := row{place: int64(e.place), in: in, out: out}
-				if ps[j].dur&seated != 0 {
-					s := ix.seats[seatKey{e.place, person, e.tin}]
-					r.carriage, r.seat = s.carriage, s.seat
+	ix.eachPart(lo, hi, func(pt part) {
+		es := pt.personList(person)
+		i, _ := slices.BinarySearchFunc(es, lo, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
+		for ; i < len(es) && es[i].tin < hi; i++ {
+			e := es[i]
+			// Identical check-ins (the same place and time twice) map to
+			// successive entries of the place's list, in the same part.
+			nth := 0
+			for k := i - 1; k >= 0 && es[k].tin == e.tin; k-- {
+				if es[k].place == e.place {
+					nth++
 				}
-				fn(r)
 			}
-			break
+			ps := pt.placeList(e.place)
+			for j := firstAt(ps, e.tin); j < len(ps) && ps[j].tin == e.tin; j++ {
+				if ps[j].resident != person {
+					continue
+				}
+				if nth > 0 {
+					nth--
+					continue
+				}
+				in, out := int64(e.tin), int64(e.tin)+int64(ps[j].dur&^seated)
+				if out > a {
+					r := row{place: int64(e.place), in: in, out: out}
+					if ps[j].dur&seated != 0 {
+						s := ix.seats[seatKey{e.place, person, e.tin}]
+						r.carriage, r.seat = s.carriage, s.seat
+					}
+					fn(r)
+				}
+				break
+			}
 		}
-	}
+	})
 }
 
 func clamp32(v int64) uint32 { return uint32(min(max(v, 0), math.MaxUint32)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -176,4 +177,71 @@ func TestIndexOnlyOnSQLite(t *testing.T) {
 			t.Errorf("Load on PostgreSQL: %v, ready %v", err, ix.Ready())
 		}
 	})
+}
+
+// TestIndexSealsDays: the days before yesterday are sealed into blocks; a
+// late check-in for a sealed day, a check-out of a sealed stay and purges
+// keep the index equal to the store, and tracing across blocks and the
+// open lists finds what it finds in the store.
+func TestIndexSealsDays(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t)
+	s := newStore(t, d)
+	ix := tracing.NewIndex()
+	if err := s.UseIndex(ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	const dayS = 86400
+	for k := range int64(6) { // 6 days: the case and a colleague at the office, a friend at the market
+		ingest(t, s,
+			checkIn(fmt.Sprintf("case-%d", k), 1, office, at(9, 0)+k*dayS, at(17, 0)+k*dayS),
+			checkIn(fmt.Sprintf("colleague-%d", k), 2, office, at(10, 0)+k*dayS, at(18, 0)+k*dayS),
+			checkIn(fmt.Sprintf("friend-%d", k), 3, market, at(18, 30)+k*dayS, at(19, 0)+k*dayS),
+			checkIn(fmt.Sprintf("colleague-market-%d", k), 2, market, at(18, 20)+k*dayS, at(19, 10)+k*dayS))
+	}
+	if got := ix.Blocks(); got != 4 {
+		t.Errorf("%d blocks after 6 days, want 4 (the last two days open)", got)
+	}
+	sameRows(t, ctx, ix, d)
+	// Late: a check-in on the first day, and a check-out of a sealed stay.
+	ingest(t, s, checkIn("late", 4, market, at(18, 40), at(19, 0)))
+	if err := s.CheckOut(ctx, 3, "friend-1", at(18, 30)+dayS, at(18, 35)+dayS); err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, ctx, ix, d)
+	ingest(t, s, checkIn("next-day", 5, market, at(8, 0)+6*dayS, 0)) // a new day seals the late one
+	if got := ix.Blocks(); got != 6 {
+		t.Errorf("%d blocks after the late check-in was sealed, want 6", got)
+	}
+	sameRows(t, ctx, ix, d)
+
+	c := tracing.Case{ResidentID: 1, From: at(0, 0), Until: at(0, 0) + 7*dayS, QuarantineAt: at(0, 0) + 7*dayS}
+	var results [2]tracing.Result
+	for i, x := range []*tracing.Index{nil, ix} {
+		tr, err := tracing.NewTracer(d, places, tracing.DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if results[i], err = tr.WithIndex(x).Trace(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(results[0], results[1]) {
+		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
+	}
+	if len(results[1].Close) != 1 || len(results[1].Secondary) != 2 || len(results[1].Secondary[0].Evidence) != 5 {
+		t.Errorf("traced %+v; want the colleague close, the friend (5 evenings, one cut short) and the late one secondary", results[1])
+	}
+
+	// Purge the first two days: their blocks go.
+	if _, err := s.Purge(ctx, at(0, 0)+2*dayS); err != nil {
+		t.Fatal(err)
+	}
+	if got := ix.Blocks(); got != 3 {
+		t.Errorf("%d blocks after purging two days, want 3", got)
+	}
+	sameRows(t, ctx, ix, d)
 }

@@ -249,7 +249,10 @@ func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOpt
 		if before/int64(tenth) != res.CheckIns/int64(tenth) {
 			now := time.Now()
 			rate := float64(tenth) / now.Sub(lastTenth).Seconds()
-			logf("  %d check-ins, %.0f s, %.0f/s over the last %d", res.CheckIns, now.Sub(start).Seconds(), rate, tenth)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			logf("  %d check-ins, %.0f s, %.0f/s over the last %d; Go heap %d MB in use, %d MB from the system; resident %d MB",
+				res.CheckIns, now.Sub(start).Seconds(), rate, tenth, ms.HeapInuse>>20, ms.Sys>>20, currentRSS()>>20)
 			res.IngestLastPerSec, lastTenth = rate, now
 		}
 	}
@@ -418,7 +421,13 @@ func storeBytes(ctx context.Context, d *db.DB) (checkins, total int64, err error
 }
 
 // peakRSS reads the process's peak resident set from Linux; 0 elsewhere.
-func peakRSS() int64 {
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// currentRSS is the process's resident memory now (Linux; 0 elsewhere).
+func currentRSS() int64 { return procStatus("VmRSS:") }
+
+// procStatus reads a size in kB from /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -426,7 +435,7 @@ func peakRSS() int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb * 1024
 		}

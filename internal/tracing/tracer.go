@@ -157,11 +157,7 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 		return res, wrap("trace: case's check-ins", err)
 	}
 	res.Stays = len(srcs)
-	closeEv := newEvidenceSet()
-	err = t.meet(ctx, srcs, []int64{c.ResidentID}, func(src *presence, r row, from, to int64) {
-		closeEv.add(r.resident, Evidence{Case: c.ResidentID, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
-			SourceIn: src.in, SourceOut: src.out, From: from, To: to, Carriage: r.carriage, Seat: r.seat})
-	})
+	closeEv, err := t.collect(ctx, c.ResidentID, srcs, []int64{c.ResidentID}, false)
 	if err != nil {
 		return res, wrap("trace: close contacts", err)
 	}
@@ -192,16 +188,53 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 		return res, wrap("trace: close contacts' check-ins", err)
 	}
 	srcs = slices.DeleteFunc(srcs, func(p presence) bool { return p.kp.NoSecondary })
-	secEv := newEvidenceSet()
-	err = t.meet(ctx, srcs, known, func(src *presence, r row, from, to int64) {
-		secEv.add(r.resident, Evidence{Case: c.ResidentID, Via: src.owner, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
-			SourceIn: src.in, SourceOut: src.out, From: from, To: to, Carriage: r.carriage, Seat: r.seat})
-	})
+	secEv, err := t.collect(ctx, c.ResidentID, srcs, known, true)
 	if err != nil {
 		return res, wrap("trace: secondary contacts", err)
 	}
 	res.Secondary = secEv.contacts(Secondary, c.ResidentID)
 	return res, nil
+}
+
+// collect finds whom the presences met (meet) and keeps the evidence; via
+// says the presences are close contacts' (Evidence.Via). When the index
+// answers and the presences are many, two halves, split between places,
+// run side by side, each into its own set, merged at the end: with the
+// index, tracing is bound by the evidence it builds, not by reading.
+func (t *Tracer) collect(ctx context.Context, caseID int64, srcs []presence, skip []int64, via bool) (*evidenceSet, error) {
+	run := func(ctx context.Context, srcs []presence) (*evidenceSet, error) {
+		set := newEvidenceSet()
+		err := t.meet(ctx, srcs, skip, func(src *presence, r row, from, to int64) {
+			e := Evidence{Case: caseID, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
+				SourceIn: src.in, SourceOut: src.out, From: from, To: to, Carriage: r.carriage, Seat: r.seat}
+			if via {
+				e.Via = src.owner
+			}
+			set.add(r.resident, e)
+		})
+		return set, err
+	}
+	if len(srcs) < splitProbes || runtime.GOMAXPROCS(0) < 2 || !t.index.Ready() {
+		return run(ctx, srcs)
+	}
+	slices.SortFunc(srcs, func(x, y presence) int { return cmp.Compare(x.place, y.place) })
+	half := len(srcs) / 2
+	for half < len(srcs) && srcs[half].place == srcs[half-1].place {
+		half++
+	}
+	var sets [2]*evidenceSet
+	g, gctx := errgroup.WithContext(ctx)
+	for h, part := range [2][]presence{srcs[:half], srcs[half:]} {
+		g.Go(func() (err error) {
+			sets[h], err = run(gctx, part)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	sets[0].merge(sets[1])
+	return sets[0], nil
 }
 
 // evidenceSet keeps, for each contact, the best evidence for each of
@@ -226,6 +259,12 @@ func (set *evidenceSet) add(resident int64, e Evidence) {
 		return
 	}
 	c.exposure = min(c.exposure, e.From)
+	c.keep(e)
+}
+
+// keep adds e, or puts it in place of the evidence of the same check-in
+// if it is better.
+func (c *contactEvidence) keep(e Evidence) {
 	for i := range c.ev {
 		if f := &c.ev[i]; f.PlaceID == e.PlaceID && f.In == e.In && f.Out == e.Out && f.Carriage == e.Carriage && f.Seat == e.Seat {
 			if e.better(f) {
@@ -235,6 +274,21 @@ func (set *evidenceSet) add(resident int64, e Evidence) {
 		}
 	}
 	c.ev = append(c.ev, e)
+}
+
+// merge adds what o found to set.
+func (set *evidenceSet) merge(o *evidenceSet) {
+	for resident, c := range o.by {
+		mine := set.by[resident]
+		if mine == nil {
+			set.by[resident] = c
+			continue
+		}
+		mine.exposure = min(mine.exposure, c.exposure)
+		for _, e := range c.ev {
+			mine.keep(e)
+		}
+	}
 }
 
 // contacts gathers the evidence by contact, ordered by resident id, each
@@ -456,8 +510,8 @@ var splitProbes = 512
 // them). Many probes are split in two halves that run side by side, each
 // on its own connection, their rows handed to fn when both are done.
 func (t *Tracer) query(ctx context.Context, kind probeKind, probes []probe, skip []int64, fn func(int, row)) error {
-	if len(probes) < splitProbes || runtime.GOMAXPROCS(0) < 2 {
-		return t.query1(ctx, kind, probes, skip, fn)
+	if len(probes) < splitProbes || runtime.GOMAXPROCS(0) < 2 || t.index.Ready() {
+		return t.query1(ctx, kind, probes, skip, fn) // the index's callers split (collect)
 	}
 	type hit struct {
 		i int

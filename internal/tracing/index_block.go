@@ -1,0 +1,186 @@
+package tracing
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+)
+
+// part is a set of check-ins in both of the index's orders: the open lists
+// or a sealed block. The lists it returns are sorted by t_in and alias its
+// storage (a check-out changes an entry in place).
+type part interface {
+	placeList(place uint32) []placeEntry
+	personList(person uint32) []personEntry
+}
+
+// openPart holds the check-ins not sealed yet, in lists that grow.
+type openPart struct {
+	places map[uint32][]placeEntry
+	people map[uint32][]personEntry
+}
+
+func (o *openPart) placeList(place uint32) []placeEntry    { return o.places[place] }
+func (o *openPart) personList(person uint32) []personEntry { return o.people[person] }
+
+// trim drops the entries that began before t and returns how many.
+func (o *openPart) trim(t uint32) int {
+	n := 0
+	for k, es := range o.places {
+		i := firstAt(es, t)
+		n += i
+		switch {
+		case i == len(es):
+			delete(o.places, k)
+		case i > 0:
+			o.places[k] = slices.Clone(es[i:]) // let the front's memory go
+		}
+	}
+	for k, es := range o.people {
+		i := firstOf(es, t)
+		switch {
+		case i == len(es):
+			delete(o.people, k)
+		case i > 0:
+			o.people[k] = slices.Clone(es[i:])
+		}
+	}
+	return n
+}
+
+// block holds check-ins of one day, sealed: the entries of each place, and
+// of each person, side by side in flat arrays outside the Go heap. The
+// entries of places[i] are pe[placeAt[i]:placeAt[i+1]], likewise people.
+type block struct {
+	day              uint32
+	places, placeAt  []uint32
+	pe               []placeEntry
+	people, personAt []uint32
+	qe               []personEntry
+	free             []func()
+}
+
+func (b *block) placeList(place uint32) []placeEntry {
+	i, ok := slices.BinarySearch(b.places, place)
+	if !ok {
+		return nil
+	}
+	return b.pe[b.placeAt[i]:b.placeAt[i+1]]
+}
+
+func (b *block) personList(person uint32) []personEntry {
+	i, ok := slices.BinarySearch(b.people, person)
+	if !ok {
+		return nil
+	}
+	return b.qe[b.personAt[i]:b.personAt[i+1]]
+}
+
+// release returns the block's memory; it must not be read after.
+func (b *block) release() {
+	for _, f := range b.free {
+		f()
+	}
+	*b = block{day: b.day}
+}
+
+// eachPart calls fn with every part that may hold check-ins that began in
+// [lo, hi): the blocks of those days, then the open lists.
+func (ix *Index) eachPart(lo, hi uint32, fn func(part)) {
+	i, _ := slices.BinarySearchFunc(ix.blocks, lo/day, func(b *block, d uint32) int { return cmp.Compare(b.day, d) })
+	for ; i < len(ix.blocks) && ix.blocks[i].day*day < hi; i++ {
+		fn(ix.blocks[i])
+	}
+	fn(&ix.open)
+}
+
+// seal moves the open check-ins of the days before cutDay into blocks, one
+// for each day that has some.
+func (ix *Index) seal(cutDay uint32) {
+	var days []uint32
+	for d := range ix.openDays {
+		if d < cutDay {
+			days = append(days, d)
+		}
+	}
+	if len(days) == 0 {
+		return
+	}
+	slices.Sort(days)
+	places := slices.Sorted(maps.Keys(ix.open.places))
+	people := slices.Sorted(maps.Keys(ix.open.people))
+	for _, d := range days {
+		ix.blocks = append(ix.blocks, sealDay(d, places, people, &ix.open))
+		delete(ix.openDays, d)
+	}
+	slices.SortStableFunc(ix.blocks, func(a, b *block) int { return cmp.Compare(a.day, b.day) })
+	ix.open.trim(cutDay * day)
+}
+
+// sealDay builds the block of day d's open check-ins; places and people
+// are the open lists' keys, sorted.
+func sealDay(d uint32, places, people []uint32, o *openPart) *block {
+	lo, hi := d*day, (d+1)*day
+	b := &block{day: d}
+	var n, nPlaces, nPeople int
+	for _, p := range places {
+		es := o.places[p]
+		i := firstAt(es, lo)
+		if j := i + firstAt(es[i:], hi); j > i {
+			n += j - i
+			nPlaces++
+		}
+	}
+	for _, r := range people {
+		es := o.people[r]
+		if i := firstOf(es, lo); i < len(es) && es[i].tin < hi {
+			nPeople++
+		}
+	}
+	var f func()
+	b.pe, f = offHeap[placeEntry](n)
+	b.free = append(b.free, f)
+	b.qe, f = offHeap[personEntry](n)
+	b.free = append(b.free, f)
+	b.places, f = offHeap[uint32](nPlaces)
+	b.free = append(b.free, f)
+	b.placeAt, f = offHeap[uint32](nPlaces + 1)
+	b.free = append(b.free, f)
+	b.people, f = offHeap[uint32](nPeople)
+	b.free = append(b.free, f)
+	b.personAt, f = offHeap[uint32](nPeople + 1)
+	b.free = append(b.free, f)
+	k, at := 0, 0
+	for _, p := range places {
+		es := o.places[p]
+		i := firstAt(es, lo)
+		j := i + firstAt(es[i:], hi)
+		if i == j {
+			continue
+		}
+		b.places[k], b.placeAt[k] = p, uint32(at)
+		at += copy(b.pe[at:], es[i:j])
+		k++
+	}
+	b.placeAt[k] = uint32(at)
+	k, at = 0, 0
+	for _, r := range people {
+		es := o.people[r]
+		i := firstOf(es, lo)
+		j := i + firstOf(es[i:], hi)
+		if i == j {
+			continue
+		}
+		b.people[k], b.personAt[k] = r, uint32(at)
+		at += copy(b.qe[at:], es[i:j])
+		k++
+	}
+	b.personAt[k] = uint32(at)
+	return b
+}
+
+// firstOf is the index of the first person entry that began at t or later.
+func firstOf(es []personEntry, t uint32) int {
+	i, _ := slices.BinarySearchFunc(es, t, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
+	return i
+}
