@@ -184,3 +184,20 @@ func firstOf(es []personEntry, t uint32) int {
 	i, _ := slices.BinarySearchFunc(es, t, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
 	return i
 }
+
+// Bytes is the memory the index holds: its sealed blocks (outside the Go
+// heap), and its open lists as allocated (their entries and room to grow).
+func (ix *Index) Bytes() (sealed, open int64) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for _, b := range ix.blocks {
+		sealed += int64(len(b.pe))*12 + int64(len(b.qe))*8 + int64(len(b.places)+len(b.placeAt)+len(b.people)+len(b.personAt))*4
+	}
+	for _, es := range ix.open.places {
+		open += int64(cap(es)) * 12
+	}
+	for _, es := range ix.open.people {
+		open += int64(cap(es)) * 8
+	}
+	return sealed, open
+}

@@ -244,4 +244,14 @@ func TestIndexSealsDays(t *testing.T) {
 		t.Errorf("%d blocks after purging two days, want 3", got)
 	}
 	sameRows(t, ctx, ix, d)
+	if sealed, open := ix.Bytes(); sealed < 3*4*20 || open < 5*20 {
+		t.Errorf("index holds %d bytes sealed, %d open; want at least 20 a check-in", sealed, open)
+	}
+	// Purge everything: no memory left held.
+	if _, err := s.Purge(ctx, at(0, 0)+10*dayS); err != nil {
+		t.Fatal(err)
+	}
+	if sealed, open := ix.Bytes(); sealed != 0 || open != 0 || ix.Blocks() != 0 || ix.Len() != 0 {
+		t.Errorf("after purging every day: %d bytes sealed, %d open, %d blocks, %d check-ins", sealed, open, ix.Blocks(), ix.Len())
+	}
 }

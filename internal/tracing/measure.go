@@ -119,6 +119,10 @@ type Measurement struct {
 	TracingIndex string  `json:"tracing_index"`
 	IndexLoadS   float64 `json:"index_load_s,omitempty"`
 	HeapBytes    int64   `json:"heap_bytes_after_ingest"`
+	// The index's memory after the ingest: its sealed blocks (outside the
+	// Go heap) and its open lists (in it).
+	IndexSealedBytes int64 `json:"index_sealed_bytes,omitempty"`
+	IndexOpenBytes   int64 `json:"index_open_bytes,omitempty"`
 }
 
 // Measure generates a synthetic movement of o.CheckIns check-ins (or
@@ -202,6 +206,11 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapBytes = int64(ms.HeapInuse)
+	if o.Index != nil {
+		res.IndexSealedBytes, res.IndexOpenBytes = o.Index.Bytes()
+		logf("in-memory index: %d check-ins, %d MB sealed, %d MB open; Go heap %d MB in use", o.Index.Len(),
+			res.IndexSealedBytes>>20, res.IndexOpenBytes>>20, res.HeapBytes>>20)
+	}
 	if d.Dialect == db.Postgres {
 		// What autovacuum would do in time on a live server: statistics, and
 		// the visibility map that makes index-only scans index-only.
