@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -49,6 +51,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	reuse := fs.Bool("reuse", false, "time the single traces again in the --db of an earlier run with the same --checkins, --days and --seed:\nno generation, no ingest, no batch")
 	fs.Bool("json", true, "print JSON (the only format)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and the tracing to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file once the check-ins are in")
 	index := fs.String("index", "auto", "what the tracer reads: memory (an in-memory index, SQLite only), store, or auto (memory on SQLite)")
 	rulesFile := fs.String("rules", "", "trace under the tracing section of this rule file (with --reuse only: the store's dwell times were set at ingest)")
 	if err := parse(fs, args); err != nil {
@@ -180,6 +183,11 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	}
 	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
 		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout, Index: ix,
+		AfterIngest: func() {
+			if err := writeHeapProfile(*memProfile); err != nil {
+				logf("heap profile: %v", err)
+			}
+		},
 		// Confirmed cases, infectious for the 14 days before now: onset
 		// 12 days ago (the window opens 2 days before it).
 		Prepare: func(ctx context.Context, cs []tracing.Case) error {
@@ -280,3 +288,20 @@ func loadAvg() string {
 }
 
 func init() { benches["tracing"] = benchTracing }
+
+// writeHeapProfile writes the heap profile to path, if there is one.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

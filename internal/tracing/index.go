@@ -15,7 +15,7 @@ import (
 
 // Index keeps every check-in of the store in memory, in the two orders the
 // tracer reads — by place and time, by person and time — so that tracing a
-// case reads no page from disk. The last two days' check-ins are open:
+// case reads no page from disk. The current day's check-ins are open:
 // lists per place and per person that grow as check-ins arrive. Older days
 // are sealed into blocks, one a day: flat arrays outside the Go heap, 20
 // bytes a check-in and nothing to spare (2 GB for 100 million), which the
@@ -239,7 +239,7 @@ func fits32(v int64) bool { return v >= 0 && v <= math.MaxUint32 }
 
 // put adds a check-in to the open lists, in time order (at the end when
 // it is the latest, as it nearly always is). The first check-in of a new
-// day seals the days before yesterday.
+// day seals the days before it.
 func (ix *Index) put(c *CheckIn) bool {
 	dur := c.TOut - c.TIn
 	if !fits32(c.ResidentID) || !fits32(c.PlaceID) || !fits32(c.TIn) || dur <= 0 || dur >= seated {
@@ -265,8 +265,10 @@ func (ix *Index) put(c *CheckIn) bool {
 	return true
 }
 
-// openDays is how many days stay open: today and yesterday.
-const openDays = 2
+// openDays is how many days stay open: the current one. (A check-out of a
+// sealed stay changes it in place; a check-in that comes late waits in the
+// open lists for the next day's turn.)
+const openDays = 1
 
 // insertByTime inserts e after every entry that began no later.
 func insertByTime[E any](es []E, e E, tin func(E) uint32) []E {

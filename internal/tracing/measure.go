@@ -54,6 +54,9 @@ type MeasureOptions struct {
 	Reuse bool
 	// Policy is the tracing policy measured; DefaultPolicy when nil.
 	Policy *Policy
+	// AfterIngest, when set, is called once the check-ins are in (to
+	// write a heap profile, say).
+	AfterIngest func()
 	// Index, when set, is the tracer's in-memory index: Measure's store
 	// feeds it, and loads it first (with Reuse, the whole store: timed).
 	Index *Index
@@ -201,6 +204,9 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		logf("%d check-ins by %d residents at %d places in %s, ingested before", n, mv.Residents, len(mv.Places), res.Store)
 	} else if err := measureIngest(ctx, store, mv, o, &res, logf); err != nil {
 		return res, err
+	}
+	if o.AfterIngest != nil {
+		o.AfterIngest()
 	}
 	runtime.GC()
 	var ms runtime.MemStats
