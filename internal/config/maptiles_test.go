@@ -80,3 +80,27 @@ func TestCheckInLimits(t *testing.T) {
 		}
 	}
 }
+
+func TestTracingIndex(t *testing.T) {
+	for _, tc := range []struct {
+		db, index, wantErr string
+	}{
+		{"sqlite:x.db", "", ""},
+		{"sqlite:x.db", "memory", ""},
+		{"sqlite:x.db", "off", ""},
+		{"postgres://h/db", "", ""},
+		{"postgres://h/db", "off", ""},
+		{"postgres://h/db", "memory", "only on the embedded SQLite store"},
+		{"sqlite:x.db", "disk", `tracing index "disk"`},
+	} {
+		c := Default()
+		env := map[string]string{"OUTBREAK_DB": tc.db, "OUTBREAK_TRACING_INDEX": tc.index}
+		if err := c.FromEnv(func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Validate()
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s with index %q: Validate() = %v, want %q", tc.db, tc.index, err, tc.wantErr)
+		}
+	}
+}
