@@ -130,23 +130,26 @@ var (
 // row's id grows with the order of commits (one writer), which is what
 // tells the rows Load reads from those it is given; so Load refuses
 // PostgreSQL.
-func (ix *Index) Load(ctx context.Context, d *db.DB) error {
+func (ix *Index) Load(ctx context.Context, d *db.DB) (err error) {
+	defer func() {
+		if err != nil {
+			ix.mu.Lock()
+			ix.release()
+			ix.mu.Unlock()
+		}
+	}()
 	if d.Dialect != db.SQLite {
-		err := errors.New("tracing: in-memory index: only on the embedded SQLite store (one node)")
-		ix.fail(err)
-		return err
+		return errors.New("only on the embedded SQLite store (one node)")
 	}
 	var top int64
 	if err := db.Get(ctx, d.R, &top, "SELECT COALESCE(max(id), 0) FROM checkins"); err != nil {
-		ix.fail(err)
-		return wrap("index: load", err)
+		return fmt.Errorf("load: %w", err)
 	}
 	for after := int64(0); after < top; {
 		rows, err := d.R.QueryContext(ctx, `SELECT id, resident_id, place_id, t_in, t_out, COALESCE(carriage, ''), COALESCE(seat, '')
 			FROM checkins WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, top, loadChunk)
 		if err != nil {
-			ix.fail(err)
-			return wrap("index: load", err)
+			return fmt.Errorf("load: %w", err)
 		}
 		var batch []CheckIn
 		last := after
@@ -154,15 +157,13 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) error {
 			var c CheckIn
 			if err := rows.Scan(&last, &c.ResidentID, &c.PlaceID, &c.TIn, &c.TOut, &c.Carriage, &c.Seat); err != nil {
 				rows.Close()
-				ix.fail(err)
-				return wrap("index: load", err)
+				return fmt.Errorf("load: %w", err)
 			}
 			batch = append(batch, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			ix.fail(err)
-			return wrap("index: load", err)
+			return fmt.Errorf("load: %w", err)
 		}
 		if len(batch) == 0 {
 			break
@@ -171,8 +172,7 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) error {
 		for i := range batch {
 			if !ix.put(&batch[i]) {
 				ix.mu.Unlock()
-				ix.fail(errIndexRange)
-				return ix.Err()
+				return errIndexRange
 			}
 		}
 		ix.mu.Unlock()
@@ -216,6 +216,20 @@ func (ix *Index) do(op indexOp) {
 		return
 	}
 	ix.apply(op, 0)
+	if ix.err.Load() != nil {
+		ix.release()
+	}
+}
+
+// release lets go of everything the index holds, once it has stopped;
+// ix.mu must be held.
+func (ix *Index) release() {
+	for _, b := range ix.blocks {
+		b.release()
+	}
+	ix.blocks, ix.pending, ix.n = nil, nil, 0
+	ix.open = openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}
+	ix.openDays, ix.seats = map[uint32]int{}, map[seatKey]seat{}
 }
 
 // apply makes one write; rows with an id up to loadedTop came with Load.

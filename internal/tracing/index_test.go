@@ -156,6 +156,9 @@ func TestIndexTracesAsTheStore(t *testing.T) {
 	if ix.Ready() || ix.Err() == nil {
 		t.Fatalf("index ready %v, err %v after an id it cannot hold", ix.Ready(), ix.Err())
 	}
+	if sealed, open := ix.Bytes(); ix.Len() != 0 || sealed != 0 || open != 0 {
+		t.Errorf("a stopped index still holds %d check-ins, %d + %d bytes", ix.Len(), sealed, open)
+	}
 	if got, want := who(trace(ix)), fmt.Sprintf("[close:2 close:%d secondary:4]", big); got != want {
 		t.Errorf("after the index stopped: %s, want %s", got, want)
 	}
