@@ -302,18 +302,23 @@ func (m *Movement) Sites() []PlaceSite { return m.where }
 // when it is to make more check-ins than its residents make in those.
 func (m *Movement) Days() int { return m.days }
 
-// row is a compact check-in while a day is made.
+// row is a compact check-in while a day is made (56 bytes: a day of a
+// large movement is millions of them, held while they are sorted).
 type synthRow struct {
 	in, out  int64
 	resident int64
 	place    int64
 	id       [16]byte
+	extra    int32 // 1 + the index of a check-in given to Add; 0 for made ones
 	carriage uint8
 	seatRow  uint8
 	seatCol  byte
-	source   Source
-	extra    int32 // 1 + the index of a check-in given to Add; 0 for made ones
+	source   uint8 // index in synthSources
 }
+
+var synthSources = [...]Source{Scan, Passage, Trip}
+
+func synthSource(s Source) uint8 { return uint8(slices.Index(synthSources[:], s)) }
 
 // Batches yields the check-ins in batches of size, day after day, each
 // day's in the order of their check-in times — the order in which a
@@ -343,7 +348,7 @@ func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
 						b[i] = m.extra[r.extra-1]
 						continue
 					}
-					b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: r.source}
+					b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: synthSources[r.source]}
 					if r.carriage > 0 {
 						b[i].Carriage = strconv.Itoa(int(r.carriage))
 					}
@@ -390,7 +395,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 		}
 		r := p.id
 		add := func(place int64, in, out int64, src Source) {
-			row := synthRow{in: in, out: out, resident: r, place: place, source: src}
+			row := synthRow{in: in, out: out, resident: r, place: place, source: synthSource(src)}
 			w1, w2 := rng.Uint64(), rng.Uint64()
 			for k := range 8 {
 				row.id[k], row.id[8+k] = byte(w1>>(8*k)), byte(w2>>(8*k))
@@ -408,7 +413,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			k := rng.IntN(3)
 			svcs := m.trips[d][k]
 			dep := midnight + int64(6*3600+rng.IntN(12)*3600)
-			row := synthRow{in: dep, out: dep + int64(3600+rng.IntN(4)*3600), resident: r, place: svcs[rng.IntN(len(svcs))], source: Trip}
+			row := synthRow{in: dep, out: dep + int64(3600+rng.IntN(4)*3600), resident: r, place: svcs[rng.IntN(len(svcs))], source: synthSource(Trip)}
 			w1, w2 := rng.Uint64(), rng.Uint64()
 			for j := range 8 {
 				row.id[j], row.id[8+j] = byte(w1>>(8*j)), byte(w2>>(8*j))
