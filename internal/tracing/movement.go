@@ -328,40 +328,62 @@ func synthSource(s Source) uint8 { return uint8(slices.Index(synthSources[:], s)
 // Options.Days. The batches are the caller's to keep.
 func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
 	return func(yield func([]CheckIn) bool) {
-		rng := rand.New(rand.NewPCG(m.Options.Seed, 0xc4ec))
+		src := rand.NewPCG(m.Options.Seed, 0xc4ec)
+		rng := rand.New(src)
 		left := m.Options.CheckIns
 		if left == 0 {
 			left = math.MaxInt // real residents' every check-in over the days
 		}
 		var rows []synthRow
 		for d := 0; left > 0 && d < m.days; d++ {
-			rows = m.day(rng, d, rows[:0])
-			slices.SortFunc(rows, func(a, b synthRow) int { return cmp.Compare(a.in, b.in) })
-			rows = rows[:min(len(rows), left)]
-			left -= len(rows)
-			m.End = m.Options.Start.Unix() + int64(d+1)*day
-			for start := 0; start < len(rows); start += size {
-				chunk := rows[start:min(start+size, len(rows))]
-				b := make([]CheckIn, len(chunk))
-				for i, r := range chunk {
-					if r.extra > 0 {
-						b[i] = m.extra[r.extra-1]
-						continue
-					}
-					b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: synthSources[r.source]}
-					if r.carriage > 0 {
-						b[i].Carriage = strconv.Itoa(int(r.carriage))
-					}
-					if r.seatRow > 0 {
-						b[i].Seat = strconv.Itoa(int(r.seatRow)) + string(r.seatCol)
-					}
+			// A day is made twice over from the same random state, keeping
+			// the check-ins before noon, then those after: half the rows to
+			// hold and sort at once, and the same check-ins as in one go.
+			noon := m.Options.Start.Unix() + int64(d)*day + day/2
+			state := *src
+			for half := range 2 {
+				*src = state
+				from, to := int64(math.MinInt64), noon
+				if half == 1 {
+					from, to = noon, math.MaxInt64
 				}
-				if !yield(b) {
+				rows = m.day(rng, d, rows[:0], from, to)
+				slices.SortFunc(rows, func(a, b synthRow) int { return cmp.Compare(a.in, b.in) })
+				rows = rows[:min(len(rows), left)]
+				left -= len(rows)
+				m.End = m.Options.Start.Unix() + int64(d+1)*day
+				if !m.yieldBatches(rows, size, yield) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// yieldBatches hands rows on in batches of size; false when the consumer
+// stopped.
+func (m *Movement) yieldBatches(rows []synthRow, size int, yield func([]CheckIn) bool) bool {
+	for start := 0; start < len(rows); start += size {
+		chunk := rows[start:min(start+size, len(rows))]
+		b := make([]CheckIn, len(chunk))
+		for i, r := range chunk {
+			if r.extra > 0 {
+				b[i] = m.extra[r.extra-1]
+				continue
+			}
+			b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: synthSources[r.source]}
+			if r.carriage > 0 {
+				b[i].Carriage = strconv.Itoa(int(r.carriage))
+			}
+			if r.seatRow > 0 {
+				b[i].Seat = strconv.Itoa(int(r.seatRow)) + string(r.seatCol)
+			}
+		}
+		if !yield(b) {
+			return false
+		}
+	}
+	return true
 }
 
 func uuid(b [16]byte) string {
@@ -380,13 +402,17 @@ func uuid(b [16]byte) string {
 	return string(s[:])
 }
 
-// day appends day d's check-ins of every resident to rows.
-func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
+// day appends to rows day d's check-ins of every resident that begin in
+// [from, to).
+func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow, from, to int64) []synthRow {
+	keep := func(in int64) bool { return in >= from && in < to }
 	midnight := m.Options.Start.Unix() + int64(d)*day
 	weekend := (int(m.Options.Start.Weekday())+d)%7 == 0 || (int(m.Options.Start.Weekday())+d)%7 == 6
 	jitter := func(s int32, spread int) int64 { return midnight + int64(s) + int64(rng.IntN(2*spread+1)-spread) }
 	for _, x := range m.extraByDay[d] {
-		rows = append(rows, synthRow{in: m.extra[x].TIn, extra: int32(x + 1)})
+		if keep(m.extra[x].TIn) {
+			rows = append(rows, synthRow{in: m.extra[x].TIn, extra: int32(x + 1)})
+		}
 	}
 	for i := range m.people {
 		p := &m.people[i]
@@ -400,7 +426,9 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			for k := range 8 {
 				row.id[k], row.id[8+k] = byte(w1>>(8*k)), byte(w2>>(8*k))
 			}
-			rows = append(rows, row)
+			if keep(in) {
+				rows = append(rows, row)
+			}
 		}
 		// Checked out by hand half the time; otherwise the kind's dwell.
 		out := func(end int64) int64 {
@@ -424,7 +452,9 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow) []synthRow {
 			case 1:
 				row.seatRow, row.seatCol = uint8(1+rng.IntN(40)), "ABCDEF"[rng.IntN(6)]
 			}
-			rows = append(rows, row)
+			if keep(row.in) {
+				rows = append(rows, row)
+			}
 			continue
 		}
 		if weekend || p.role == AtHome {
