@@ -294,12 +294,19 @@ func (set *evidenceSet) merge(o *evidenceSet) {
 // contacts gathers the evidence by contact, ordered by resident id, each
 // one's evidence by time.
 func (set *evidenceSet) contacts(kind string, caseID int64) []Contact {
-	out := make([]Contact, 0, len(set.by))
-	for resident, c := range set.by {
-		slices.SortFunc(c.ev, compareEvidence)
-		out = append(out, Contact{ResidentID: resident, Kind: kind, Case: caseID, Exposure: c.exposure, Evidence: c.ev})
+	ids := make([]int64, 0, len(set.by))
+	for resident := range set.by {
+		ids = append(ids, resident)
 	}
-	slices.SortFunc(out, func(a, b Contact) int { return cmp.Compare(a.ResidentID, b.ResidentID) })
+	slices.Sort(ids) // ids, not contacts: tens of thousands of them
+	out := make([]Contact, len(ids))
+	for i, resident := range ids {
+		c := set.by[resident]
+		if len(c.ev) > 1 {
+			slices.SortFunc(c.ev, compareEvidence)
+		}
+		out[i] = Contact{ResidentID: resident, Kind: kind, Case: caseID, Exposure: c.exposure, Evidence: c.ev}
+	}
 	return out
 }
 
