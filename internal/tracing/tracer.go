@@ -204,13 +204,13 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 func (t *Tracer) collect(ctx context.Context, caseID int64, srcs []presence, skip []int64, via bool) (*evidenceSet, error) {
 	run := func(ctx context.Context, srcs []presence) (*evidenceSet, error) {
 		set := newEvidenceSet()
-		err := t.meet(ctx, srcs, skip, func(src *presence, r row, from, to int64) {
+		err := t.meet(ctx, srcs, skip, func(src *presence, r row, from, to, earliest int64) {
 			e := Evidence{Case: caseID, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
 				SourceIn: src.in, SourceOut: src.out, From: from, To: to, Carriage: r.carriage, Seat: r.seat}
 			if via {
 				e.Via = src.owner
 			}
-			set.add(r.resident, e)
+			set.add(r.resident, e, earliest)
 		})
 		return set, err
 	}
@@ -252,13 +252,15 @@ func newEvidenceSet() *evidenceSet {
 	return &evidenceSet{by: map[int64]*contactEvidence{}}
 }
 
-func (set *evidenceSet) add(resident int64, e Evidence) {
+// add keeps e for the resident, whose overlap began at earliest (e's or
+// an earlier one's).
+func (set *evidenceSet) add(resident int64, e Evidence, earliest int64) {
 	c := set.by[resident]
 	if c == nil {
-		set.by[resident] = &contactEvidence{exposure: e.From, ev: []Evidence{e}}
+		set.by[resident] = &contactEvidence{exposure: earliest, ev: []Evidence{e}}
 		return
 	}
-	c.exposure = min(c.exposure, e.From)
+	c.exposure = min(c.exposure, earliest)
 	c.keep(e)
 }
 
@@ -383,10 +385,13 @@ func (t *Tracer) presences(ctx context.Context, wins []window) ([]presence, erro
 
 // meet finds, for every presence, the check-ins at its place of people
 // not in skip (sorted) that overlap it long enough under the place kind's
-// rule, and calls found with each pair. The presences at one place are merged into as
-// few time ranges as overlap, and each range is one probe of the
-// (place_id, t_in) index, bounded below by the kind's longest stay.
-func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found func(src *presence, r row, from, to int64)) error {
+// rule. The presences at one place are merged into as few time ranges as
+// overlap, and each range is one probe of the (place_id, t_in) index,
+// bounded below by the kind's longest stay. For each check-in found, found
+// is called once: with the presence it overlapped best (as
+// Evidence.better orders them), that overlap, and the start of the
+// earliest overlap with any of them (the contact's exposure).
+func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found func(src *presence, r row, from, to, earliest int64)) error {
 	order := make([]int, len(srcs))
 	for i := range order {
 		order[i] = i
@@ -413,16 +418,31 @@ func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found 
 		if _, skipped := slices.BinarySearch(skip, r.resident); skipped {
 			return
 		}
+		var (
+			best               *presence
+			from, to, earliest int64
+		)
 		for _, i := range groups[p] {
 			s := &srcs[i]
 			if s.a >= r.out {
 				break // this presence and the later ones start after the check-in
 			}
-			from, to := max(s.a, r.in), min(s.b, r.out)
-			if to-from < s.kp.minOverlap() || !s.kp.sameSpace(s.carriage, s.seat, r.carriage, r.seat) {
+			f, u := max(s.a, r.in), min(s.b, r.out)
+			if u-f < s.kp.minOverlap() || !s.kp.sameSpace(s.carriage, s.seat, r.carriage, r.seat) {
 				continue
 			}
-			found(s, r, from, to)
+			if best == nil {
+				best, from, to, earliest = s, f, u, f
+				continue
+			}
+			earliest = min(earliest, f)
+			if cmp.Or(cmp.Compare(to-from, u-f), cmp.Compare(f, from), cmp.Compare(s.owner, best.owner),
+				cmp.Compare(s.in, best.in), cmp.Compare(s.out, best.out)) < 0 {
+				best, from, to = s, f, u
+			}
+		}
+		if best != nil {
+			found(best, r, from, to, earliest)
 		}
 	})
 }
