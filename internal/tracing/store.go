@@ -420,22 +420,19 @@ func (s *Store) CheckOut(ctx context.Context, residentID int64, clientID string,
 	if out <= tIn {
 		return validation.Field("t_out", "tracing.t_out_before_t_in")
 	}
-	var cur struct {
-		Place int64 `db:"place_id"`
-		Out   int64 `db:"t_out"`
-	}
-	err := db.Get(ctx, s.d.R, &cur, "SELECT place_id, t_out FROM checkins WHERE t_in = ? AND client_id = ? AND resident_id = ?", tIn, clientID, residentID)
+	var place int64
+	err := db.Get(ctx, s.d.R, &place, "SELECT place_id FROM checkins WHERE t_in = ? AND client_id = ? AND resident_id = ?", tIn, clientID, residentID)
 	if errors.Is(err, db.ErrNotFound) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return wrap("check out", err)
 	}
-	kinds, err := s.places.Kinds(ctx, []int64{cur.Place})
+	kinds, err := s.places.Kinds(ctx, []int64{place})
 	if err != nil {
 		return wrap("check out: place kind", err)
 	}
-	out = min(out, tIn+secs(s.Policy().For(kinds[cur.Place]).MaxStay))
+	out = min(out, tIn+secs(s.Policy().For(kinds[place]).MaxStay))
 	ix := s.index.Load()
 	var old int64
 	err = s.d.InTx(ctx, func(tx *db.Tx) error {
@@ -452,7 +449,7 @@ func (s *Store) CheckOut(ctx context.Context, residentID int64, clientID string,
 	if err != nil {
 		return wrap("check out", err)
 	}
-	ix.checkedOut(residentID, cur.Place, tIn, old, out)
+	ix.checkedOut(residentID, place, tIn, old, out)
 	return nil
 }
 
