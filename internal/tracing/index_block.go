@@ -122,61 +122,43 @@ func (ix *Index) seal(cutDay uint32) {
 func sealDay(d uint32, places, people []uint32, o *openPart) *block {
 	lo, hi := d*day, (d+1)*day
 	b := &block{day: d}
-	var n, nPlaces, nPeople int
-	for _, p := range places {
-		es := o.places[p]
-		i := firstAt(es, lo)
-		if j := i + firstAt(es[i:], hi); j > i {
-			n += j - i
-			nPlaces++
-		}
-	}
-	for _, r := range people {
-		es := o.people[r]
-		if i := firstOf(es, lo); i < len(es) && es[i].tin < hi {
-			nPeople++
-		}
-	}
-	var f func()
-	b.pe, f = offHeap[placeEntry](n)
-	b.free = append(b.free, f)
-	b.qe, f = offHeap[personEntry](n)
-	b.free = append(b.free, f)
-	b.places, f = offHeap[uint32](nPlaces)
-	b.free = append(b.free, f)
-	b.placeAt, f = offHeap[uint32](nPlaces + 1)
-	b.free = append(b.free, f)
-	b.people, f = offHeap[uint32](nPeople)
-	b.free = append(b.free, f)
-	b.personAt, f = offHeap[uint32](nPeople + 1)
-	b.free = append(b.free, f)
-	k, at := 0, 0
-	for _, p := range places {
-		es := o.places[p]
-		i := firstAt(es, lo)
-		j := i + firstAt(es[i:], hi)
-		if i == j {
-			continue
-		}
-		b.places[k], b.placeAt[k] = p, uint32(at)
-		at += copy(b.pe[at:], es[i:j])
-		k++
-	}
-	b.placeAt[k] = uint32(at)
-	k, at = 0, 0
-	for _, r := range people {
-		es := o.people[r]
-		i := firstOf(es, lo)
-		j := i + firstOf(es[i:], hi)
-		if i == j {
-			continue
-		}
-		b.people[k], b.personAt[k] = r, uint32(at)
-		at += copy(b.qe[at:], es[i:j])
-		k++
-	}
-	b.personAt[k] = uint32(at)
+	b.places, b.placeAt, b.pe = sealLists(b, places, o.places, firstAt, lo, hi)
+	b.people, b.personAt, b.qe = sealLists(b, people, o.people, firstOf, lo, hi)
 	return b
+}
+
+// sealLists copies the entries of [lo, hi) of each key's list, keys in
+// order, into arrays outside the heap whose release b keeps: the keys that
+// have some, where each one's start, and the entries.
+func sealLists[E any](b *block, keys []uint32, lists map[uint32][]E, first func([]E, uint32) int, lo, hi uint32) (ids, at []uint32, es []E) {
+	span := func(l []E) (int, int) {
+		i := first(l, lo)
+		return i, i + first(l[i:], hi)
+	}
+	n, nKeys := 0, 0
+	for _, k := range keys {
+		if i, j := span(lists[k]); j > i {
+			n, nKeys = n+j-i, nKeys+1
+		}
+	}
+	var f [3]func()
+	ids, f[0] = offHeap[uint32](nKeys)
+	at, f[1] = offHeap[uint32](nKeys + 1)
+	es, f[2] = offHeap[E](n)
+	b.free = append(b.free, f[:]...)
+	x, pos := 0, 0
+	for _, k := range keys {
+		l := lists[k]
+		i, j := span(l)
+		if i == j {
+			continue
+		}
+		ids[x], at[x] = k, uint32(pos)
+		pos += copy(es[pos:], l[i:j])
+		x++
+	}
+	at[x] = uint32(pos)
+	return ids, at, es
 }
 
 // firstOf is the index of the first person entry that began at t or later.

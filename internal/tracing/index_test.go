@@ -13,6 +13,37 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
+// indexedStore is a fresh SQLite check-in store with an in-memory index,
+// loaded.
+func indexedStore(t *testing.T) (*db.DB, *tracing.Store, *tracing.Index) {
+	t.Helper()
+	d := dbtest.SQLite(t)
+	s := newStore(t, d)
+	ix := tracing.NewIndex()
+	if err := s.UseIndex(ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Load(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	return d, s, ix
+}
+
+// traceWith traces c in d under the default policy, reading ix (the store
+// when nil).
+func traceWith(t *testing.T, d *db.DB, ix *tracing.Index, c tracing.Case) tracing.Result {
+	t.Helper()
+	tr, err := tracing.NewTracer(d, places, tracing.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tr.WithIndex(ix).Trace(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // sameRows fails the test unless the index holds exactly the store's rows.
 func sameRows(t *testing.T, ctx context.Context, ix *tracing.Index, d *db.DB) {
 	t.Helper()
@@ -108,16 +139,7 @@ func TestIndexFollowsTheStore(t *testing.T) {
 // reading the store finds, and when a check-in the index cannot hold
 // arrives, the index stops and the tracer reads the store.
 func TestIndexTracesAsTheStore(t *testing.T) {
-	ctx := context.Background()
-	d := dbtest.SQLite(t)
-	s := newStore(t, d)
-	ix := tracing.NewIndex()
-	if err := s.UseIndex(ix); err != nil {
-		t.Fatal(err)
-	}
-	if err := ix.Load(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	d, s, ix := indexedStore(t)
 	ingest(t, s,
 		checkIn("case", 1, market, at(10, 0), at(11, 0)),
 		checkIn("close", 2, market, at(10, 30), at(11, 30)),
@@ -125,17 +147,7 @@ func TestIndexTracesAsTheStore(t *testing.T) {
 		checkIn("second", 4, office, at(13, 0), at(14, 0)),
 		checkIn("close-at-office", 2, office, at(13, 30), at(15, 0)))
 	c := tracing.Case{ResidentID: 1, From: at(0, 0), Until: at(23, 0), QuarantineAt: at(23, 0)}
-	trace := func(ix *tracing.Index) tracing.Result {
-		tr, err := tracing.NewTracer(d, places, tracing.DefaultPolicy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := tr.WithIndex(ix).Trace(ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	trace := func(ix *tracing.Index) tracing.Result { return traceWith(t, d, ix, c) }
 	who := func(r tracing.Result) string {
 		var ids []string
 		for _, ct := range slices.Concat(r.Close, r.Secondary) {
@@ -188,15 +200,7 @@ func TestIndexOnlyOnSQLite(t *testing.T) {
 // open lists finds what it finds in the store.
 func TestIndexSealsDays(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.SQLite(t)
-	s := newStore(t, d)
-	ix := tracing.NewIndex()
-	if err := s.UseIndex(ix); err != nil {
-		t.Fatal(err)
-	}
-	if err := ix.Load(ctx, d); err != nil {
-		t.Fatal(err)
-	}
+	d, s, ix := indexedStore(t)
 	const dayS = 86400
 	for k := range int64(6) { // 6 days: the case and a colleague at the office, a friend at the market
 		ingest(t, s,
@@ -222,16 +226,7 @@ func TestIndexSealsDays(t *testing.T) {
 	sameRows(t, ctx, ix, d)
 
 	c := tracing.Case{ResidentID: 1, From: at(0, 0), Until: at(0, 0) + 7*dayS, QuarantineAt: at(0, 0) + 7*dayS}
-	var results [2]tracing.Result
-	for i, x := range []*tracing.Index{nil, ix} {
-		tr, err := tracing.NewTracer(d, places, tracing.DefaultPolicy())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if results[i], err = tr.WithIndex(x).Trace(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	results := [2]tracing.Result{traceWith(t, d, nil, c), traceWith(t, d, ix, c)}
 	if !reflect.DeepEqual(results[0], results[1]) {
 		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
 	}
