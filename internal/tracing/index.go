@@ -38,9 +38,9 @@ import (
 type Index struct {
 	mu   sync.RWMutex
 	open openPart
-	// openDays counts the open check-ins by day (unix seconds / 86400);
-	// lastDay is the latest day seen. blocks are by day.
-	openDays map[uint32]int
+	// unsealed holds the days (unix seconds / 86400) that have open
+	// check-ins; lastDay is the latest day seen. blocks are by day.
+	unsealed map[uint32]bool
 	lastDay  uint32
 	blocks   []*block
 	// seats holds the carriage and seat of the check-ins that have one
@@ -86,8 +86,16 @@ type indexCheckOut struct{ resident, place, tin, oldOut, out int64 }
 
 // NewIndex returns an empty index that has yet to Load the store.
 func NewIndex() *Index {
-	return &Index{open: openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}, openDays: map[uint32]int{},
-		seats: map[seatKey]seat{}, loading: true}
+	ix := &Index{loading: true}
+	ix.empty()
+	return ix
+}
+
+// empty makes the index hold nothing; ix.mu must be held once it is shared.
+func (ix *Index) empty() {
+	ix.open = openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}
+	ix.unsealed, ix.seats = map[uint32]bool{}, map[seatKey]seat{}
+	ix.blocks, ix.pending, ix.n = nil, nil, 0
 }
 
 // Ready reports whether the index holds the store's check-ins and can
@@ -227,9 +235,7 @@ func (ix *Index) release() {
 	for _, b := range ix.blocks {
 		b.release()
 	}
-	ix.blocks, ix.pending, ix.n = nil, nil, 0
-	ix.open = openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}
-	ix.openDays, ix.seats = map[uint32]int{}, map[seatKey]seat{}
+	ix.empty()
 }
 
 // apply makes one write; rows with an id up to loadedTop came with Load.
@@ -269,20 +275,16 @@ func (ix *Index) put(c *CheckIn) bool {
 	ix.open.people[resident] = insertByTime(ix.open.people[resident], personEntry{place, tin}, func(e personEntry) uint32 { return e.tin })
 	ix.n++
 	d := tin / day
-	ix.openDays[d]++
+	ix.unsealed[d] = true
 	if d > ix.lastDay {
+		// Only the current day stays open. A check-out of a sealed stay
+		// changes it in place; a check-in that comes late for a sealed day
+		// waits in the open lists for the next day's turn.
 		ix.lastDay = d
-		if d > openDays {
-			ix.seal(d - openDays + 1)
-		}
+		ix.seal(d)
 	}
 	return true
 }
-
-// openDays is how many days stay open: the current one. (A check-out of a
-// sealed stay changes it in place; a check-in that comes late waits in the
-// open lists for the next day's turn.)
-const openDays = 1
 
 // insertByTime inserts e after every entry that began no later.
 func insertByTime[E any](es []E, e E, tin func(E) uint32) []E {
@@ -332,9 +334,9 @@ func (ix *Index) purge(cut int64) {
 		return true
 	})
 	ix.n -= ix.open.trim(t)
-	for d := range ix.openDays {
+	for d := range ix.unsealed {
 		if d < t/day {
-			delete(ix.openDays, d)
+			delete(ix.unsealed, d)
 		}
 	}
 	for k := range ix.seats {
@@ -351,8 +353,9 @@ func firstAt(es []placeEntry, t uint32) int {
 }
 
 // query answers the tracer's probes as the store's queries do (see
-// Tracer.query1), leaving out the rows of the residents in skip.
-func (ix *Index) query(kind probeKind, probes []probe, skip []int64, fn func(int, row)) {
+// Tracer.query1); like PostgreSQL, it leaves the residents to skip to the
+// caller.
+func (ix *Index) query(kind probeKind, probes []probe, fn func(int, row)) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	for i, p := range probes {
@@ -372,13 +375,9 @@ func (ix *Index) query(kind probeKind, probes []probe, skip []int64, fn func(int
 				if out <= p.a || min(out, p.b)-max(in, p.a) < p.thr {
 					continue
 				}
-				if _, skipped := slices.BinarySearch(skip, int64(e.resident)); skipped {
-					continue
-				}
 				r := row{resident: int64(e.resident), in: in, out: out}
-				if p.seated && e.dur&seated != 0 {
-					s := ix.seats[seatKey{uint32(p.key), e.resident, e.tin}]
-					r.carriage, r.seat = s.carriage, s.seat
+				if p.seated {
+					ix.seatOf(&r, uint32(p.key), e)
 				}
 				fn(i, r)
 			}
@@ -391,8 +390,7 @@ func (ix *Index) query(kind probeKind, probes []probe, skip []int64, fn func(int
 func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
 	ix.eachPart(lo, hi, func(pt part) {
 		es := pt.personList(person)
-		i, _ := slices.BinarySearchFunc(es, lo, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
-		for ; i < len(es) && es[i].tin < hi; i++ {
+		for i := firstOf(es, lo); i < len(es) && es[i].tin < hi; i++ {
 			e := es[i]
 			// Identical check-ins (the same place and time twice) map to
 			// successive entries of the place's list, in the same part.
@@ -414,16 +412,22 @@ func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
 				in, out := int64(e.tin), int64(e.tin)+int64(ps[j].dur&^seated)
 				if out > a {
 					r := row{place: int64(e.place), in: in, out: out}
-					if ps[j].dur&seated != 0 {
-						s := ix.seats[seatKey{e.place, person, e.tin}]
-						r.carriage, r.seat = s.carriage, s.seat
-					}
+					ix.seatOf(&r, e.place, ps[j])
 					fn(r)
 				}
 				break
 			}
 		}
 	})
+}
+
+// seatOf sets r's carriage and seat from those of check-in e at place, if
+// it has them.
+func (ix *Index) seatOf(r *row, place uint32, e placeEntry) {
+	if e.dur&seated != 0 {
+		s := ix.seats[seatKey{place, e.resident, e.tin}]
+		r.carriage, r.seat = s.carriage, s.seat
+	}
 }
 
 func clamp32(v int64) uint32 { return uint32(min(max(v, 0), math.MaxUint32)) }

@@ -98,7 +98,7 @@ func (ix *Index) eachPart(lo, hi uint32, fn func(part)) {
 // for each day that has some.
 func (ix *Index) seal(cutDay uint32) {
 	var days []uint32
-	for d := range ix.openDays {
+	for d := range ix.unsealed {
 		if d < cutDay {
 			days = append(days, d)
 		}
@@ -111,7 +111,7 @@ func (ix *Index) seal(cutDay uint32) {
 	people := slices.Sorted(maps.Keys(ix.open.people))
 	for _, d := range days {
 		ix.blocks = append(ix.blocks, sealDay(d, places, people, &ix.open))
-		delete(ix.openDays, d)
+		delete(ix.unsealed, d)
 	}
 	slices.SortStableFunc(ix.blocks, func(a, b *block) int { return cmp.Compare(a.day, b.day) })
 	ix.open.trim(cutDay * day)

@@ -533,8 +533,8 @@ var splitProbes = 512
 
 // query runs the probes and calls fn with each matching row and the index
 // of its probe, one call at a time. SQLite leaves out the rows of the
-// residents in skip; the caller checks them again (PostgreSQL returns
-// them). Many probes are split in two halves that run side by side, each
+// residents in skip; the caller checks them again (PostgreSQL and the
+// in-memory index return them). Many probes are split in two halves that run side by side, each
 // on its own connection, their rows handed to fn when both are done.
 func (t *Tracer) query(ctx context.Context, kind probeKind, probes []probe, skip []int64, fn func(int, row)) error {
 	if len(probes) < splitProbes || runtime.GOMAXPROCS(0) < 2 || t.index.Ready() {
@@ -571,7 +571,7 @@ func (t *Tracer) query1(ctx context.Context, kind probeKind, probes []probe, ski
 		return nil
 	}
 	if t.index.Ready() {
-		t.index.query(kind, probes, skip, fn)
+		t.index.query(kind, probes, fn)
 		return ctx.Err()
 	}
 	if t.d.Dialect == db.Postgres {
