@@ -141,6 +141,8 @@ var (
 func (ix *Index) Load(ctx context.Context, d *db.DB) (err error) {
 	defer func() {
 		if err != nil {
+			ix.fail(err)
+			err = ix.Err()
 			ix.mu.Lock()
 			ix.release()
 			ix.mu.Unlock()

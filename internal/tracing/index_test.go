@@ -188,8 +188,8 @@ func TestIndexOnlyOnSQLite(t *testing.T) {
 		if err := s.UseIndex(ix); err == nil {
 			t.Error("UseIndex took a PostgreSQL store")
 		}
-		if err := ix.Load(context.Background(), d); err == nil || ix.Ready() {
-			t.Errorf("Load on PostgreSQL: %v, ready %v", err, ix.Ready())
+		if err := ix.Load(context.Background(), d); err == nil || ix.Ready() || ix.Err() == nil {
+			t.Errorf("Load on PostgreSQL: %v, ready %v, stopped for %v", err, ix.Ready(), ix.Err())
 		}
 	})
 }
