@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -298,8 +297,7 @@ func writeHeapProfile(path string) error {
 	if err != nil {
 		return err
 	}
-	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
+	if err := pprof.WriteHeapProfile(f); err != nil { // Measure has collected the garbage
 		f.Close()
 		return err
 	}

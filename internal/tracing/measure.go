@@ -54,8 +54,8 @@ type MeasureOptions struct {
 	Reuse bool
 	// Policy is the tracing policy measured; DefaultPolicy when nil.
 	Policy *Policy
-	// AfterIngest, when set, is called once the check-ins are in (to
-	// write a heap profile, say).
+	// AfterIngest, when set, is called once the check-ins are in and the
+	// garbage collected (to write a heap profile, say).
 	AfterIngest func()
 	// Index, when set, is the tracer's in-memory index: Measure's store
 	// feeds it, and loads it first (with Reuse, the whole store: timed).
@@ -118,7 +118,8 @@ type Measurement struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	// TracingIndex is what the tracer read: "memory" (Index) or "store".
 	// IndexLoadS is how long loading it took; HeapBytes is the Go heap in
-	// use after the ingest (the index, when there is one, most of it).
+	// use after the ingest (the index's open day in it, its sealed days
+	// not).
 	TracingIndex string  `json:"tracing_index"`
 	IndexLoadS   float64 `json:"index_load_s,omitempty"`
 	HeapBytes    int64   `json:"heap_bytes_after_ingest"`
@@ -205,10 +206,10 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	} else if err := measureIngest(ctx, store, mv, o, &res, logf); err != nil {
 		return res, err
 	}
+	runtime.GC()
 	if o.AfterIngest != nil {
 		o.AfterIngest()
 	}
-	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapBytes = int64(ms.HeapInuse)
