@@ -289,6 +289,20 @@ func earliest(ev []tracing.Evidence) int64 {
 	return e
 }
 
+// inOrder checks the order the tracer promises: each kind's contacts by
+// resident id, each contact's evidence by the start of the overlap.
+func inOrder(cs []tracing.Contact) error {
+	for i, c := range cs {
+		if i > 0 && cs[i-1].Kind == c.Kind && cs[i-1].ResidentID >= c.ResidentID {
+			return fmt.Errorf("contact %d listed after %d", c.ResidentID, cs[i-1].ResidentID)
+		}
+		if !slices.IsSortedFunc(c.Evidence, func(a, b tracing.Evidence) int { return cmp.Compare(a.From, b.From) }) {
+			return fmt.Errorf("contact %d: evidence out of time order: %+v", c.ResidentID, c.Evidence)
+		}
+	}
+	return nil
+}
+
 // canonical sorts contacts and their evidence the reference's own way.
 func canonical(cs []tracing.Contact) []tracing.Contact {
 	out := make([]tracing.Contact, len(cs))
@@ -428,6 +442,9 @@ func TestTracerMatchesBruteForce(t *testing.T) {
 						}
 						if !reflect.DeepEqual(canonical(got.Secondary), wantSec) {
 							t.Errorf("%s: case %+v: secondary contacts differ:%s", tc.name, c, diff(canonical(got.Secondary), wantSec))
+						}
+						if err := inOrder(slices.Concat(got.Close, got.Secondary)); err != nil {
+							t.Errorf("%s: case %+v: %v", tc.name, c, err)
 						}
 					}
 				}

@@ -96,12 +96,6 @@ type Evidence struct {
 // OverlapMinutes is the overlap in whole minutes.
 func (e Evidence) OverlapMinutes() int { return int((e.To - e.From) / 60) }
 
-// better reports whether e is a better source for the same check-in than f.
-func (e *Evidence) better(f *Evidence) bool {
-	return cmp.Or(cmp.Compare(f.To-f.From, e.To-e.From), cmp.Compare(e.From, f.From), cmp.Compare(e.Via, f.Via),
-		cmp.Compare(e.SourceIn, f.SourceIn), cmp.Compare(e.SourceOut, f.SourceOut)) < 0
-}
-
 // Result is what tracing a case found.
 type Result struct {
 	Case Case `json:"case"`
@@ -161,7 +155,7 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 	if err != nil {
 		return res, wrap("trace: close contacts", err)
 	}
-	res.Close = closeEv.contacts(Close, c.ResidentID)
+	res.Close = closeEv.contacts(Close)
 	if !secondary {
 		return res, nil
 	}
@@ -192,7 +186,7 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 	if err != nil {
 		return res, wrap("trace: secondary contacts", err)
 	}
-	res.Secondary = secEv.contacts(Secondary, c.ResidentID)
+	res.Secondary = secEv.contacts(Secondary)
 	return res, nil
 }
 
@@ -202,20 +196,16 @@ func (t *Tracer) trace(ctx context.Context, c Case, secondary bool) (Result, err
 // run side by side, each into its own set, merged at the end: with the
 // index, tracing is bound by the evidence it builds, not by reading.
 func (t *Tracer) collect(ctx context.Context, caseID int64, srcs []presence, skip []int64, via bool) (*evidenceSet, error) {
-	run := func(ctx context.Context, srcs []presence) (*evidenceSet, error) {
-		set := newEvidenceSet()
-		err := t.meet(ctx, srcs, skip, func(src *presence, r row, from, to, earliest int64) {
-			e := Evidence{Case: caseID, PlaceID: src.place, Kind: src.kind, In: r.in, Out: r.out,
-				SourceIn: src.in, SourceOut: src.out, From: from, To: to, Carriage: r.carriage, Seat: r.seat}
-			if via {
-				e.Via = src.owner
-			}
-			set.add(r.resident, e, earliest)
+	// run finds whom srcs[lo:hi] met, into a set of its own.
+	run := func(ctx context.Context, lo, hi int) (*evidenceSet, error) {
+		set := newEvidenceSet(caseID, srcs, via)
+		err := t.meet(ctx, srcs[lo:hi], skip, func(src int, r row, from, to, earliest int64) {
+			set.add(r.resident, lo+src, r, from, to, earliest)
 		})
 		return set, err
 	}
 	if len(srcs) < splitProbes || runtime.GOMAXPROCS(0) < 2 || !t.index.Ready() {
-		return run(ctx, srcs)
+		return run(ctx, 0, len(srcs))
 	}
 	slices.SortFunc(srcs, func(x, y presence) int { return cmp.Compare(x.place, y.place) })
 	half := len(srcs) / 2
@@ -224,9 +214,9 @@ func (t *Tracer) collect(ctx context.Context, caseID int64, srcs []presence, ski
 	}
 	var sets [2]*evidenceSet
 	g, gctx := errgroup.WithContext(ctx)
-	for h, part := range [2][]presence{srcs[:half], srcs[half:]} {
+	for h, bounds := range [2][2]int{{0, half}, {half, len(srcs)}} {
 		g.Go(func() (err error) {
-			sets[h], err = run(gctx, part)
+			sets[h], err = run(gctx, bounds[0], bounds[1])
 			return err
 		})
 	}
@@ -235,86 +225,6 @@ func (t *Tracer) collect(ctx context.Context, caseID int64, srcs []presence, ski
 	}
 	sets[0].merge(sets[1])
 	return sets[0], nil
-}
-
-// evidenceSet keeps, for each contact, the best evidence for each of
-// their check-ins, and their first exposure over every overlap.
-type evidenceSet struct {
-	by map[int64]*contactEvidence
-}
-
-type contactEvidence struct {
-	exposure int64
-	ev       []Evidence // one per check-in of the contact: a few
-}
-
-func newEvidenceSet() *evidenceSet {
-	return &evidenceSet{by: map[int64]*contactEvidence{}}
-}
-
-// add keeps e for the resident, whose overlap began at earliest (e's or
-// an earlier one's).
-func (set *evidenceSet) add(resident int64, e Evidence, earliest int64) {
-	c := set.by[resident]
-	if c == nil {
-		set.by[resident] = &contactEvidence{exposure: earliest, ev: []Evidence{e}}
-		return
-	}
-	c.exposure = min(c.exposure, earliest)
-	c.keep(e)
-}
-
-// keep adds e, or puts it in place of the evidence of the same check-in
-// if it is better.
-func (c *contactEvidence) keep(e Evidence) {
-	for i := range c.ev {
-		if f := &c.ev[i]; f.PlaceID == e.PlaceID && f.In == e.In && f.Out == e.Out && f.Carriage == e.Carriage && f.Seat == e.Seat {
-			if e.better(f) {
-				*f = e
-			}
-			return
-		}
-	}
-	c.ev = append(c.ev, e)
-}
-
-// merge adds what o found to set.
-func (set *evidenceSet) merge(o *evidenceSet) {
-	for resident, c := range o.by {
-		mine := set.by[resident]
-		if mine == nil {
-			set.by[resident] = c
-			continue
-		}
-		mine.exposure = min(mine.exposure, c.exposure)
-		for _, e := range c.ev {
-			mine.keep(e)
-		}
-	}
-}
-
-// contacts gathers the evidence by contact, ordered by resident id, each
-// one's evidence by time.
-func (set *evidenceSet) contacts(kind string, caseID int64) []Contact {
-	ids := make([]int64, 0, len(set.by))
-	for resident := range set.by {
-		ids = append(ids, resident)
-	}
-	slices.Sort(ids) // ids, not contacts: tens of thousands of them
-	out := make([]Contact, len(ids))
-	for i, resident := range ids {
-		c := set.by[resident]
-		if len(c.ev) > 1 {
-			slices.SortFunc(c.ev, compareEvidence)
-		}
-		out[i] = Contact{ResidentID: resident, Kind: kind, Case: caseID, Exposure: c.exposure, Evidence: c.ev}
-	}
-	return out
-}
-
-func compareEvidence(a, b Evidence) int {
-	return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.PlaceID, b.PlaceID), cmp.Compare(a.In, b.In),
-		cmp.Compare(a.Out, b.Out), cmp.Compare(a.Carriage, b.Carriage), cmp.Compare(a.Seat, b.Seat))
 }
 
 // BatchOptions tune TraceAll.
@@ -389,9 +299,9 @@ func (t *Tracer) presences(ctx context.Context, wins []window) ([]presence, erro
 // overlap, and each range is one probe of the (place_id, t_in) index,
 // bounded below by the kind's longest stay. For each check-in found, found
 // is called once: with the presence it overlapped best (as
-// Evidence.better orders them), that overlap, and the start of the
+// evidenceSet.better orders them), that overlap, and the start of the
 // earliest overlap with any of them (the contact's exposure).
-func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found func(src *presence, r row, from, to, earliest int64)) error {
+func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found func(src int, r row, from, to, earliest int64)) error {
 	order := make([]int, len(srcs))
 	for i := range order {
 		order[i] = i
@@ -419,7 +329,7 @@ func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found 
 			return
 		}
 		var (
-			best               *presence
+			best               = -1
 			from, to, earliest int64
 		)
 		for _, i := range groups[p] {
@@ -431,17 +341,18 @@ func (t *Tracer) meet(ctx context.Context, srcs []presence, skip []int64, found 
 			if u-f < s.kp.minOverlap() || !s.kp.sameSpace(s.carriage, s.seat, r.carriage, r.seat) {
 				continue
 			}
-			if best == nil {
-				best, from, to, earliest = s, f, u, f
+			if best < 0 {
+				best, from, to, earliest = i, f, u, f
 				continue
 			}
 			earliest = min(earliest, f)
-			if cmp.Or(cmp.Compare(to-from, u-f), cmp.Compare(f, from), cmp.Compare(s.owner, best.owner),
-				cmp.Compare(s.in, best.in), cmp.Compare(s.out, best.out)) < 0 {
-				best, from, to = s, f, u
+			b := &srcs[best]
+			if cmp.Or(cmp.Compare(to-from, u-f), cmp.Compare(f, from), cmp.Compare(s.owner, b.owner),
+				cmp.Compare(s.in, b.in), cmp.Compare(s.out, b.out)) < 0 {
+				best, from, to = i, f, u
 			}
 		}
-		if best != nil {
+		if best >= 0 {
 			found(best, r, from, to, earliest)
 		}
 	})

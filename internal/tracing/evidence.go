@@ -1,0 +1,182 @@
+package tracing
+
+import (
+	"cmp"
+	"slices"
+)
+
+// evidenceSet keeps, for each contact, the best evidence for each of
+// their check-ins, and their first exposure over every overlap. A
+// secondary step finds tens of thousands of contacts with hundreds of
+// thousands of check-ins, so it keeps them compactly — a hit per check-in
+// found, in one slice free of pointers, naming its source presence by
+// index — and makes the Contacts and their Evidence once, at the end.
+type evidenceSet struct {
+	caseID int64
+	srcs   []presence // whom the hits overlapped
+	via    bool       // the sources are close contacts: Evidence.Via is their owner
+	by     map[int64]int32
+	cs     []contactAcc
+	hits   []hit
+	seats  []seat // the carriages and seats of hits on vehicles
+}
+
+// contactAcc is a contact being gathered; start is where their hits begin
+// once contacts has grouped them.
+type contactAcc struct {
+	resident, exposure int64
+	start, n           int32
+}
+
+// hit is a check-in [in, out) of contact cs[contact] that overlapped
+// srcs[src] over [from, to): an Evidence to be, whose place, kind and
+// source times are the source's. seat indexes seats, or is -1.
+type hit struct {
+	src, contact, seat int32
+	in, out, from, to  int64
+}
+
+func newEvidenceSet(caseID int64, srcs []presence, via bool) *evidenceSet {
+	return &evidenceSet{caseID: caseID, srcs: srcs, via: via, by: map[int64]int32{}}
+}
+
+// add keeps the check-in r of a contact, which overlapped srcs[src] over
+// [from, to), the contact's overlap having begun at earliest (this one's
+// or an earlier one's). The same check-in may be added twice (its stay
+// overlapped two of the sources' probes): contacts keeps the better.
+func (set *evidenceSet) add(resident int64, src int, r row, from, to, earliest int64) {
+	k := set.contact(resident, earliest)
+	set.cs[k].n++
+	h := hit{src: int32(src), contact: k, seat: -1, in: r.in, out: r.out, from: from, to: to}
+	if r.carriage != "" || r.seat != "" {
+		h.seat = int32(len(set.seats))
+		set.seats = append(set.seats, seat{r.carriage, r.seat})
+	}
+	set.hits = append(set.hits, h)
+}
+
+// contact returns the index of the resident's contactAcc, first exposed
+// at earliest.
+func (set *evidenceSet) contact(resident, earliest int64) int32 {
+	k, ok := set.by[resident]
+	if !ok {
+		k = int32(len(set.cs))
+		set.by[resident] = k
+		set.cs = append(set.cs, contactAcc{resident: resident, exposure: earliest})
+		return k
+	}
+	set.cs[k].exposure = min(set.cs[k].exposure, earliest)
+	return k
+}
+
+// merge adds what o found to set; o must share set's sources.
+func (set *evidenceSet) merge(o *evidenceSet) {
+	ks := make([]int32, len(o.cs))
+	for i, c := range o.cs {
+		ks[i] = set.contact(c.resident, c.exposure)
+		set.cs[ks[i]].n += c.n
+	}
+	for _, h := range o.hits {
+		h.contact = ks[h.contact]
+		if h.seat >= 0 {
+			set.seats = append(set.seats, o.seats[h.seat])
+			h.seat = int32(len(set.seats) - 1)
+		}
+		set.hits = append(set.hits, h)
+	}
+}
+
+// contacts makes the contacts of the given kind, ordered by resident id,
+// each with the best evidence for each of their check-ins, by time.
+func (set *evidenceSet) contacts(kind string) []Contact {
+	// Group the hits by contact, in one pass.
+	next := int32(0)
+	for k := range set.cs {
+		set.cs[k].start, next = next, next+set.cs[k].n
+	}
+	grouped := make([]int32, len(set.hits))
+	fill := make([]int32, len(set.cs))
+	for i, h := range set.hits {
+		grouped[set.cs[h.contact].start+fill[h.contact]] = int32(i)
+		fill[h.contact]++
+	}
+	slices.SortFunc(set.cs, func(a, b contactAcc) int { return cmp.Compare(a.resident, b.resident) })
+	out := make([]Contact, len(set.cs))
+	slab := make([]Evidence, 0, len(set.hits))
+	for i, c := range set.cs {
+		group := set.best(grouped[c.start : c.start+c.n])
+		if len(group) > 1 {
+			slices.SortFunc(group, set.compare)
+		}
+		from := len(slab)
+		for _, j := range group {
+			slab = append(slab, set.evidence(&set.hits[j]))
+		}
+		out[i] = Contact{ResidentID: c.resident, Kind: kind, Case: set.caseID, Exposure: c.exposure,
+			Evidence: slab[from:len(slab):len(slab)]}
+	}
+	return out
+}
+
+// best keeps, of the hits of one contact, the better of any two of the
+// same check-in, in place; a contact has a few.
+func (set *evidenceSet) best(group []int32) []int32 {
+	kept := group[:0]
+next:
+	for _, j := range group {
+		h := &set.hits[j]
+		for x, k := range kept {
+			if f := &set.hits[k]; set.sameCheckIn(h, f) {
+				if set.better(h, f) {
+					kept[x] = j
+				}
+				continue next
+			}
+		}
+		kept = append(kept, j)
+	}
+	return kept
+}
+
+func (set *evidenceSet) sameCheckIn(h, f *hit) bool {
+	return set.srcs[h.src].place == set.srcs[f.src].place && h.in == f.in && h.out == f.out && set.seatOf(h) == set.seatOf(f)
+}
+
+// better reports whether h is a better source for the same check-in than
+// f: the longer overlap, then the earlier, then the source's owner (for a
+// secondary contact) and check-in.
+func (set *evidenceSet) better(h, f *hit) bool {
+	hs, fs := &set.srcs[h.src], &set.srcs[f.src]
+	var hv, fv int64
+	if set.via {
+		hv, fv = hs.owner, fs.owner
+	}
+	return cmp.Or(cmp.Compare(f.to-f.from, h.to-h.from), cmp.Compare(h.from, f.from), cmp.Compare(hv, fv),
+		cmp.Compare(hs.in, fs.in), cmp.Compare(hs.out, fs.out)) < 0
+}
+
+// compare orders hits i and j as their evidence is shown: by the start of
+// the overlap, then the check-in.
+func (set *evidenceSet) compare(i, j int32) int {
+	a, b := &set.hits[i], &set.hits[j]
+	sa, sb := set.seatOf(a), set.seatOf(b)
+	return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(set.srcs[a.src].place, set.srcs[b.src].place),
+		cmp.Compare(a.in, b.in), cmp.Compare(a.out, b.out), cmp.Compare(sa.carriage, sb.carriage), cmp.Compare(sa.seat, sb.seat))
+}
+
+func (set *evidenceSet) seatOf(h *hit) seat {
+	if h.seat < 0 {
+		return seat{}
+	}
+	return set.seats[h.seat]
+}
+
+func (set *evidenceSet) evidence(h *hit) Evidence {
+	src, st := &set.srcs[h.src], set.seatOf(h)
+	e := Evidence{Case: set.caseID, PlaceID: src.place, Kind: src.kind, In: h.in, Out: h.out,
+		SourceIn: src.in, SourceOut: src.out, From: h.from, To: h.to, Carriage: st.carriage, Seat: st.seat}
+	if set.via {
+		e.Via = src.owner
+	}
+	return e
+}
