@@ -3,6 +3,7 @@ package tracing
 import (
 	"cmp"
 	"slices"
+	"sync"
 )
 
 // evidenceSet keeps, for each contact, the best evidence for each of
@@ -19,6 +20,8 @@ type evidenceSet struct {
 	cs     []contactAcc
 	hits   []hit
 	seats  []seat // the carriages and seats of hits on vehicles
+
+	grouped, fill []int32 // contacts' room to group the hits
 }
 
 // contactAcc is a contact being gathered; start is where their hits begin
@@ -36,8 +39,23 @@ type hit struct {
 	in, out, from, to  int64
 }
 
+// evidenceSets keeps the sets done with, their map and slices grown to the
+// size of a secondary step: growing them again for every trace cost a
+// tenth of its time.
+var evidenceSets = sync.Pool{New: func() any { return &evidenceSet{by: map[int64]int32{}} }}
+
 func newEvidenceSet(caseID int64, srcs []presence, via bool) *evidenceSet {
-	return &evidenceSet{caseID: caseID, srcs: srcs, via: via, by: map[int64]int32{}}
+	set := evidenceSets.Get().(*evidenceSet)
+	set.caseID, set.srcs, set.via = caseID, srcs, via
+	return set
+}
+
+// release empties set and keeps it for another trace; set must not be
+// used after.
+func (set *evidenceSet) release() {
+	clear(set.by)
+	*set = evidenceSet{by: set.by, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0], grouped: set.grouped, fill: set.fill}
+	evidenceSets.Put(set)
 }
 
 // add keeps the check-in r of a contact, which overlapped srcs[src] over
@@ -69,7 +87,8 @@ func (set *evidenceSet) contact(resident, earliest int64) int32 {
 	return k
 }
 
-// merge adds what o found to set; o must share set's sources.
+// merge adds what o found to set, and releases o; o must share set's
+// sources.
 func (set *evidenceSet) merge(o *evidenceSet) {
 	ks := make([]int32, len(o.cs))
 	for i, c := range o.cs {
@@ -84,18 +103,22 @@ func (set *evidenceSet) merge(o *evidenceSet) {
 		}
 		set.hits = append(set.hits, h)
 	}
+	o.release()
 }
 
 // contacts makes the contacts of the given kind, ordered by resident id,
-// each with the best evidence for each of their check-ins, by time.
+// each with the best evidence for each of their check-ins, by time, and
+// releases set.
 func (set *evidenceSet) contacts(kind string) []Contact {
+	defer set.release()
 	// Group the hits by contact, in one pass.
 	next := int32(0)
 	for k := range set.cs {
 		set.cs[k].start, next = next, next+set.cs[k].n
 	}
-	grouped := make([]int32, len(set.hits))
-	fill := make([]int32, len(set.cs))
+	grouped := grow(set.grouped, len(set.hits))
+	fill := grow(set.fill, len(set.cs))
+	set.grouped, set.fill = grouped, fill
 	for i, h := range set.hits {
 		grouped[set.cs[h.contact].start+fill[h.contact]] = int32(i)
 		fill[h.contact]++
@@ -179,4 +202,14 @@ func (set *evidenceSet) evidence(h *hit) Evidence {
 		e.Via = src.owner
 	}
 	return e
+}
+
+// grow returns s with length n, zeroed, reusing its memory if it can.
+func grow(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
