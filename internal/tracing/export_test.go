@@ -53,6 +53,14 @@ func (ix *Index) Rows() []CheckIn {
 		if int(b.personAt[len(b.people)]) != len(b.qe) || int(b.placeAt[len(b.places)]) != len(b.pe) {
 			panic("index: a block's offsets do not cover its entries")
 		}
+		for i, person := range b.people {
+			for _, q := range b.qe[b.personAt[i]:b.personAt[i+1]] {
+				pi := slices.Index(b.places, q.place)
+				if pi < 0 || q.at < b.placeAt[pi] || q.at >= b.placeAt[pi+1] || b.pe[q.at].resident != person {
+					panic("index: a person's entry names another's check-in")
+				}
+			}
+		}
 		n += len(b.qe)
 	}
 	if n != len(out) {

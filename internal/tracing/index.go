@@ -390,19 +390,35 @@ func (ix *Index) query(kind probeKind, probes []probe, fn func(int, row)) {
 // ofPerson calls fn with the person's check-ins that began in [lo, hi)
 // and ended after a.
 func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
+	each := func(place uint32, e placeEntry) {
+		if e.tin < lo || e.tin >= hi {
+			return
+		}
+		if in, out := int64(e.tin), int64(e.tin)+int64(e.dur&^seated); out > a {
+			r := row{place: int64(place), in: in, out: out}
+			ix.seatOf(&r, place, e)
+			fn(r)
+		}
+	}
 	ix.eachPart(lo, hi, func(pt part) {
-		es := pt.personList(person)
+		if b, ok := pt.(*block); ok {
+			for _, q := range b.personList(person) {
+				each(q.place, b.pe[q.at])
+			}
+			return
+		}
+		es := ix.open.people[person]
 		for i := firstOf(es, lo); i < len(es) && es[i].tin < hi; i++ {
 			e := es[i]
 			// Identical check-ins (the same place and time twice) map to
-			// successive entries of the place's list, in the same part.
+			// successive entries of the place's list.
 			nth := 0
 			for k := i - 1; k >= 0 && es[k].tin == e.tin; k-- {
 				if es[k].place == e.place {
 					nth++
 				}
 			}
-			ps := pt.placeList(e.place)
+			ps := ix.open.places[e.place]
 			for j := firstAt(ps, e.tin); j < len(ps) && ps[j].tin == e.tin; j++ {
 				if ps[j].resident != person {
 					continue
@@ -411,12 +427,7 @@ func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
 					nth--
 					continue
 				}
-				in, out := int64(e.tin), int64(e.tin)+int64(ps[j].dur&^seated)
-				if out > a {
-					r := row{place: int64(e.place), in: in, out: out}
-					ix.seatOf(&r, e.place, ps[j])
-					fn(r)
-				}
+				each(e.place, ps[j])
 				break
 			}
 		}

@@ -7,11 +7,10 @@ import (
 )
 
 // part is a set of check-ins in both of the index's orders: the open lists
-// or a sealed block. The lists it returns are sorted by t_in and alias its
-// storage (a check-out changes an entry in place).
+// or a sealed block. The place lists it returns are sorted by t_in and
+// alias its storage (a check-out changes an entry in place).
 type part interface {
 	placeList(place uint32) []placeEntry
-	personList(person uint32) []personEntry
 }
 
 // openPart holds the check-ins not sealed yet, in lists that grow.
@@ -20,8 +19,7 @@ type openPart struct {
 	people map[uint32][]personEntry
 }
 
-func (o *openPart) placeList(place uint32) []placeEntry    { return o.places[place] }
-func (o *openPart) personList(person uint32) []personEntry { return o.people[person] }
+func (o *openPart) placeList(place uint32) []placeEntry { return o.places[place] }
 
 // trim drops the entries that began before t and returns how many.
 func (o *openPart) trim(t uint32) int {
@@ -50,15 +48,21 @@ func (o *openPart) trim(t uint32) int {
 
 // block holds check-ins of one day, sealed: the entries of each place, and
 // of each person, side by side in flat arrays outside the Go heap. The
-// entries of places[i] are pe[placeAt[i]:placeAt[i+1]], likewise people.
+// entries of places[i] are pe[placeAt[i]:placeAt[i+1]], sorted by t_in;
+// those of people[i] are qe[personAt[i]:personAt[i+1]], each naming its
+// entry in pe, in no order.
 type block struct {
 	day              uint32
 	places, placeAt  []uint32
 	pe               []placeEntry
 	people, personAt []uint32
-	qe               []personEntry
+	qe               []personRef
 	free             []func()
 }
+
+// personRef is a check-in in its person's list of a block: its place, and
+// where its entry is in the block's pe.
+type personRef struct{ place, at uint32 }
 
 func (b *block) placeList(place uint32) []placeEntry {
 	i, ok := slices.BinarySearch(b.places, place)
@@ -68,7 +72,7 @@ func (b *block) placeList(place uint32) []placeEntry {
 	return b.pe[b.placeAt[i]:b.placeAt[i+1]]
 }
 
-func (b *block) personList(person uint32) []personEntry {
+func (b *block) personList(person uint32) []personRef {
 	i, ok := slices.BinarySearch(b.people, person)
 	if !ok {
 		return nil
@@ -123,8 +127,52 @@ func sealDay(d uint32, places, people []uint32, o *openPart) *block {
 	lo, hi := d*day, (d+1)*day
 	b := &block{day: d}
 	b.places, b.placeAt, b.pe = sealLists(b, places, o.places, firstAt, lo, hi)
-	b.people, b.personAt, b.qe = sealLists(b, people, o.people, firstOf, lo, hi)
+	b.sealPeople(people, o.people, lo, hi)
 	return b
+}
+
+// sealPeople builds the block's lists by person from its lists by place,
+// each entry naming the place entry it is: people are the open lists'
+// keys, sorted, which tell how many entries each person has in [lo, hi).
+// Naming the entry spares a search of the place's list for every check-in
+// a trace reads by person.
+func (b *block) sealPeople(people []uint32, lists map[uint32][]personEntry, lo, hi uint32) {
+	var ids, at []uint32
+	n := 0
+	for _, k := range people {
+		l := lists[k]
+		i := firstOf(l, lo)
+		if j := i + firstOf(l[i:], hi); j > i {
+			ids, at = append(ids, k), append(at, uint32(n))
+			n += j - i
+		}
+	}
+	at = append(at, uint32(n))
+	var f [3]func()
+	b.people, f[0] = offHeap[uint32](len(ids))
+	b.personAt, f[1] = offHeap[uint32](len(at))
+	b.qe, f[2] = offHeap[personRef](n)
+	b.free = append(b.free, f[:]...)
+	copy(b.people, ids)
+	copy(b.personAt, at)
+	// Where each person is in ids: by a dense table when the ids are
+	// dense (residents are numbered from 1), by search otherwise.
+	slot := func(r uint32) int { i, _ := slices.BinarySearch(ids, r); return i }
+	if len(ids) > 0 && int(ids[len(ids)-1]) < 8*len(ids)+1<<16 {
+		dense := make([]int32, ids[len(ids)-1]+1)
+		for i, r := range ids {
+			dense[r] = int32(i)
+		}
+		slot = func(r uint32) int { return int(dense[r]) }
+	}
+	filled := make([]uint32, len(ids))
+	for pi, place := range b.places {
+		for pos := b.placeAt[pi]; pos < b.placeAt[pi+1]; pos++ {
+			i := slot(b.pe[pos].resident)
+			b.qe[at[i]+filled[i]] = personRef{place, pos}
+			filled[i]++
+		}
+	}
 }
 
 // sealLists copies the entries of [lo, hi) of each key's list, keys in
