@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 )
@@ -21,7 +22,11 @@ type evidenceSet struct {
 	hits   []hit
 	seats  []seat // the carriages and seats of hits on vehicles
 
-	grouped, fill []int32 // contacts' room to group the hits
+	wide bool // some resident ids do not fit in 32 bits
+
+	// contacts' room to order the contacts and group their hits
+	keys                 []uint64
+	order, grouped, fill []int32
 }
 
 // contactAcc is a contact being gathered; start is where their hits begin
@@ -31,11 +36,12 @@ type contactAcc struct {
 	start, n           int32
 }
 
-// hit is a check-in [in, out) of contact cs[contact] that overlapped
-// srcs[src] over [from, to): an Evidence to be, whose place, kind and
+// hit is a check-in [in, out) of contact cs[contact] at place that
+// overlapped srcs[src] over [from, to): an Evidence to be, whose kind and
 // source times are the source's. seat indexes seats, or is -1.
 type hit struct {
 	src, contact, seat int32
+	place              int64
 	in, out, from, to  int64
 }
 
@@ -54,7 +60,8 @@ func newEvidenceSet(caseID int64, srcs []presence, via bool) *evidenceSet {
 // used after.
 func (set *evidenceSet) release() {
 	clear(set.by)
-	*set = evidenceSet{by: set.by, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0], grouped: set.grouped, fill: set.fill}
+	*set = evidenceSet{by: set.by, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0],
+		keys: set.keys, order: set.order, grouped: set.grouped, fill: set.fill}
 	evidenceSets.Put(set)
 }
 
@@ -65,7 +72,7 @@ func (set *evidenceSet) release() {
 func (set *evidenceSet) add(resident int64, src int, r row, from, to, earliest int64) {
 	k := set.contact(resident, earliest)
 	set.cs[k].n++
-	h := hit{src: int32(src), contact: k, seat: -1, in: r.in, out: r.out, from: from, to: to}
+	h := hit{src: int32(src), contact: k, seat: -1, place: set.srcs[src].place, in: r.in, out: r.out, from: from, to: to}
 	if r.carriage != "" || r.seat != "" {
 		h.seat = int32(len(set.seats))
 		set.seats = append(set.seats, seat{r.carriage, r.seat})
@@ -81,6 +88,7 @@ func (set *evidenceSet) contact(resident, earliest int64) int32 {
 		k = int32(len(set.cs))
 		set.by[resident] = k
 		set.cs = append(set.cs, contactAcc{resident: resident, exposure: earliest})
+		set.wide = set.wide || uint64(resident) > math.MaxUint32
 		return k
 	}
 	set.cs[k].exposure = min(set.cs[k].exposure, earliest)
@@ -111,22 +119,42 @@ func (set *evidenceSet) merge(o *evidenceSet) {
 // releases set.
 func (set *evidenceSet) contacts(kind string) []Contact {
 	defer set.release()
-	// Group the hits by contact, in one pass.
+	// Order the contacts by resident id — sorting packed keys when the ids
+	// fit — and group their hits in that order, in one pass.
+	order := growTo(set.order, len(set.cs))
+	if set.wide {
+		for k := range order {
+			order[k] = int32(k)
+		}
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(set.cs[a].resident, set.cs[b].resident) })
+	} else {
+		keys := growTo(set.keys, len(set.cs))
+		for k, c := range set.cs {
+			keys[k] = uint64(c.resident)<<32 | uint64(k)
+		}
+		slices.Sort(keys)
+		for i, key := range keys {
+			order[i] = int32(uint32(key))
+		}
+		set.keys = keys
+	}
+	set.order = order
 	next := int32(0)
-	for k := range set.cs {
+	for _, k := range order {
 		set.cs[k].start, next = next, next+set.cs[k].n
 	}
-	grouped := grow(set.grouped, len(set.hits))
-	fill := grow(set.fill, len(set.cs))
+	grouped := growTo(set.grouped, len(set.hits))
+	fill := growTo(set.fill, len(set.cs))
+	clear(fill)
 	set.grouped, set.fill = grouped, fill
 	for i, h := range set.hits {
 		grouped[set.cs[h.contact].start+fill[h.contact]] = int32(i)
 		fill[h.contact]++
 	}
-	slices.SortFunc(set.cs, func(a, b contactAcc) int { return cmp.Compare(a.resident, b.resident) })
 	out := make([]Contact, len(set.cs))
 	slab := make([]Evidence, 0, len(set.hits))
-	for i, c := range set.cs {
+	for i, k := range order {
+		c := set.cs[k]
 		group := set.best(grouped[c.start : c.start+c.n])
 		if len(group) > 1 {
 			slices.SortFunc(group, set.compare)
@@ -162,7 +190,7 @@ next:
 }
 
 func (set *evidenceSet) sameCheckIn(h, f *hit) bool {
-	return set.srcs[h.src].place == set.srcs[f.src].place && h.in == f.in && h.out == f.out && set.seatOf(h) == set.seatOf(f)
+	return h.place == f.place && h.in == f.in && h.out == f.out && (h.seat < 0 && f.seat < 0 || set.seatOf(h) == set.seatOf(f))
 }
 
 // better reports whether h is a better source for the same check-in than
@@ -183,7 +211,7 @@ func (set *evidenceSet) better(h, f *hit) bool {
 func (set *evidenceSet) compare(i, j int32) int {
 	a, b := &set.hits[i], &set.hits[j]
 	sa, sb := set.seatOf(a), set.seatOf(b)
-	return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(set.srcs[a.src].place, set.srcs[b.src].place),
+	return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.place, b.place),
 		cmp.Compare(a.in, b.in), cmp.Compare(a.out, b.out), cmp.Compare(sa.carriage, sb.carriage), cmp.Compare(sa.seat, sb.seat))
 }
 
@@ -196,7 +224,7 @@ func (set *evidenceSet) seatOf(h *hit) seat {
 
 func (set *evidenceSet) evidence(h *hit) Evidence {
 	src, st := &set.srcs[h.src], set.seatOf(h)
-	e := Evidence{Case: set.caseID, PlaceID: src.place, Kind: src.kind, In: h.in, Out: h.out,
+	e := Evidence{Case: set.caseID, PlaceID: h.place, Kind: src.kind, In: h.in, Out: h.out,
 		SourceIn: src.in, SourceOut: src.out, From: h.from, To: h.to, Carriage: st.carriage, Seat: st.seat}
 	if set.via {
 		e.Via = src.owner
@@ -204,12 +232,10 @@ func (set *evidenceSet) evidence(h *hit) Evidence {
 	return e
 }
 
-// grow returns s with length n, zeroed, reusing its memory if it can.
-func grow(s []int32, n int) []int32 {
+// growTo returns s with length n, reusing its memory if it can.
+func growTo[E any](s []E, n int) []E {
 	if cap(s) < n {
-		return make([]int32, n)
+		return make([]E, n)
 	}
-	s = s[:n]
-	clear(s)
-	return s
+	return s[:n]
 }

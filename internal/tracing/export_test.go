@@ -95,3 +95,14 @@ func StoredRows(ctx context.Context, d *db.DB) ([]CheckIn, error) {
 // Added tells the index the store inserted c as row id, as Ingest does
 // after its commit (which may come after Load has read the row).
 func (ix *Index) Added(id int64, c CheckIn) { ix.added([]indexedRow{{id, c}}) }
+
+// ContactsOfHits gathers contacts as a trace does, from check-ins of the
+// residents each overlapping the one source presence at place 1 over their
+// whole stay.
+func ContactsOfHits(residents []int64, ins []int64) []Contact {
+	set := newEvidenceSet(7, []presence{{owner: 7, place: 1, kind: Shop, in: 0, out: 1 << 40}}, false)
+	for i, r := range residents {
+		set.add(r, 0, row{resident: r, in: ins[i], out: ins[i] + 600}, ins[i], ins[i]+600, ins[i])
+	}
+	return set.contacts(Close)
+}
