@@ -17,10 +17,14 @@ type evidenceSet struct {
 	caseID int64
 	srcs   []presence // whom the hits overlapped
 	via    bool       // the sources are close contacts: Evidence.Via is their owner
-	by     map[int64]int32
-	cs     []contactAcc
-	hits   []hit
-	seats  []seat // the carriages and seats of hits on vehicles
+	// Where each contact is in cs: slots[resident]-1 for residents below
+	// denseResidents (residents are numbered from 1, so a table indexed by
+	// id is small and faster than a map), by otherwise.
+	slots []int32
+	by    map[int64]int32
+	cs    []contactAcc
+	hits  []hit
+	seats []seat // the carriages and seats of hits on vehicles
 
 	wide bool // some resident ids do not fit in 32 bits
 
@@ -28,6 +32,10 @@ type evidenceSet struct {
 	keys                 []uint64
 	order, grouped, fill []int32
 }
+
+// denseResidents bounds the resident ids an evidenceSet finds by table: 16
+// million, 64 MB at most a set.
+const denseResidents = 1 << 24
 
 // contactAcc is a contact being gathered; start is where their hits begin
 // once contacts has grouped them.
@@ -59,8 +67,13 @@ func newEvidenceSet(caseID int64, srcs []presence, via bool) *evidenceSet {
 // release empties set and keeps it for another trace; set must not be
 // used after.
 func (set *evidenceSet) release() {
+	for _, c := range set.cs {
+		if uint64(c.resident) < denseResidents {
+			set.slots[c.resident] = 0
+		}
+	}
 	clear(set.by)
-	*set = evidenceSet{by: set.by, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0],
+	*set = evidenceSet{by: set.by, slots: set.slots, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0],
 		keys: set.keys, order: set.order, grouped: set.grouped, fill: set.fill}
 	evidenceSets.Put(set)
 }
@@ -83,6 +96,18 @@ func (set *evidenceSet) add(resident int64, src int, r row, from, to, earliest i
 // contact returns the index of the resident's contactAcc, first exposed
 // at earliest.
 func (set *evidenceSet) contact(resident, earliest int64) int32 {
+	if uint64(resident) < denseResidents {
+		if int(resident) >= len(set.slots) {
+			set.slots = slices.Concat(set.slots, make([]int32, min(max(int(resident)+1, 2*len(set.slots)), denseResidents)-len(set.slots)))
+		}
+		if k := set.slots[resident] - 1; k >= 0 {
+			set.cs[k].exposure = min(set.cs[k].exposure, earliest)
+			return k
+		}
+		set.slots[resident] = int32(len(set.cs)) + 1
+		set.cs = append(set.cs, contactAcc{resident: resident, exposure: earliest})
+		return int32(len(set.cs)) - 1
+	}
 	k, ok := set.by[resident]
 	if !ok {
 		k = int32(len(set.cs))
