@@ -40,8 +40,19 @@ type TracedContact struct {
 // live, whatever the scope of the epidemiologist who confirmed the case,
 // who is named as the actor.
 func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) error {
+	ids, err := s.AddTraced(ctx, tx, actor, caseID, traceID, cs, reason)
+	if err != nil {
+		return err
+	}
+	return s.RecomputeIDs(ctx, tx, actor, ids, reason)
+}
+
+// AddTraced is RecordTraced but for the codes: it returns whose codes the
+// caller must recompute (RecomputeIDs) before tx commits — once for the
+// contacts of several tracings written in one transaction.
+func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) ([]int64, error) {
 	if len(cs) == 0 {
-		return nil
+		return nil, nil
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	rows := make([][]any, len(cs))
@@ -50,7 +61,7 @@ func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor,
 	by := nullID(actor.AccountID)
 	for i, c := range cs {
 		if c.Kind != "close" && c.Kind != "secondary" {
-			return fmt.Errorf("healthcode: traced contact of kind %q", c.Kind)
+			return nil, fmt.Errorf("healthcode: traced contact of kind %q", c.Kind)
 		}
 		rows[i] = []any{c.ResidentID, c.Kind, c.ExposedOn, c.Evidence, c.EvidenceZH, string(c.Detail), caseID, traceID, now, by}
 		records[i] = audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
@@ -61,17 +72,17 @@ func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor,
 	err := tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
 		"source_case", "trace_id", "created_at", "created_by"}, rows)
 	if err != nil {
-		return fmt.Errorf("healthcode: record traced contacts: %w", err)
+		return nil, fmt.Errorf("healthcode: record traced contacts: %w", err)
 	}
 	if _, err := db.Exec(ctx, tx, `INSERT INTO contact_followups (contact_id, status, note, updated_at)
 		SELECT id, 'pending', '', ? FROM contacts c WHERE trace_id = ?
 		AND NOT EXISTS (SELECT 1 FROM contact_followups f WHERE f.contact_id = c.id)`, now, traceID); err != nil {
-		return fmt.Errorf("healthcode: follow-ups of traced contacts: %w", err)
+		return nil, fmt.Errorf("healthcode: follow-ups of traced contacts: %w", err)
 	}
 	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
-		return err
+		return nil, err
 	}
-	return s.RecomputeIDs(ctx, tx, actor, ids, reason)
+	return ids, nil
 }
 
 // WithdrawTraced withdraws the contacts that trace traceID found, in tx,

@@ -6,13 +6,76 @@ import (
 	"sync"
 )
 
+// groupCommit writes the items of concurrent callers together, in one
+// transaction (group commit): while one group commits, the next callers'
+// items gather, and go in the next, up to max in size. A group that fails
+// is written again one item at a time, so that one caller's bad item never
+// fails another's. A caller returns once its own item has committed or
+// failed — even if its context ends meanwhile: what is handed over is
+// finished.
+type groupCommit[T any] struct {
+	size   func(T) int
+	max    int
+	commit func(group []T) error
+
+	once sync.Once
+	reqs chan groupReq[T]
+}
+
+type groupReq[T any] struct {
+	item T
+	done chan error
+}
+
+func (g *groupCommit[T]) write(ctx context.Context, item T) error {
+	g.once.Do(func() {
+		g.reqs = make(chan groupReq[T], 1024)
+		go g.loop()
+	})
+	r := groupReq[T]{item, make(chan error, 1)}
+	select {
+	case g.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-r.done
+}
+
+func (g *groupCommit[T]) loop() {
+	for r := range g.reqs {
+		group, size := []groupReq[T]{r}, g.size(r.item)
+	gather:
+		for size < g.max {
+			select {
+			case q := <-g.reqs:
+				group = append(group, q)
+				size += g.size(q.item)
+			default:
+				break gather
+			}
+		}
+		items := make([]T, len(group))
+		for i, q := range group {
+			items[i] = q.item
+		}
+		err := g.commit(items)
+		if err == nil || len(group) == 1 {
+			for _, q := range group {
+				q.done <- err
+			}
+			continue
+		}
+		for i, q := range group { // one at a time: whose was it?
+			q.done <- g.commit(items[i : i+1])
+		}
+	}
+}
+
 // Coalescer writes the check-ins of concurrent callers together, in one
-// transaction (group commit): while one batch commits, the next callers'
-// check-ins gather, and go in the next. A caller returns once its own
-// check-ins have committed, so "accepted" still means "kept"; a busy node
-// commits thousands of check-ins per transaction instead of one per
-// request. Ingest is idempotent, so a caller that gives up waiting (its
-// context ended) may retry safely.
+// transaction (a group commit): a busy node commits thousands of
+// check-ins per transaction instead of one per request, and a caller
+// still returns only once its own check-ins have committed, so
+// "accepted" means "kept".
 type Coalescer struct {
 	Store *Store
 	// MaxRows caps a combined batch; 20,000 when 0 (on SQLite at 100 million
@@ -20,81 +83,44 @@ type Coalescer struct {
 	MaxRows int
 
 	once sync.Once
-	reqs chan *ingestReq
+	g    *groupCommit[*ingestReq]
 }
 
 type ingestReq struct {
 	batch []CheckIn
-	done  chan ingestRes
+	n     int // how many are stored, new or not
 }
 
-type ingestRes struct {
-	n   int
-	err error
-}
-
-// Ingest is Store.Ingest, grouped with other callers'. A batch the store
-// refuses (a validation error) is retried alone, so that one caller's bad
-// check-in never refuses another's. Grouped, it returns how many of the
-// caller's check-ins are stored, new or not.
+// Ingest is Store.Ingest, grouped with other callers'. Grouped, it
+// returns how many of the caller's check-ins are stored, new or not.
 func (c *Coalescer) Ingest(ctx context.Context, batch []CheckIn) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
 	c.once.Do(func() {
-		c.reqs = make(chan *ingestReq, 1024)
-		go c.loop()
+		c.g = &groupCommit[*ingestReq]{size: func(r *ingestReq) int { return len(r.batch) }, max: cmpOr(c.MaxRows, 20000), commit: c.commit}
 	})
-	r := &ingestReq{batch: batch, done: make(chan ingestRes, 1)}
-	select {
-	case c.reqs <- r:
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
-	select {
-	case res := <-r.done:
-		return res.n, res.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	r := &ingestReq{batch: batch}
+	err := c.g.write(ctx, r)
+	return r.n, err
 }
 
-func (c *Coalescer) loop() {
-	limit := c.MaxRows
-	if limit <= 0 {
-		limit = 20000
+func (c *Coalescer) commit(group []*ingestReq) error {
+	ctx := context.Background()
+	if len(group) == 1 {
+		var err error
+		group[0].n, err = c.Store.Ingest(ctx, group[0].batch)
+		return err
 	}
-	for r := range c.reqs {
-		group, rows := []*ingestReq{r}, len(r.batch)
-	gather:
-		for rows < limit {
-			select {
-			case q := <-c.reqs:
-				group = append(group, q)
-				rows += len(q.batch)
-			default:
-				break gather
-			}
-		}
-		ctx := context.Background()
-		if len(group) == 1 {
-			n, err := c.Store.Ingest(ctx, r.batch)
-			r.done <- ingestRes{n, err}
-			continue
-		}
-		all := make([]CheckIn, 0, rows)
-		for _, q := range group {
-			all = append(all, q.batch...)
-		}
-		if _, err := c.Store.Ingest(ctx, slices.Clip(all)); err == nil {
-			for _, q := range group {
-				q.done <- ingestRes{len(q.batch), nil}
-			}
-			continue
-		}
-		for _, q := range group { // one at a time: whose was it?
-			n, err := c.Store.Ingest(ctx, q.batch)
-			q.done <- ingestRes{n, err}
-		}
+	var all []CheckIn
+	for _, q := range group {
+		all = append(all, q.batch...)
 	}
+	if _, err := c.Store.Ingest(ctx, slices.Clip(all)); err != nil {
+		return err
+	}
+	for _, q := range group {
+		q.n = len(q.batch)
+	}
+	return nil
 }

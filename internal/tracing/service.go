@@ -45,6 +45,9 @@ type Service struct {
 	// One tracing of a case at a time (per node); different cases run
 	// side by side.
 	caseMu sync.Map // int64 → *sync.Mutex
+	// rec writes the tracings of concurrent callers together.
+	recOnce sync.Once
+	rec     *groupCommit[*recording]
 }
 
 // NewService returns the tracing service under policy p.
@@ -359,8 +362,11 @@ func (s *Service) pseudonym(ctx context.Context, q db.Q, caseID int64) (string, 
 	return "", nil
 }
 
-// record writes a tracing in one transaction: the previous one withdrawn,
-// the new one, its exposure sites, its contacts (whose codes turn).
+// record writes a tracing: the previous one withdrawn, the new one, its
+// exposure sites, its contacts (whose codes turn). It reads what it needs
+// first, then hands the writing to the recorder, which writes the
+// tracings of concurrent callers in one transaction; it returns once that
+// has committed.
 func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Result, why string, cur Trace, hasCur bool, p Policy) (Trace, error) {
 	stays, err := s.CheckIns.ForResident(ctx, c.ResidentID, c.From, c.Until)
 	if err != nil {
@@ -379,70 +385,137 @@ func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Resu
 	if err != nil {
 		return Trace{}, err
 	}
-	now := s.Now()
-	var t Trace
-	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		reason := "contact tracing of a case (" + why + ")"
-		if hasCur {
-			reason = "contact tracing of a case again: its dates changed or new check-ins arrived"
-			if err := s.withdrawTx(ctx, tx, actor, cur, "re-traced"); err != nil {
-				return err
-			}
-		}
-		pseudonym, err := s.pseudonym(ctx, tx, c.ResidentID)
-		if err != nil {
-			return err
-		}
-		t = Trace{CaseID: c.ResidentID, Pseudonym: pseudonym, InfectiousFrom: c.From, InfectiousUntil: c.Until,
-			QuarantineAt: c.QuarantineAt, Close: len(res.Close), Secondary: pendingSecondary, TracedAt: now.UTC().Truncate(time.Microsecond)}
-		t.ID, err = db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until, quarantine_at,
-			close_count, secondary_count, traced_at, traced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			t.CaseID, t.Pseudonym, t.InfectiousFrom, t.InfectiousUntil, t.QuarantineAt, t.Close, t.Secondary, t.TracedAt, nullID(actor.AccountID))
-		if err != nil {
-			return wrap("record trace", err)
-		}
-		if pseudonym == "" {
-			pseudonym = fmt.Sprintf("C%04d", t.ID)
-			t.Pseudonym = pseudonym
-			if _, err := db.Exec(ctx, tx, "UPDATE traces SET pseudonym = ? WHERE id = ?", pseudonym, t.ID); err != nil {
-				return wrap("record trace", err)
-			}
-		}
-		var sites [][]any
-		for _, st := range stays {
-			pl := places[st.PlaceID]
-			if p.For(Kind(pl.Type)).Excluded {
-				continue
-			}
-			if a, b := max(st.TIn, c.From), min(st.TOut, c.Until); b > a && pl.ID != 0 {
-				sites = append(sites, []any{t.ID, st.PlaceID, a, b})
-			}
-		}
-		t.Sites = len(sites)
-		if err := tx.BulkInsert(ctx, "exposure_sites", []string{"trace_id", "place_id", "t_from", "t_to"}, sites); err != nil {
-			return wrap("record exposure sites", err)
-		}
-		loc := now.Location()
-		contacts := make([]healthcode.TracedContact, 0, len(res.Close)+len(res.Secondary))
-		for _, ct := range slices.Concat(res.Close, res.Secondary) {
-			contacts = append(contacts, tracedContact(ct, pseudonym, places, p, loc))
-		}
-		if err := s.Codes.RecordTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, reason+" "+pseudonym); err != nil {
-			return err
-		}
-		_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
-			After: map[string]any{"trace": t.ID, "pseudonym": pseudonym, "from": c.From, "until": c.Until,
-				"close": t.Close, "secondary": t.Secondary, "sites": t.Sites},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
-		return err
-	})
-	if err != nil {
+	r := &recording{actor: actor, c: c, res: res, why: why, cur: cur, hasCur: hasCur, p: p, stays: stays, places: places}
+	if err := s.recorder().write(ctx, r); err != nil {
 		return Trace{}, err
 	}
+	t := r.t
 	if s.Log != nil {
 		s.Log.Info("case traced", "trace", t.ID, "case", t.Pseudonym, "close", t.Close, "secondary", t.Secondary, "sites", t.Sites)
 	}
 	return t, nil
+}
+
+// recording is a case's tracing to write, as record has read it; t, ids
+// and cause are what writing it gave.
+type recording struct {
+	actor  rbac.Actor
+	c      Case
+	res    Result
+	why    string
+	cur    Trace
+	hasCur bool
+	p      Policy
+	stays  []CheckIn
+	places map[int64]place
+	t      Trace
+	ids    []int64 // the contacts whose codes to recompute
+	cause  string
+}
+
+// recorder is the service's group commit of tracings.
+func (s *Service) recorder() *groupCommit[*recording] {
+	s.recOnce.Do(func() {
+		s.rec = &groupCommit[*recording]{
+			size: func(r *recording) int { return 1 + len(r.res.Close) + len(r.res.Secondary) },
+			max:  recordGroupContacts,
+			commit: func(group []*recording) error {
+				return s.DB.InTx(context.Background(), func(tx *db.Tx) error { return s.writeTracings(tx, group) })
+			},
+		}
+	})
+	return s.rec
+}
+
+// recordGroupContacts caps the contacts of the tracings written in one
+// transaction, which holds the store's one writer — and the check-ins
+// waiting for it — for well under a second.
+const recordGroupContacts = 5000
+
+// writeTracings writes the tracings in tx: each one's trace, sites,
+// contacts and audit entries, and then the codes of all their contacts,
+// each person's once, so that their codes reflect every tracing written.
+func (s *Service) writeTracings(tx *db.Tx, group []*recording) error {
+	ctx := context.Background()
+	for _, r := range group {
+		if err := s.writeTracing(ctx, tx, r); err != nil {
+			return err
+		}
+	}
+	done := map[int64]bool{}
+	for _, r := range group {
+		ids := make([]int64, 0, len(r.ids))
+		for _, id := range r.ids {
+			if !done[id] {
+				done[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if err := s.Codes.RecomputeIDs(ctx, tx, r.actor, ids, r.cause); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTracing writes r's tracing in tx, all but its contacts' codes.
+func (s *Service) writeTracing(ctx context.Context, tx *db.Tx, r *recording) error {
+	c, res, actor := r.c, r.res, r.actor
+	reason := "contact tracing of a case (" + r.why + ")"
+	if r.hasCur {
+		reason = "contact tracing of a case again: its dates changed or new check-ins arrived"
+		if err := s.withdrawTx(ctx, tx, actor, r.cur, "re-traced"); err != nil {
+			return err
+		}
+	}
+	pseudonym, err := s.pseudonym(ctx, tx, c.ResidentID)
+	if err != nil {
+		return err
+	}
+	t := Trace{CaseID: c.ResidentID, Pseudonym: pseudonym, InfectiousFrom: c.From, InfectiousUntil: c.Until,
+		QuarantineAt: c.QuarantineAt, Close: len(res.Close), Secondary: pendingSecondary, TracedAt: s.Now().UTC().Truncate(time.Microsecond)}
+	t.ID, err = db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until, quarantine_at,
+		close_count, secondary_count, traced_at, traced_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.CaseID, t.Pseudonym, t.InfectiousFrom, t.InfectiousUntil, t.QuarantineAt, t.Close, t.Secondary, t.TracedAt, nullID(actor.AccountID))
+	if err != nil {
+		return wrap("record trace", err)
+	}
+	if pseudonym == "" {
+		pseudonym = fmt.Sprintf("C%04d", t.ID)
+		t.Pseudonym = pseudonym
+		if _, err := db.Exec(ctx, tx, "UPDATE traces SET pseudonym = ? WHERE id = ?", pseudonym, t.ID); err != nil {
+			return wrap("record trace", err)
+		}
+	}
+	var sites [][]any
+	for _, st := range r.stays {
+		pl := r.places[st.PlaceID]
+		if r.p.For(Kind(pl.Type)).Excluded {
+			continue
+		}
+		if a, b := max(st.TIn, c.From), min(st.TOut, c.Until); b > a && pl.ID != 0 {
+			sites = append(sites, []any{t.ID, st.PlaceID, a, b})
+		}
+	}
+	t.Sites = len(sites)
+	if err := tx.BulkInsert(ctx, "exposure_sites", []string{"trace_id", "place_id", "t_from", "t_to"}, sites); err != nil {
+		return wrap("record exposure sites", err)
+	}
+	loc := s.Now().Location()
+	contacts := make([]healthcode.TracedContact, 0, len(res.Close)+len(res.Secondary))
+	for _, ct := range slices.Concat(res.Close, res.Secondary) {
+		contacts = append(contacts, tracedContact(ct, pseudonym, r.places, r.p, loc))
+	}
+	r.cause = reason + " " + pseudonym
+	if r.ids, err = s.Codes.AddTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, r.cause); err != nil {
+		return err
+	}
+	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
+		After: map[string]any{"trace": t.ID, "pseudonym": pseudonym, "from": c.From, "until": c.Until,
+			"close": t.Close, "secondary": t.Secondary, "sites": t.Sites},
+		Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
+	r.t = t
+	return err
 }
 
 // Withdraw withdraws the tracing in force of a case — its contacts'
@@ -482,8 +555,9 @@ func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t
 }
 
 // TraceCases traces many cases at once (an outbreak confirmed in bulk):
-// first every case's close contacts, side by side, each case recorded in
-// its own transaction as soon as it is found — their codes turn then —
+// first every case's close contacts, many cases side by side, each case
+// recorded as soon as it is found (with others found meanwhile, in one
+// transaction) — their codes turn then —
 // and then every case's secondary contacts. progress, when set, is told
 // after each step of each case.
 func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []int64, progress func(done, total int)) (BatchResult, error) {
@@ -497,7 +571,7 @@ func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []in
 			progress(br.steps, 2*len(caseIDs))
 		}
 	}
-	err := parallel(ctx, len(caseIDs), 0, func(ctx context.Context, i int) error {
+	err := parallel(ctx, len(caseIDs), batchCloseWorkers, func(ctx context.Context, i int) error {
 		t, err := s.trace(ctx, actor, caseIDs[i], false, true)
 		if err != nil {
 			return err
@@ -536,6 +610,11 @@ func (s *Service) TraceCases(ctx context.Context, actor rbac.Actor, caseIDs []in
 	br.Seconds = time.Since(start).Seconds()
 	return br, err
 }
+
+// batchCloseWorkers is how many cases TraceCases traces at once in its
+// first step: enough for their tracings to share transactions (record),
+// few enough for their reads to queue briefly for the store.
+const batchCloseWorkers = 32
 
 // BatchResult sums up TraceCases.
 type BatchResult struct {

@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -95,7 +96,7 @@ func feb(day, hour, minute int) int64 { return time.Date(2020, 2, day, hour, min
 
 func (w *svcWorld) checkIn(t *testing.T, resident int64, placeType string, in, out int64, carriage string) {
 	t.Helper()
-	_, err := w.store.Ingest(context.Background(), []tracing.CheckIn{{ClientID: "c-" + time.Unix(in, 0).String() + "-" + string(rune('a'+resident)),
+	_, err := w.store.Ingest(context.Background(), []tracing.CheckIn{{ClientID: fmt.Sprintf("c-%d-%d", in, resident),
 		ResidentID: resident, PlaceID: w.places[placeType], TIn: in, TOut: out, Carriage: carriage, Source: tracing.Scan}})
 	if err != nil {
 		t.Fatal(err)
@@ -315,4 +316,58 @@ func TestStoreFollowsRuleSet(t *testing.T) {
 	if len(got) != 2 || got[0] != 30 || got[1] != 45 {
 		t.Fatalf("stays of %v minutes; want [30 45]", got)
 	}
+}
+
+// Cases confirmed at once are traced side by side and their tracings
+// written together: every contact recorded, a contact of two of them
+// twice, and every contact's code turned with the evidence.
+func TestServiceTraceCases(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newSvcWorld(t, d)
+		const cases, shared = 8, 50
+		var ids, contacts []int64
+		for i := range int64(cases) {
+			c, h := i+1, 9+int(i)
+			ids = append(ids, c)
+			w.checkIn(t, c, "shop", feb(8, h, 0), feb(8, h, 40), "")
+			for _, r := range []int64{20 + 2*i, 21 + 2*i} {
+				w.checkIn(t, r, "shop", feb(8, h, 5), feb(8, h, 35), "")
+				contacts = append(contacts, r)
+			}
+		}
+		w.checkIn(t, shared, "shop", feb(8, 9, 10), feb(8, 10, 35), "") // with cases 1 and 2
+		w.codes.Tracer = nil                                            // confirmed, not traced yet
+		for _, c := range ids {
+			_, err := w.codes.SetCaseStatus(ctx, w.epi, c, healthcode.CaseStatus{Status: "confirmed", Since: civil.Of(w.now),
+				Onset: civil.Date{Year: 2020, Month: 2, Day: 8}, Change: healthcode.Change{Reason: "confirmed in bulk by the CDC", LegalBasis: "Law on the Prevention and Control of Infectious Diseases"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.codes.Tracer = w.svc
+		br, err := w.svc.TraceCases(ctx, w.epi, ids, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if br.Traced != cases || br.Close != 2*cases+2 {
+			t.Errorf("%+v, want %d cases traced, %d close contacts", br, cases, 2*cases+2)
+		}
+		for _, r := range append(contacts, shared) {
+			if got, _ := w.colour(t, r); got != "red" {
+				t.Errorf("contact %d: %s, want red", r, got)
+			}
+		}
+		var pseudonyms []string
+		if err := db.Select(ctx, d.R, &pseudonyms, `SELECT t.pseudonym FROM contacts c JOIN traces t ON t.id = c.trace_id
+			WHERE c.resident_id = ? ORDER BY t.pseudonym`, shared); err != nil || len(pseudonyms) != 2 {
+			t.Fatalf("the shared contact's records: %v, %v", pseudonyms, err)
+		}
+		if _, why := w.colour(t, shared); !strings.Contains(why, "case "+pseudonyms[0]) && !strings.Contains(why, "case "+pseudonyms[1]) {
+			t.Errorf("the shared contact's reasons %q name neither of its cases %v", why, pseudonyms)
+		}
+		if rep, err := audit.Verify(ctx, d, nil); err != nil || !rep.OK {
+			t.Errorf("audit chain: %+v %v", rep, err)
+		}
+	})
 }
