@@ -123,6 +123,32 @@ func TestAuthenticate(t *testing.T) {
 			if _, err := svc.Authenticate(ctx, "root-admin", "root password"); err != nil {
 				t.Fatal(err)
 			}
+			// The mark removed (the store put to real use): the demo
+			// account's session begun before ends; a real account's stays.
+			demoSession, _, err := e.s.CreateSession(ctx, demo.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root, err := e.s.GetByUsername(ctx, "root-admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rootSession, _, err := e.s.CreateSession(ctx, root.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, _, err := e.s.Session(ctx, demoSession); err != nil || a.ID != demo.ID {
+				t.Fatalf("demo session on a demo store = %+v, %v", a, err)
+			}
+			if err := db.SetMeta(ctx, d.W, account.DemoMetaKey, "false"); err != nil {
+				t.Fatal(err)
+			}
+			if a, _, err := e.s.Session(ctx, demoSession); !errors.Is(err, db.ErrNotFound) {
+				t.Errorf("demo session after the demo mark was removed = %+v, %v; want ErrNotFound", a, err)
+			}
+			if a, _, err := e.s.Session(ctx, rootSession); err != nil || a.ID != root.ID {
+				t.Errorf("real account's session after the demo mark was removed = %+v, %v", a, err)
+			}
 		})
 	})
 }

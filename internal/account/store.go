@@ -63,7 +63,9 @@ type Store interface {
 
 	// CreateSession starts a session and returns its secret token and CSRF token.
 	CreateSession(ctx context.Context, accountID int64, ttl time.Duration) (token, csrf string, err error)
-	// Session returns the live session's account and CSRF token.
+	// Session returns the live session's account and CSRF token: not of a
+	// disabled account, nor of a demo account once the store is no longer
+	// marked as a demo (Authenticate's rule, for sessions begun before).
 	Session(ctx context.Context, token string) (Account, string, error)
 	DeleteSession(ctx context.Context, token string) error
 	DeleteSessionsOf(ctx context.Context, q db.Q, accountID int64) error
@@ -202,7 +204,9 @@ func (s *store) Session(ctx context.Context, token string) (Account, string, err
 	err := db.Get(ctx, s.d.R, &row, `SELECT a.id, a.username, a.password_hash, a.role, a.display_name, a.resident_id, a.jurisdiction_id,
 		a.lang, a.demo, a.disabled, a.created_by, a.created_at, j.code AS jurisdiction_code, j.path AS jurisdiction_path, s.csrf_token
 		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND NOT a.disabled`, hashSecret(token), time.Now().UTC())
+		WHERE s.token_hash = ? AND s.expires_at > ? AND NOT a.disabled
+			AND (NOT a.demo OR EXISTS (SELECT 1 FROM meta WHERE key = ? AND value = 'true'))`,
+		hashSecret(token), time.Now().UTC(), DemoMetaKey)
 	if err != nil {
 		if !errors.Is(err, db.ErrNotFound) {
 			err = fmt.Errorf("account: session: %w", err)
