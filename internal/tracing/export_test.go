@@ -43,9 +43,7 @@ func (ix *Index) Rows() []CheckIn {
 	for place, es := range ix.open.places {
 		add(place, es)
 	}
-	for _, es := range ix.open.people {
-		n += len(es)
-	}
+	n += len(ix.open.pq)
 	for _, b := range ix.blocks {
 		for i, place := range b.places {
 			add(place, b.pe[b.placeAt[i]:b.placeAt[i+1]])

@@ -59,10 +59,6 @@ type Index struct {
 // top bit set when the check-in has a carriage or a seat.
 type placeEntry struct{ resident, tin, dur uint32 }
 
-// personEntry is a check-in in its person's list; the place's list holds
-// the rest of it.
-type personEntry struct{ place, tin uint32 }
-
 type seatKey struct{ place, resident, tin uint32 }
 
 type seat struct{ carriage, seat string }
@@ -93,7 +89,7 @@ func NewIndex() *Index {
 
 // empty makes the index hold nothing; ix.mu must be held once it is shared.
 func (ix *Index) empty() {
-	ix.open = openPart{places: map[uint32][]placeEntry{}, people: map[uint32][]personEntry{}}
+	ix.open = newOpenPart()
 	ix.unsealed, ix.seats = map[uint32]bool{}, map[seatKey]seat{}
 	ix.blocks, ix.pending, ix.n = nil, nil, 0
 }
@@ -274,7 +270,7 @@ func (ix *Index) put(c *CheckIn) bool {
 		ix.seats[seatKey{place, resident, tin}] = seat{c.Carriage, c.Seat}
 	}
 	ix.open.places[place] = insertByTime(ix.open.places[place], pe, func(e placeEntry) uint32 { return e.tin })
-	ix.open.people[resident] = insertByTime(ix.open.people[resident], personEntry{place, tin}, func(e personEntry) uint32 { return e.tin })
+	ix.open.addPerson(resident, place, tin)
 	ix.n++
 	d := tin / day
 	ix.unsealed[d] = true
@@ -407,17 +403,9 @@ func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
 			}
 			return
 		}
-		es := ix.open.people[person]
-		for i := firstOf(es, lo); i < len(es) && es[i].tin < hi; i++ {
-			e := es[i]
+		ix.open.personEntries(person, func(e openPerson, nth int) {
 			// Identical check-ins (the same place and time twice) map to
-			// successive entries of the place's list.
-			nth := 0
-			for k := i - 1; k >= 0 && es[k].tin == e.tin; k-- {
-				if es[k].place == e.place {
-					nth++
-				}
-			}
+			// successive entries of the place's list: the nth to the nth.
 			ps := ix.open.places[e.place]
 			for j := firstAt(ps, e.tin); j < len(ps) && ps[j].tin == e.tin; j++ {
 				if ps[j].resident != person {
@@ -430,7 +418,7 @@ func (ix *Index) ofPerson(person, lo, hi uint32, a int64, fn func(row)) {
 				each(e.place, ps[j])
 				break
 			}
-		}
+		})
 	})
 }
 

@@ -13,10 +13,56 @@ type part interface {
 	placeList(place uint32) []placeEntry
 }
 
-// openPart holds the check-ins not sealed yet, in lists that grow.
+// openPart holds the check-ins not sealed yet, in lists that grow: by
+// place, a list each, sorted by t_in; by person, a chain each through one
+// arena, newest first. Those of people are millions of short lists, so
+// they hold no pointer for the garbage collector to follow: a slice each
+// made every collection mark millions of objects (150–200 ms at 100
+// million check-ins), and the traces that allocated meanwhile waited.
 type openPart struct {
 	places map[uint32][]placeEntry
-	people map[uint32][]personEntry
+	heads  map[uint32]int32 // a person's newest entry in pq
+	pq     []openPerson
+}
+
+// openPerson is a check-in in its person's chain; the place's list holds
+// the rest of it. prev is the person's entry before it, or -1.
+type openPerson struct {
+	place, tin uint32
+	prev       int32
+}
+
+func newOpenPart() openPart {
+	return openPart{places: map[uint32][]placeEntry{}, heads: map[uint32]int32{}}
+}
+
+// addPerson adds a check-in to the person's chain.
+func (o *openPart) addPerson(person, place, tin uint32) {
+	prev, ok := o.heads[person]
+	if !ok {
+		prev = -1
+	}
+	o.heads[person] = int32(len(o.pq))
+	o.pq = append(o.pq, openPerson{place, tin, prev})
+}
+
+// personEntries calls fn with each of the person's open check-ins and how
+// many identical ones (the same place and time) came before it in the
+// chain.
+func (o *openPart) personEntries(person uint32, fn func(e openPerson, twin int)) {
+	head, ok := o.heads[person]
+	if !ok {
+		return
+	}
+	for i := head; i >= 0; i = o.pq[i].prev {
+		e, twin := o.pq[i], 0
+		for j := head; j != i; j = o.pq[j].prev {
+			if o.pq[j].place == e.place && o.pq[j].tin == e.tin {
+				twin++
+			}
+		}
+		fn(e, twin)
+	}
 }
 
 func (o *openPart) placeList(place uint32) []placeEntry { return o.places[place] }
@@ -34,15 +80,27 @@ func (o *openPart) trim(t uint32) int {
 			o.places[k] = slices.Clone(es[i:]) // let the front's memory go
 		}
 	}
-	for k, es := range o.people {
-		i := firstOf(es, t)
-		switch {
-		case i == len(es):
-			delete(o.people, k)
-		case i > 0:
-			o.people[k] = slices.Clone(es[i:])
+	// The people's chains are copied into a new arena, oldest entry first,
+	// without those that began before t.
+	pq, heads := make([]openPerson, 0, len(o.pq)-n), make(map[uint32]int32, len(o.heads))
+	var kept []openPerson
+	for person, head := range o.heads {
+		kept = kept[:0]
+		for i := head; i >= 0; i = o.pq[i].prev {
+			if o.pq[i].tin >= t {
+				kept = append(kept, o.pq[i])
+			}
+		}
+		prev := int32(-1)
+		for _, e := range slices.Backward(kept) {
+			e.prev, prev = prev, int32(len(pq))
+			pq = append(pq, e)
+		}
+		if prev >= 0 {
+			heads[person] = prev
 		}
 	}
+	o.pq, o.heads = pq, heads
 	return n
 }
 
@@ -112,7 +170,7 @@ func (ix *Index) seal(cutDay uint32) {
 	}
 	slices.Sort(days)
 	places := slices.Sorted(maps.Keys(ix.open.places))
-	people := slices.Sorted(maps.Keys(ix.open.people))
+	people := slices.Sorted(maps.Keys(ix.open.heads))
 	for _, d := range days {
 		ix.blocks = append(ix.blocks, sealDay(d, places, people, &ix.open))
 		delete(ix.unsealed, d)
@@ -127,24 +185,28 @@ func sealDay(d uint32, places, people []uint32, o *openPart) *block {
 	lo, hi := d*day, (d+1)*day
 	b := &block{day: d}
 	b.places, b.placeAt, b.pe = sealLists(b, places, o.places, firstAt, lo, hi)
-	b.sealPeople(people, o.people, lo, hi)
+	b.sealPeople(people, o, lo, hi)
 	return b
 }
 
 // sealPeople builds the block's lists by person from its lists by place,
-// each entry naming the place entry it is: people are the open lists'
+// each entry naming the place entry it is: people are the open chains'
 // keys, sorted, which tell how many entries each person has in [lo, hi).
 // Naming the entry spares a search of the place's list for every check-in
 // a trace reads by person.
-func (b *block) sealPeople(people []uint32, lists map[uint32][]personEntry, lo, hi uint32) {
+func (b *block) sealPeople(people []uint32, o *openPart, lo, hi uint32) {
 	var ids, at []uint32
 	n := 0
 	for _, k := range people {
-		l := lists[k]
-		i := firstOf(l, lo)
-		if j := i + firstOf(l[i:], hi); j > i {
+		m := 0
+		for i := o.heads[k]; i >= 0; i = o.pq[i].prev {
+			if t := o.pq[i].tin; t >= lo && t < hi {
+				m++
+			}
+		}
+		if m > 0 {
 			ids, at = append(ids, k), append(at, uint32(n))
-			n += j - i
+			n += m
 		}
 	}
 	at = append(at, uint32(n))
@@ -209,12 +271,6 @@ func sealLists[E any](b *block, keys []uint32, lists map[uint32][]E, first func(
 	return ids, at, es
 }
 
-// firstOf is the index of the first person entry that began at t or later.
-func firstOf(es []personEntry, t uint32) int {
-	i, _ := slices.BinarySearchFunc(es, t, func(e personEntry, t uint32) int { return cmp.Compare(e.tin, t) })
-	return i
-}
-
 // Bytes is the memory the index holds: its sealed blocks (outside the Go
 // heap), and its open lists as allocated (their entries and room to grow).
 func (ix *Index) Bytes() (sealed, open int64) {
@@ -226,8 +282,6 @@ func (ix *Index) Bytes() (sealed, open int64) {
 	for _, es := range ix.open.places {
 		open += int64(cap(es)) * 12
 	}
-	for _, es := range ix.open.people {
-		open += int64(cap(es)) * 8
-	}
+	open += int64(cap(ix.open.pq)) * 12
 	return sealed, open
 }

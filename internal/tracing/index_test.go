@@ -253,3 +253,33 @@ func TestIndexSealsDays(t *testing.T) {
 		t.Errorf("after purging every day: %d bytes sealed, %d open, %d blocks, %d check-ins", sealed, open, ix.Blocks(), ix.Len())
 	}
 }
+
+// Identical check-ins (the same person, place and time twice, one of them
+// checked out early) are read by person as two, in sealed days and in
+// the open one: a trace from the index meets whom the longer one met.
+func TestIndexTwins(t *testing.T) {
+	ctx := context.Background()
+	d, s, ix := indexedStore(t)
+	const dayS = 86400
+	for k := range int64(3) { // days 0 and 1 sealed by day 2's check-ins
+		ingest(t, s,
+			checkIn(fmt.Sprintf("twin-a-%d", k), 6, market, at(21, 0)+k*dayS, at(22, 0)+k*dayS),
+			checkIn(fmt.Sprintf("twin-b-%d", k), 6, market, at(21, 0)+k*dayS, at(22, 0)+k*dayS),
+			checkIn(fmt.Sprintf("guest-%d", k), 7, market, at(21, 30)+k*dayS, at(22, 0)+k*dayS))
+		if err := s.CheckOut(ctx, 6, fmt.Sprintf("twin-a-%d", k), at(21, 0)+k*dayS, at(21, 5)+k*dayS); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ix.Blocks(); got != 2 {
+		t.Fatalf("%d blocks, want 2", got)
+	}
+	sameRows(t, ctx, ix, d)
+	c := tracing.Case{ResidentID: 6, From: at(0, 0), Until: at(0, 0) + 3*dayS, QuarantineAt: at(0, 0) + 3*dayS}
+	results := [2]tracing.Result{traceWith(t, d, nil, c), traceWith(t, d, ix, c)}
+	if !reflect.DeepEqual(results[0], results[1]) {
+		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
+	}
+	if r := results[1]; r.Stays != 6 || len(r.Close) != 1 || len(r.Close[0].Evidence) != 3 {
+		t.Errorf("traced %+v; want 6 stays and the guest met 3 times", r)
+	}
+}
