@@ -44,6 +44,17 @@ func traceWith(t *testing.T, d *db.DB, ix *tracing.Index, c tracing.Case) tracin
 	return r
 }
 
+// sameTrace traces c from the store and from ix, fails the test unless
+// both find the same, and returns what the index found.
+func sameTrace(t *testing.T, d *db.DB, ix *tracing.Index, c tracing.Case) tracing.Result {
+	t.Helper()
+	results := [2]tracing.Result{traceWith(t, d, nil, c), traceWith(t, d, ix, c)}
+	if !reflect.DeepEqual(results[0], results[1]) {
+		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
+	}
+	return results[1]
+}
+
 // sameRows fails the test unless the index holds exactly the store's rows.
 func sameRows(t *testing.T, ctx context.Context, ix *tracing.Index, d *db.DB) {
 	t.Helper()
@@ -226,12 +237,8 @@ func TestIndexSealsDays(t *testing.T) {
 	sameRows(t, ctx, ix, d)
 
 	c := tracing.Case{ResidentID: 1, From: at(0, 0), Until: at(0, 0) + 7*dayS, QuarantineAt: at(0, 0) + 7*dayS}
-	results := [2]tracing.Result{traceWith(t, d, nil, c), traceWith(t, d, ix, c)}
-	if !reflect.DeepEqual(results[0], results[1]) {
-		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
-	}
-	if len(results[1].Close) != 1 || len(results[1].Secondary) != 2 || len(results[1].Secondary[0].Evidence) != 5 {
-		t.Errorf("traced %+v; want the colleague close, the friend (5 evenings, one cut short) and the late one secondary", results[1])
+	if r := sameTrace(t, d, ix, c); len(r.Close) != 1 || len(r.Secondary) != 2 || len(r.Secondary[0].Evidence) != 5 {
+		t.Errorf("traced %+v; want the colleague close, the friend (5 evenings, one cut short) and the late one secondary", r)
 	}
 
 	// Purge the first two days: their blocks go.
@@ -275,11 +282,7 @@ func TestIndexTwins(t *testing.T) {
 	}
 	sameRows(t, ctx, ix, d)
 	c := tracing.Case{ResidentID: 6, From: at(0, 0), Until: at(0, 0) + 3*dayS, QuarantineAt: at(0, 0) + 3*dayS}
-	results := [2]tracing.Result{traceWith(t, d, nil, c), traceWith(t, d, ix, c)}
-	if !reflect.DeepEqual(results[0], results[1]) {
-		t.Errorf("the store and the index trace differently:\n%+v\n%+v", results[0], results[1])
-	}
-	if r := results[1]; r.Stays != 6 || len(r.Close) != 1 || len(r.Close[0].Evidence) != 3 {
+	if r := sameTrace(t, d, ix, c); r.Stays != 6 || len(r.Close) != 1 || len(r.Close[0].Evidence) != 3 {
 		t.Errorf("traced %+v; want 6 stays and the guest met 3 times", r)
 	}
 }
