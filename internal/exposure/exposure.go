@@ -12,6 +12,7 @@
 package exposure
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -201,24 +202,43 @@ func (s *store) PlacesByName(ctx context.Context, q string) ([]Place, error) {
 		return nil, nil
 	}
 	since := s.since().Unix()
+	// The places visited lately are few beside the registry: read their
+	// names by the time index and match them here, where case folds beyond
+	// ASCII (lower() in SQLite, and in PostgreSQL under the C locale, folds
+	// only A–Z), then read the windows of those that match.
+	var recent []namedPlace
+	err := db.Select(ctx, s.d.R, &recent, `SELECT DISTINCT p.id, p.name FROM exposure_sites e`+inForce+`
+		JOIN places p ON p.id = e.place_id WHERE e.t_from >= ?`, since)
+	if err != nil {
+		return nil, fmt.Errorf("exposure: places by name: %w", err)
+	}
+	recent = slices.DeleteFunc(recent, func(p namedPlace) bool {
+		return !strings.Contains(foldName(p.Name), q)
+	})
+	if len(recent) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(recent, func(a, b namedPlace) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	args := []any{since}
+	for _, p := range recent[:min(len(recent), MaxNameResults)] {
+		args = append(args, p.ID)
+	}
 	var rows []row
-	// The places visited lately are few beside the registry: find them by
-	// the time index first, then match their names, then read their windows.
-	err := db.Select(ctx, s.d.R, &rows, `WITH recent AS (
-			SELECT DISTINCT e.place_id FROM exposure_sites e`+inForce+`WHERE e.t_from >= ?),
-		hit AS (
-			SELECT p.id FROM recent r JOIN places p ON p.id = r.place_id
-			WHERE lower(p.name) LIKE ? ESCAPE '\'
-			ORDER BY p.name, p.id LIMIT ?)
-		SELECT `+columns+`
-		FROM hit h JOIN places p ON p.id = h.id JOIN exposure_sites e ON e.place_id = h.id`+inForce+`
-		WHERE e.t_from >= ?
-		ORDER BY p.name, p.id, e.t_from`,
-		since, "%"+escapeLike(q)+"%", MaxNameResults, since)
+	err = db.Select(ctx, s.d.R, &rows, `SELECT `+columns+`
+		FROM places p JOIN exposure_sites e ON e.place_id = p.id`+inForce+`
+		WHERE e.t_from >= ? AND p.id IN (?`+strings.Repeat(", ?", len(args)-2)+`)
+		ORDER BY p.name, p.id, e.t_from`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("exposure: places by name: %w", err)
 	}
 	return s.places(rows), nil
+}
+
+type namedPlace struct {
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
 }
 
 func (s *store) Place(ctx context.Context, id int64) (Place, error) {
@@ -397,8 +417,3 @@ func cmpFloat(a, b float64) int {
 // digits narrowed (as a Chinese input method types them), spaces trimmed,
 // lower case.
 func foldName(q string) string { return strings.ToLower(strings.TrimSpace(width.Narrow.String(q))) }
-
-// escapeLike escapes the LIKE wildcards in s, with \ as the escape.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}

@@ -172,7 +172,7 @@ func TestLookups(t *testing.T) {
 		s := exposure.NewStore(d, func() time.Time { return now })
 
 		market := w.shop(t, "解放路菜市场", 30.5400, 114.3100)
-		cafe := w.shop(t, "Lakeside Cafe", 30.5450, 114.3150)        // about 700 m from the market
+		cafe := w.shop(t, "Lakeside CAFÉ", 30.5450, 114.3150)        // about 700 m from the market
 		far := w.shop(t, "江汉路 Bookshop", 30.5800, 114.2900)          // about 5 km away
 		old := w.shop(t, "Old Market", 30.5401, 114.3101)            // visited 15 days ago only
 		gone := w.shop(t, "Retracted Restaurant", 30.5402, 114.3102) // visited by a retracted case only
@@ -267,6 +267,8 @@ func TestLookups(t *testing.T) {
 			{"lakeside", []int64{cafe.ID}},
 			{"  LAKESIDE ", []int64{cafe.ID}},
 			{"ｌａｋｅ", []int64{cafe.ID}}, // full-width, as a Chinese input method types it
+			{"café", []int64{cafe.ID}}, // case folded beyond ASCII
+			{"CAFÉ", []int64{cafe.ID}},
 			{"shop", []int64{far.ID}},
 			{"market", nil},     // Old Market: 15 days ago
 			{"restaurant", nil}, // a retracted case only
