@@ -29,8 +29,8 @@ type evidenceSet struct {
 	wide bool // some resident ids do not fit in 32 bits
 
 	// contacts' room to order the contacts and group their hits
-	keys                 []uint64
-	order, grouped, fill []int32
+	keys           []uint64
+	order, grouped []int32
 }
 
 // denseResidents bounds the resident ids an evidenceSet finds by table: 16
@@ -74,7 +74,7 @@ func (set *evidenceSet) release() {
 	}
 	clear(set.by)
 	*set = evidenceSet{by: set.by, slots: set.slots, cs: set.cs[:0], hits: set.hits[:0], seats: set.seats[:0],
-		keys: set.keys, order: set.order, grouped: set.grouped, fill: set.fill}
+		keys: set.keys, order: set.order, grouped: set.grouped}
 	evidenceSets.Put(set)
 }
 
@@ -168,13 +168,16 @@ func (set *evidenceSet) contacts(kind string) []Contact {
 	for _, k := range order {
 		set.cs[k].start, next = next, next+set.cs[k].n
 	}
+	// Each contact's start serves as the cursor of their group, and ends
+	// one group further on.
 	grouped := growTo(set.grouped, len(set.hits))
-	fill := growTo(set.fill, len(set.cs))
-	clear(fill)
-	set.grouped, set.fill = grouped, fill
+	set.grouped = grouped
 	for i, h := range set.hits {
-		grouped[set.cs[h.contact].start+fill[h.contact]] = int32(i)
-		fill[h.contact]++
+		grouped[set.cs[h.contact].start] = int32(i)
+		set.cs[h.contact].start++
+	}
+	for k := range set.cs {
+		set.cs[k].start -= set.cs[k].n
 	}
 	out := make([]Contact, len(set.cs))
 	slab := make([]Evidence, 0, len(set.hits))
@@ -215,7 +218,7 @@ next:
 }
 
 func (set *evidenceSet) sameCheckIn(h, f *hit) bool {
-	return h.place == f.place && h.in == f.in && h.out == f.out && (h.seat < 0 && f.seat < 0 || set.seatOf(h) == set.seatOf(f))
+	return h.place == f.place && h.in == f.in && h.out == f.out && set.seatOf(h) == set.seatOf(f)
 }
 
 // better reports whether h is a better source for the same check-in than

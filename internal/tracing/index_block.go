@@ -184,7 +184,7 @@ func (ix *Index) seal(cutDay uint32) {
 func sealDay(d uint32, places, people []uint32, o *openPart) *block {
 	lo, hi := d*day, (d+1)*day
 	b := &block{day: d}
-	b.places, b.placeAt, b.pe = sealLists(b, places, o.places, firstAt, lo, hi)
+	b.sealPlaces(places, o.places, lo, hi)
 	b.sealPeople(people, o, lo, hi)
 	return b
 }
@@ -227,48 +227,47 @@ func (b *block) sealPeople(people []uint32, o *openPart, lo, hi uint32) {
 		}
 		slot = func(r uint32) int { return int(dense[r]) }
 	}
-	filled := make([]uint32, len(ids))
+	// at, copied to personAt, serves as each person's cursor.
 	for pi, place := range b.places {
 		for pos := b.placeAt[pi]; pos < b.placeAt[pi+1]; pos++ {
 			i := slot(b.pe[pos].resident)
-			b.qe[at[i]+filled[i]] = personRef{place, pos}
-			filled[i]++
+			b.qe[at[i]] = personRef{place, pos}
+			at[i]++
 		}
 	}
 }
 
-// sealLists copies the entries of [lo, hi) of each key's list, keys in
-// order, into arrays outside the heap whose release b keeps: the keys that
-// have some, where each one's start, and the entries.
-func sealLists[E any](b *block, keys []uint32, lists map[uint32][]E, first func([]E, uint32) int, lo, hi uint32) (ids, at []uint32, es []E) {
-	span := func(l []E) (int, int) {
-		i := first(l, lo)
-		return i, i + first(l[i:], hi)
+// sealPlaces copies the entries of [lo, hi) of each place's list, places
+// in order, into the block's arrays outside the heap: the places that have
+// some, where each one's start, and the entries.
+func (b *block) sealPlaces(places []uint32, lists map[uint32][]placeEntry, lo, hi uint32) {
+	span := func(l []placeEntry) (int, int) {
+		i := firstAt(l, lo)
+		return i, i + firstAt(l[i:], hi)
 	}
 	n, nKeys := 0, 0
-	for _, k := range keys {
+	for _, k := range places {
 		if i, j := span(lists[k]); j > i {
 			n, nKeys = n+j-i, nKeys+1
 		}
 	}
 	var f [3]func()
-	ids, f[0] = offHeap[uint32](nKeys)
-	at, f[1] = offHeap[uint32](nKeys + 1)
-	es, f[2] = offHeap[E](n)
+	b.places, f[0] = offHeap[uint32](nKeys)
+	b.placeAt, f[1] = offHeap[uint32](nKeys + 1)
+	b.pe, f[2] = offHeap[placeEntry](n)
 	b.free = append(b.free, f[:]...)
 	x, pos := 0, 0
-	for _, k := range keys {
+	for _, k := range places {
 		l := lists[k]
 		i, j := span(l)
 		if i == j {
 			continue
 		}
-		ids[x], at[x] = k, uint32(pos)
-		pos += copy(es[pos:], l[i:j])
+		b.places[x], b.placeAt[x] = k, uint32(pos)
+		pos += copy(b.pe[pos:], l[i:j])
 		x++
 	}
-	at[x] = uint32(pos)
-	return ids, at, es
+	b.placeAt[x] = uint32(pos)
 }
 
 // Bytes is the memory the index holds: its sealed blocks (outside the Go

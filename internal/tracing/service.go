@@ -46,13 +46,19 @@ type Service struct {
 	// side by side.
 	caseMu sync.Map // int64 → *sync.Mutex
 	// rec writes the tracings of concurrent callers together.
-	recOnce sync.Once
-	rec     *groupCommit[*recording]
+	rec groupCommit[*recording]
 }
 
 // NewService returns the tracing service under policy p.
 func NewService(d *db.DB, checkIns *Store, codes *healthcode.Service, places Places, p Policy, log *slog.Logger, now func() time.Time) (*Service, error) {
 	s := &Service{DB: d, CheckIns: checkIns, Codes: codes, Log: log, Now: now, places: places}
+	s.rec = groupCommit[*recording]{
+		size: func(r *recording) int { return 1 + len(r.res.Close) + len(r.res.Secondary) },
+		max:  recordGroupContacts,
+		commit: func(group []*recording) error {
+			return s.DB.InTx(context.Background(), func(tx *db.Tx) error { return s.writeTracings(tx, group) })
+		},
+	}
 	return s, s.SetPolicy(p)
 }
 
@@ -364,7 +370,7 @@ func (s *Service) pseudonym(ctx context.Context, q db.Q, caseID int64) (string, 
 
 // record writes a tracing: the previous one withdrawn, the new one, its
 // exposure sites, its contacts (whose codes turn). It reads what it needs
-// first, then hands the writing to the recorder, which writes the
+// first, then hands the writing to the group commit (rec), which writes the
 // tracings of concurrent callers in one transaction; it returns once that
 // has committed.
 func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Result, why string, cur Trace, hasCur bool, p Policy) (Trace, error) {
@@ -386,7 +392,7 @@ func (s *Service) record(ctx context.Context, actor rbac.Actor, c Case, res Resu
 		return Trace{}, err
 	}
 	r := &recording{actor: actor, c: c, res: res, why: why, cur: cur, hasCur: hasCur, p: p, stays: stays, places: places}
-	if err := s.recorder().write(ctx, r); err != nil {
+	if err := s.rec.write(ctx, r); err != nil {
 		return Trace{}, err
 	}
 	t := r.t
@@ -411,20 +417,6 @@ type recording struct {
 	t      Trace
 	ids    []int64 // the contacts whose codes to recompute
 	cause  string
-}
-
-// recorder is the service's group commit of tracings.
-func (s *Service) recorder() *groupCommit[*recording] {
-	s.recOnce.Do(func() {
-		s.rec = &groupCommit[*recording]{
-			size: func(r *recording) int { return 1 + len(r.res.Close) + len(r.res.Secondary) },
-			max:  recordGroupContacts,
-			commit: func(group []*recording) error {
-				return s.DB.InTx(context.Background(), func(tx *db.Tx) error { return s.writeTracings(tx, group) })
-			},
-		}
-	})
-	return s.rec
 }
 
 // recordGroupContacts caps the contacts of the tracings written in one
