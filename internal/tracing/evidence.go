@@ -181,6 +181,10 @@ func (set *evidenceSet) contacts(kind string) []Contact {
 	}
 	out := make([]Contact, len(set.cs))
 	slab := make([]Evidence, 0, len(set.hits))
+	var seats []Seat // a hit's seat at most each: &seats[i] stays put
+	if len(set.seats) > 0 {
+		seats = make([]Seat, 0, len(set.seats))
+	}
 	for i, k := range order {
 		c := set.cs[k]
 		group := set.best(grouped[c.start : c.start+c.n])
@@ -189,7 +193,19 @@ func (set *evidenceSet) contacts(kind string) []Contact {
 		}
 		from := len(slab)
 		for _, j := range group {
-			slab = append(slab, set.evidence(&set.hits[j]))
+			h := &set.hits[j]
+			e := Evidence{PlaceID: h.place, In: h.in, Out: h.out, From: h.from, To: h.to}
+			src := &set.srcs[h.src]
+			e.SourceIn, e.SourceOut = src.in, src.out
+			if set.via {
+				e.Via = src.owner
+			}
+			if h.seat >= 0 {
+				st := set.seats[h.seat]
+				seats = append(seats, Seat{Carriage: st.carriage, Number: st.seat})
+				e.Seat = &seats[len(seats)-1]
+			}
+			slab = append(slab, e)
 		}
 		out[i] = Contact{ResidentID: c.resident, Kind: kind, Case: set.caseID, Exposure: c.exposure,
 			Evidence: slab[from:len(slab):len(slab)]}
@@ -248,16 +264,6 @@ func (set *evidenceSet) seatOf(h *hit) seat {
 		return seat{}
 	}
 	return set.seats[h.seat]
-}
-
-func (set *evidenceSet) evidence(h *hit) Evidence {
-	src, st := &set.srcs[h.src], set.seatOf(h)
-	e := Evidence{Case: set.caseID, PlaceID: h.place, Kind: src.kind, In: h.in, Out: h.out,
-		SourceIn: src.in, SourceOut: src.out, From: h.from, To: h.to, Carriage: st.carriage, Seat: st.seat}
-	if set.via {
-		e.Via = src.owner
-	}
-	return e
 }
 
 // growTo returns s with length n, reusing its memory if it can.

@@ -224,9 +224,11 @@ func refTrace(all []stored, kinds tracing.KindMap, p tracing.Policy, c tracing.C
 				if t-f < need || !refSameSpace(kp, x, y) {
 					continue
 				}
-				found[y.resident] = append(found[y.resident], tracing.Evidence{Case: c.ResidentID, Via: via, PlaceID: x.place,
-					Kind: kinds[x.place], SourceIn: x.in, SourceOut: x.out, In: y.in, Out: y.out, From: f, To: t,
-					Carriage: y.carriage, Seat: y.seat})
+				e := tracing.Evidence{Via: via, PlaceID: x.place, SourceIn: x.in, SourceOut: x.out, In: y.in, Out: y.out, From: f, To: t}
+				if y.carriage != "" || y.seat != "" {
+					e.Seat = &tracing.Seat{Carriage: y.carriage, Number: y.seat}
+				}
+				found[y.resident] = append(found[y.resident], e)
 			}
 		}
 		return found
@@ -258,7 +260,10 @@ func bestPerCheckIn(ev []tracing.Evidence) []tracing.Evidence {
 	}
 	best := map[key]tracing.Evidence{}
 	for _, e := range ev {
-		k := key{e.PlaceID, e.In, e.Out, e.Carriage, e.Seat}
+		k := key{place: e.PlaceID, in: e.In, out: e.Out}
+		if e.Seat != nil {
+			k.carriage, k.seat = e.Seat.Carriage, e.Seat.Number
+		}
 		b, ok := best[k]
 		if !ok {
 			best[k] = e
@@ -455,7 +460,7 @@ func TestTracerMatchesBruteForce(t *testing.T) {
 					nSec += len(wantSec)
 					for _, ct := range slices.Concat(wantClose, wantSec) {
 						for _, e := range ct.Evidence {
-							if e.Seat != "" || e.Carriage != "" {
+							if e.Seat != nil {
 								nSeated++
 							}
 						}

@@ -730,7 +730,11 @@ func tracedContact(ct Contact, pseudonym string, places map[int64]place, p Polic
 	for _, e := range ct.Evidence {
 		pl := places[e.PlaceID]
 		d.Evidence = append(d.Evidence, EvidenceShow{PlaceID: e.PlaceID, PlaceName: pl.Name, PlaceType: pl.Type,
-			ServiceNumber: pl.ServiceNumber.String, From: e.From, To: e.To, In: e.In, Out: e.Out, Carriage: e.Carriage, Seat: e.Seat})
+			ServiceNumber: pl.ServiceNumber.String, From: e.From, To: e.To, In: e.In, Out: e.Out})
+		if e.Seat != nil {
+			show := &d.Evidence[len(d.Evidence)-1]
+			show.Carriage, show.Seat = e.Seat.Carriage, e.Seat.Number
+		}
 	}
 	detail, _ := json.Marshal(d)
 	first := d.Evidence[0]

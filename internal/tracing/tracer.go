@@ -72,13 +72,15 @@ type Contact struct {
 // the place kind's rule. A contact has one Evidence per such check-in;
 // when it overlapped several sources' check-ins, the one shown is the
 // longest overlap (then the earliest, then the lowest resident id).
+//
+// A secondary step finds hundreds of thousands, so an Evidence holds only
+// what is its own: the case is the Contact's, the kind of place follows
+// from the place, and a seat is rare.
 type Evidence struct {
-	Case int64 `json:"case"`
 	// Via is, for a secondary contact, the close contact they met; 0 for a
 	// close contact.
 	Via     int64 `json:"via,omitempty"`
 	PlaceID int64 `json:"place_id"`
-	Kind    Kind  `json:"kind"`
 	// In and Out are the contact's check-in; SourceIn and SourceOut the
 	// source's.
 	In        int64 `json:"in"`
@@ -88,9 +90,15 @@ type Evidence struct {
 	// From and To bound the overlap, within the source's window.
 	From int64 `json:"from"`
 	To   int64 `json:"to"`
-	// The contact's carriage and seat, for vehicles.
+	// Seat is the contact's carriage and seat on a vehicle, when they gave
+	// one.
+	Seat *Seat `json:"seat,omitempty"`
+}
+
+// Seat is where a passenger sat.
+type Seat struct {
 	Carriage string `json:"carriage,omitempty"`
-	Seat     string `json:"seat,omitempty"`
+	Number   string `json:"number,omitempty"`
 }
 
 // OverlapMinutes is the overlap in whole minutes.

@@ -101,14 +101,14 @@ func TestTraceScene(t *testing.T) {
 		if res.Stays != 4 {
 			t.Errorf("%d stays of the case, want 4 (the gate left out)", res.Stays)
 		}
-		want := tracing.Evidence{Case: 1, PlaceID: market, Kind: tracing.Shop, In: at(10, 20), Out: at(10, 50),
+		want := tracing.Evidence{PlaceID: market, In: at(10, 20), Out: at(10, 50),
 			SourceIn: at(10, 5), SourceOut: at(10, 40), From: at(10, 20), To: at(10, 40)}
 		if c := res.Close[0]; len(c.Evidence) != 1 || c.Evidence[0] != want || c.Exposure != at(10, 20) || c.Kind != tracing.Close || c.Case != 1 {
 			t.Errorf("resident 2: %+v\nwant evidence %+v", c, want)
 		} else if c.Evidence[0].OverlapMinutes() != 20 {
 			t.Errorf("overlap %d minutes, want 20", c.Evidence[0].OverlapMinutes())
 		}
-		if e := res.Close[1].Evidence[0]; e.Carriage != "8" || e.Seat != "1A" || e.From != at(7, 30) || e.To != at(8, 0) {
+		if e := res.Close[1].Evidence[0]; e.Seat == nil || *e.Seat != (tracing.Seat{Carriage: "8", Number: "1A"}) || e.From != at(7, 30) || e.To != at(8, 0) {
 			t.Errorf("train evidence %+v", e)
 		}
 		// 11's one check-in overlapped 2 for two hours and 7 for one: the
