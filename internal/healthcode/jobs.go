@@ -22,8 +22,8 @@ type Job struct {
 	ID      string    `json:"id"`
 	Cause   string    `json:"cause"`
 	Started time.Time `json:"started"`
-	Total   int64     `json:"total"` // residents to look at
 
+	total    atomic.Int64 // residents to look at
 	done     atomic.Int64
 	changed  atomic.Int64
 	finished atomic.Pointer[time.Time]
@@ -45,7 +45,7 @@ type JobStatus struct {
 
 // Status returns the job's progress.
 func (j *Job) Status() JobStatus {
-	st := JobStatus{ID: j.ID, Cause: j.Cause, Started: j.Started, Total: j.Total, Done: j.done.Load(), Changed: j.changed.Load(),
+	st := JobStatus{ID: j.ID, Cause: j.Cause, Started: j.Started, Total: j.total.Load(), Done: j.done.Load(), Changed: j.changed.Load(),
 		Finished: j.finished.Load()}
 	if e := j.err.Load(); e != nil {
 		st.Error = *e
@@ -138,7 +138,7 @@ func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause stri
 	if err != nil {
 		return err
 	}
-	j.Total = hi - lo + 1
+	j.total.Store(hi - lo + 1)
 	began := s.Now().UTC()
 	type chunk struct {
 		lo, hi int64
