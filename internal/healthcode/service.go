@@ -168,19 +168,6 @@ func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, l
 	return s.evaluateAll(ctx, actor, inputs, olds, now, cause)
 }
 
-// evaluateIDs is evaluateRange for a list of ids.
-func (s *Service) evaluateIDs(ctx context.Context, q db.Q, actor rbac.Actor, ids []int64, now time.Time, cause string) (evaluated, error) {
-	inputs, err := s.Store.InputsOf(ctx, q, ids, civil.Of(now).AddDays(-Lookback))
-	if err != nil {
-		return evaluated{}, err
-	}
-	olds, err := s.Store.CodesOf(ctx, q, ids)
-	if err != nil {
-		return evaluated{}, err
-	}
-	return s.evaluateAll(ctx, actor, inputs, olds, now, cause)
-}
-
 // evaluateAll evaluates the residents with inputs or codes.
 func (s *Service) evaluateAll(ctx context.Context, actor rbac.Actor, inputs map[int64]*Inputs, olds map[int64]Code, now time.Time, cause string) (evaluated, error) {
 	var ev evaluated

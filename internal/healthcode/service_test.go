@@ -32,13 +32,15 @@ type fixture struct {
 	now      time.Time
 }
 
-func setup(t *testing.T, d *db.DB) *fixture {
+func setup(t *testing.T, d *db.DB) *fixture { return setupResidents(t, d, 200) }
+
+func setupResidents(t *testing.T, d *db.DB, residents int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	v, _ := vault.New(make([]byte, 32))
 	js, rs, as := jurisdiction.NewStore(d), resident.NewStore(d, v), account.NewStore(d)
 	if _, err := demo.Generate(ctx, demo.Stores{DB: d, Jurisdictions: js, Residents: rs, Accounts: as,
-		Params: account.Params{Memory: 64, Time: 1, Threads: 1}}, demo.Options{Residents: 200, Seed: 2020}); err != nil {
+		Params: account.Params{Memory: 64, Time: 1, Threads: 1}}, demo.Options{Residents: residents, Seed: 2020}); err != nil {
 		t.Fatal(err)
 	}
 	def, err := rules.Default()
@@ -404,6 +406,93 @@ func TestLatestContactOfEachKind(t *testing.T) {
 		e, err := healthcode.ExplanationOf(c)
 		if err != nil || c.Colour != "red" || len(e.Reasons) == 0 || !strings.Contains(e.Reasons[0].Text[rules.LangEN], "latest close, recorded last") {
 			t.Fatalf("code %s, explanation %+v, %v", c.Colour, e, err)
+		}
+	})
+}
+
+// TestRecomputeManyInChunks records the contacts of two tracings in one
+// transaction, as the tracing service's group commit does — more than a
+// chunk of residents each, some contacts of both — and recomputes their
+// codes at once: each person's code once, red, with the first tracing's
+// cause.
+func TestRecomputeManyInChunks(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setupResidents(t, d, 1300)
+		epi := f.actor(t, "epidemiologist-1")
+		var ids []int64
+		if err := db.Select(ctx, d.R, &ids, "SELECT id FROM residents ORDER BY id"); err != nil || len(ids) < 1200 {
+			t.Fatalf("%d residents, %v", len(ids), err)
+		}
+		caseA, caseB := ids[0], ids[1]
+		a, b := ids[2:800], ids[600:1200] // 600 to 799 are contacts of both
+		traced := func(ids []int64, evidence string) []healthcode.TracedContact {
+			cs := make([]healthcode.TracedContact, len(ids))
+			for i, id := range ids {
+				cs[i] = healthcode.TracedContact{ResidentID: id, Kind: "close", ExposedOn: f.today().AddDays(-2),
+					Evidence: evidence, EvidenceZH: evidence, Detail: []byte("{}")}
+			}
+			return cs
+		}
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			var rs []healthcode.Recompute
+			for _, tr := range []struct {
+				caseID int64
+				cs     []healthcode.TracedContact
+				cause  string
+			}{{caseA, traced(a, "met case A"), "tracing A"}, {caseB, traced(b, "met case B"), "tracing B"}} {
+				traceID, err := db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until,
+					quarantine_at, close_count, secondary_count, traced_at) VALUES (?, '', 0, 1, 1, ?, 0, ?) RETURNING id`,
+					tr.caseID, len(tr.cs), f.now.UTC())
+				if err != nil {
+					return err
+				}
+				who, err := f.svc.AddTraced(ctx, tx, epi, tr.caseID, traceID, tr.cs, tr.cause)
+				if err != nil {
+					return err
+				}
+				rs = append(rs, healthcode.Recompute{Actor: epi, Cause: tr.cause, IDs: who})
+			}
+			return f.svc.RecomputeMany(ctx, tx, rs)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var changes []struct {
+			ResidentID int64  `db:"resident_id"`
+			Reason     string `db:"reason"`
+		}
+		if err := db.Select(ctx, d.R, &changes, "SELECT resident_id, reason FROM audit_log WHERE kind = ? ORDER BY id",
+			audit.ColourChange); err != nil {
+			t.Fatal(err)
+		}
+		cause := map[int64]string{}
+		for _, c := range changes {
+			if _, twice := cause[c.ResidentID]; twice {
+				t.Errorf("resident %d: two colour changes", c.ResidentID)
+			}
+			cause[c.ResidentID], _, _ = strings.Cut(c.Reason, ":")
+		}
+		for i, id := range ids[2:1200] {
+			want := "tracing A"
+			if i+2 >= 800 {
+				want = "tracing B"
+			}
+			if cause[id] != want {
+				t.Errorf("resident %d: colour change for %q, want %q", id, cause[id], want)
+			}
+		}
+		if len(cause) != 1198 {
+			t.Errorf("%d colour changes, want 1198", len(cause))
+		}
+		for _, id := range []int64{ids[2], ids[700], ids[1199]} {
+			c, err := f.svc.Store.Code(ctx, d.R, id)
+			if err != nil || c.Colour != "red" {
+				t.Errorf("resident %d: code %s, %v", id, c.Colour, err)
+			}
+		}
+		if rep, err := audit.Verify(ctx, d, nil); err != nil || !rep.OK {
+			t.Errorf("audit chain: %+v, %v", rep, err)
 		}
 	})
 }

@@ -116,20 +116,72 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 // RecomputeIDs evaluates and writes the codes of the residents ids, in tx,
 // a few hundred at a time.
 func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause string) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	now := s.Now()
-	for chunk := range slices.Chunk(ids, 500) {
-		ev, err := s.evaluateIDs(ctx, tx, actor, chunk, now, cause)
-		if err != nil {
-			return err
+	return s.RecomputeMany(ctx, tx, []Recompute{{Actor: actor, Cause: cause, IDs: ids}})
+}
+
+// Recompute names residents whose codes to recompute, by whom and why.
+type Recompute struct {
+	Actor rbac.Actor
+	Cause string
+	IDs   []int64
+}
+
+// RecomputeMany is RecomputeIDs for several causes, taken in order: a
+// resident named by more than one is recomputed once, for the first. While
+// a few hundred residents are evaluated (the rules, the explanations, the
+// colour changes' entries), the next few hundred's inputs are read.
+func (s *Service) RecomputeMany(ctx context.Context, tx *db.Tx, rs []Recompute) error {
+	type evaluation struct {
+		ev  evaluated
+		err error
+	}
+	var pending chan evaluation // the chunk being evaluated
+	finish := func() error {
+		if pending == nil {
+			return nil
 		}
-		if err := s.write(ctx, tx, ev); err != nil {
-			return err
+		e := <-pending
+		pending = nil
+		if e.err != nil {
+			return e.err
+		}
+		return s.write(ctx, tx, e.ev)
+	}
+	now := s.Now()
+	since := civil.Of(now).AddDays(-Lookback)
+	seen := map[int64]bool{}
+	for _, r := range rs {
+		ids := make([]int64, 0, len(r.IDs))
+		for _, id := range r.IDs {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		for chunk := range slices.Chunk(ids, 500) {
+			// An early return leaves the chunk being evaluated to finish
+			// into its buffered channel; tx is rolled back.
+			inputs, err := s.Store.InputsOf(ctx, tx, chunk, since)
+			if err != nil {
+				return err
+			}
+			olds, err := s.Store.CodesOf(ctx, tx, chunk)
+			if err != nil {
+				return err
+			}
+			next := make(chan evaluation, 1)
+			go func() {
+				ev, err := s.evaluateAll(ctx, r.Actor, inputs, olds, now, r.Cause)
+				next <- evaluation{ev, err}
+			}()
+			if err := finish(); err != nil {
+				return err
+			}
+			pending = next
 		}
 	}
-	return nil
+	return finish()
 }
 
 func nullID(id int64) any {

@@ -434,20 +434,11 @@ func (s *Service) writeTracings(tx *db.Tx, group []*recording) error {
 			return err
 		}
 	}
-	done := map[int64]bool{}
-	for _, r := range group {
-		ids := make([]int64, 0, len(r.ids))
-		for _, id := range r.ids {
-			if !done[id] {
-				done[id] = true
-				ids = append(ids, id)
-			}
-		}
-		if err := s.Codes.RecomputeIDs(ctx, tx, r.actor, ids, r.cause); err != nil {
-			return err
-		}
+	rs := make([]healthcode.Recompute, len(group))
+	for i, r := range group {
+		rs[i] = healthcode.Recompute{Actor: r.actor, Cause: r.cause, IDs: r.ids}
 	}
-	return nil
+	return s.Codes.RecomputeMany(ctx, tx, rs)
 }
 
 // writeTracing writes r's tracing in tx, all but its contacts' codes.
