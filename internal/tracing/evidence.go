@@ -193,19 +193,7 @@ func (set *evidenceSet) contacts(kind string) []Contact {
 		}
 		from := len(slab)
 		for _, j := range group {
-			h := &set.hits[j]
-			e := Evidence{PlaceID: h.place, In: h.in, Out: h.out, From: h.from, To: h.to}
-			src := &set.srcs[h.src]
-			e.SourceIn, e.SourceOut = src.in, src.out
-			if set.via {
-				e.Via = src.owner
-			}
-			if h.seat >= 0 {
-				st := set.seats[h.seat]
-				seats = append(seats, Seat{Carriage: st.carriage, Number: st.seat})
-				e.Seat = &seats[len(seats)-1]
-			}
-			slab = append(slab, e)
+			slab = append(slab, set.evidence(&set.hits[j], &seats))
 		}
 		out[i] = Contact{ResidentID: c.resident, Kind: kind, Case: set.caseID, Exposure: c.exposure,
 			Evidence: slab[from:len(slab):len(slab)]}
@@ -264,6 +252,21 @@ func (set *evidenceSet) seatOf(h *hit) seat {
 		return seat{}
 	}
 	return set.seats[h.seat]
+}
+
+// evidence makes h's Evidence, its seat in seats, which has room for it.
+func (set *evidenceSet) evidence(h *hit, seats *[]Seat) Evidence {
+	src := &set.srcs[h.src]
+	e := Evidence{PlaceID: h.place, In: h.in, Out: h.out, SourceIn: src.in, SourceOut: src.out, From: h.from, To: h.to}
+	if set.via {
+		e.Via = src.owner
+	}
+	if h.seat >= 0 {
+		st := set.seats[h.seat]
+		*seats = append(*seats, Seat{Carriage: st.carriage, Number: st.seat})
+		e.Seat = &(*seats)[len(*seats)-1]
+	}
+	return e
 }
 
 // growTo returns s with length n, reusing its memory if it can.
