@@ -151,39 +151,49 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) (err error) {
 	if err := db.Get(ctx, d.R, &top, "SELECT COALESCE(max(id), 0) FROM checkins"); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	for after := int64(0); after < top; {
-		rows, err := d.R.QueryContext(ctx, `SELECT id, resident_id, place_id, t_in, t_out, COALESCE(carriage, ''), COALESCE(seat, '')
-			FROM checkins WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, top, loadChunk)
-		if err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		var batch []CheckIn
-		last := after
-		for rows.Next() {
-			var c CheckIn
-			if err := rows.Scan(&last, &c.ResidentID, &c.PlaceID, &c.TIn, &c.TOut, &c.Carriage, &c.Seat); err != nil {
-				rows.Close()
-				return fmt.Errorf("load: %w", err)
+	// One goroutine reads the next chunk from the store while this one
+	// puts the last in the index: the two take about as long.
+	type chunk struct {
+		rows []CheckIn
+		err  error
+	}
+	chunks := make(chan chunk, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(chunks)
+		for after := int64(0); after < top; {
+			var c chunk
+			c.rows, after, c.err = loadRows(ctx, d, after, top)
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return
 			}
-			batch = append(batch, c)
+			if c.err != nil || len(c.rows) == 0 {
+				return
+			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("load: %w", err)
+	}()
+	for c := range chunks {
+		if c.err != nil {
+			return fmt.Errorf("load: %w", c.err)
 		}
-		if len(batch) == 0 {
+		if len(c.rows) == 0 {
 			break
 		}
 		ix.mu.Lock()
-		for i := range batch {
-			if !ix.put(&batch[i]) {
+		for i := range c.rows {
+			if !ix.put(&c.rows[i]) {
 				ix.mu.Unlock()
 				return errIndexRange
 			}
 		}
 		ix.mu.Unlock()
-		after = last
 		afterLoadChunk()
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("load: %w", err)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -194,6 +204,26 @@ func (ix *Index) Load(ctx context.Context, d *db.DB) (err error) {
 	ix.pending = nil
 	ix.loaded.Store(true)
 	return nil
+}
+
+// loadRows reads the next loadChunk check-ins with ids in (after, top],
+// and returns them and the last id read.
+func loadRows(ctx context.Context, d *db.DB, after, top int64) ([]CheckIn, int64, error) {
+	rows, err := d.R.QueryContext(ctx, `SELECT id, resident_id, place_id, t_in, t_out, COALESCE(carriage, ''), COALESCE(seat, '')
+		FROM checkins WHERE id > ? AND id <= ? ORDER BY id LIMIT ?`, after, top, loadChunk)
+	if err != nil {
+		return nil, after, err
+	}
+	defer rows.Close()
+	batch := make([]CheckIn, 0, loadChunk)
+	for rows.Next() {
+		var c CheckIn
+		if err := rows.Scan(&after, &c.ResidentID, &c.PlaceID, &c.TIn, &c.TOut, &c.Carriage, &c.Seat); err != nil {
+			return nil, after, err
+		}
+		batch = append(batch, c)
+	}
+	return batch, after, rows.Err()
 }
 
 // added takes the rows the store inserted, with their ids.
