@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,28 +76,65 @@ func serverTrustList(t *testing.T, ts *testServer) *pass.TrustList {
 	return tl
 }
 
-// network cuts Chromium off the network, or restores it: the page's
-// requests and its service worker's alike, and navigator.onLine with them.
+// setNetwork cuts Chromium off the network, or restores it: the page's
+// requests and navigator.onLine, and the requests of every service worker
+// running — the page's emulation leaves its worker's own fetches alone, so
+// each worker is attached to and cut off as well.
 func setNetwork(online bool) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+		if err := emulateNetwork(ctx, t, online); err != nil {
 			return err
 		}
 		offline := !online
-		var rules []*network.Conditions
-		if offline {
-			rules = append(rules, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
-		}
-		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			EmulateOfflineServiceWorker: &offline, MatchedNetworkConditions: rules,
+		if _, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
 		}); err != nil {
 			return err
 		}
-		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
-			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
-		})
-		return err
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			return err
+		}
+		for _, info := range targets {
+			if info.Type != "service_worker" {
+				continue
+			}
+			// One session per worker, kept until the browser closes:
+			// cancelling it would stop the worker.
+			v, _ := workerSessions.LoadOrStore(info.TargetID, sync.OnceValue(func() context.Context {
+				wctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				return wctx
+			}))
+			wctx := v.(func() context.Context)()
+			if err := chromedp.Do(wctx, chromedp.Func(func(ctx context.Context, w *chromedp.Target) error {
+				return emulateNetwork(ctx, w, online)
+			})); err != nil {
+				return fmt.Errorf("the service worker %s: %w", info.URL, err)
+			}
+		}
+		return nil
 	})
+}
+
+// workerSessions holds the context attached to each service worker
+// target, by target id.
+var workerSessions sync.Map
+
+// emulateNetwork cuts the target's requests off the network, or restores
+// them.
+func emulateNetwork(ctx context.Context, t *chromedp.Target, online bool) error {
+	if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+		return err
+	}
+	offline := !online
+	var rules []*network.Conditions
+	if offline {
+		rules = append(rules, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	}
+	_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &offline, MatchedNetworkConditions: rules,
+	})
+	return err
 }
 
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
