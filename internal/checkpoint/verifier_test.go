@@ -91,11 +91,11 @@ func makeVectors(t *testing.T) vectors {
 		mustKey("4201", keyA, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour)),
 		mustKey("4201", keyB, t0.Add(-10*24*time.Hour), t0.Add(-time.Hour)),
 	}
-	doc, err := pass.SignTrustList("4201", keys, root, t0.Add(-time.Minute))
+	doc, err := pass.SignTrustListV1("4201", keys, root, t0.Add(-time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignDoc, err := pass.SignTrustList("4401", []pass.Key{mustKey("4401", foreign, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour))}, otherRoot, t0)
+	foreignDoc, err := pass.SignTrustListV1("4401", []pass.Key{mustKey("4401", foreign, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour))}, otherRoot, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
