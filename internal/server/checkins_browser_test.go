@@ -424,3 +424,34 @@ func TestBrowserCheckInOffline(t *testing.T) {
 		t.Errorf("back online: the place %q, %d new check-ins", got, count(t, d, "checkins")-before)
 	}
 }
+
+// TestBrowserCheckInSignOutUnsent: signing out clears the phone's storage,
+// so the check-in page warns before signing out with check-ins it could
+// not send; once they are sent, signing out goes through.
+func TestBrowserCheckInSignOutUnsent(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)),
+		chromedp.Navigate(e.URL+"/checkin?code="+url.QueryEscape(e.code(t, e.shop))), chromedp.WaitVisible(css(`[data-testid=confirm-button]`)))
+	do(t, ctx, setNetwork(false), chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
+	eval[bool](t, ctx, `(window.confirm = (m) => { window.asked = m; return false; }, true)`)
+	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)))
+	poll(t, ctx, "the warning", `typeof window.asked === "string"`)
+	if asked, want := eval[string](t, ctx, `window.asked`), strings.ReplaceAll(cat.For("zh").T("checkin.js.logout_unsent"), "{n}", "1"); asked != want {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	// Declined: still signed in, the check-in still waiting.
+	if q := queued(t, ctx); len(q) != 1 || !strings.HasSuffix(eval[string](t, ctx, `location.pathname`), "/checkin") {
+		t.Fatalf("after declining: queue %v at %s", q, eval[string](t, ctx, `location.href`))
+	}
+	// Back online the check-in goes, and signing out goes through.
+	do(t, ctx, setNetwork(true), chromedp.WaitVisible(css(`[data-testid=current]`)),
+		chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+	if at := ciStored(t, e.DB, "place_id = ?", e.shop.ID); len(at) != 1 {
+		t.Errorf("at the shop: %+v", at)
+	}
+}

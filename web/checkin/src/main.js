@@ -436,8 +436,9 @@ logout?.addEventListener("submit", async (e) => {
   logout.submit();
 });
 
+// (A submission held back, such as a sign-out declined above, is not leaving.)
 for (const f of document.querySelectorAll("form")) {
-  if (f !== form) f.addEventListener("submit", () => (moving = true));
+  if (f !== form) f.addEventListener("submit", (e) => (moving = moving || !e.defaultPrevented));
 }
 for (const a of document.querySelectorAll("a[data-keep]")) a.addEventListener("click", () => (moving = true));
 
