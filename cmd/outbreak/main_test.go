@@ -3,15 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/issuer"
 )
 
 // run calls the command line as a user would and returns what it printed.
@@ -86,6 +93,7 @@ func TestCommands(t *testing.T) {
 	if out, err := run(t, with("verify", text)...); err != nil {
 		t.Fatalf("a pass signed before the rotation: %s, %v", out, err)
 	}
+	verifyByURL(t, dsn, filepath.Join(dir, "k"), text)
 
 	if out, err := run(t, "audit", "verify", "--db", dsn); err != nil || !strings.Contains(out, `"ok": true`) {
 		t.Fatalf("audit verify = %s, %v", out, err)
@@ -99,5 +107,63 @@ func TestCommands(t *testing.T) {
 	}
 	if _, err := run(t, "no-such-command"); exitCode(err) != 2 {
 		t.Fatalf("unknown command: exit %d", exitCode(err))
+	}
+}
+
+// verifyByURL checks a pass against a trust list fetched from a URL, as a
+// verifier elsewhere would: the command asks for version 2 of the list
+// and for the root key beside it; a list past its expiry verifies nothing.
+func verifyByURL(t *testing.T, dsn, keyFile, text string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DB, cfg.KeyFile = dsn, keyFile
+	_, is, done, err := openIssuer(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	fresh, err := is.TrustList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same keys, in a list good for an hour signed two hours ago.
+	old := &issuer.Issuer{DB: is.DB, Vault: is.Vault, Region: is.Region, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) },
+		TrustListMaxAge: time.Hour}
+	if err := old.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expired, err := old.TrustList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serve atomic.Pointer[[]byte]
+	serve.Store(&fresh)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/trust-list", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("version") != "2" {
+			http.Error(w, "ask for version 2", http.StatusNotFound)
+			return
+		}
+		w.Write(*serve.Load())
+	})
+	mux.HandleFunc("GET /api/v1/trust-list/root", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"public_key": base64.RawURLEncoding.EncodeToString(is.RootPublicKey())})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	var res struct {
+		Valid  bool   `json:"valid"`
+		Reason string `json:"reason"`
+	}
+	out, err := run(t, "verify", "--trust-list", srv.URL+"/api/v1/trust-list", text)
+	if json.Unmarshal([]byte(out), &res); err != nil || !res.Valid {
+		t.Fatalf("verify against the URL = %s, %v", out, err)
+	}
+	serve.Store(&expired)
+	out, err = run(t, "verify", "--trust-list", srv.URL+"/api/v1/trust-list", text)
+	if json.Unmarshal([]byte(out), &res); !errors.Is(err, errInvalidPass) || res.Valid || res.Reason != "trust_list_expired" {
+		t.Fatalf("verify against an expired list = %s, %v", out, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ func openIssuer(ctx context.Context, cfg config.Config) (*db.DB, *issuer.Issuer,
 		return nil, nil, nil, err
 	}
 	loc := cfg.Loc()
-	is := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: func() time.Time { return time.Now().In(loc) }}
+	is := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: func() time.Time { return time.Now().In(loc) }, TrustListMaxAge: cfg.TrustListMaxAge}
 	if err := is.Ensure(ctx); err != nil {
 		d.Close()
 		return nil, nil, nil, err
@@ -141,7 +142,7 @@ func codeService(ctx context.Context, cfg config.Config, d *db.DB, rs resident.S
 var errInvalidPass = errors.New("the pass is not valid")
 
 func verifyCmd(ctx context.Context, args []string) error {
-	fs := newFlags("verify", "Verify a pass offline against a trust list and print JSON: colour, masked name and expiry,\nor the reason it failed (bad_signature, unknown_key, expired, malformed, wrong_region).\nExit status 0 when valid, 1 when not.\n\nusage: outbreak verify [flags] PAYLOAD")
+	fs := newFlags("verify", "Verify a pass offline against a trust list and print JSON: colour, masked name and expiry,\nor the reason it failed (bad_signature, unknown_key, expired, malformed, wrong_region,\ntrust_list_expired: the trust list is past its expiry and vouches for nothing).\nExit status 0 when valid, 1 when not.\n\nusage: outbreak verify [flags] PAYLOAD")
 	list := fs.String("trust-list", "", "trust list FILE or http(s) URL (default: this store's own)")
 	root := fs.String("root-key", "", "the trust list's root public key, base64url (default: from the store, or URL/root)")
 	region := fs.String("region", "", "the region the pass must come from (default: any in the trust list)")
@@ -176,14 +177,24 @@ func verifyCmd(ctx context.Context, args []string) error {
 		}
 		rootPub = is.RootPublicKey()
 	case strings.HasPrefix(*list, "http://") || strings.HasPrefix(*list, "https://"):
-		if doc, err = fetch(ctx, *list); err != nil {
+		u, err := url.Parse(*list)
+		if err != nil {
+			return errUsage{fmt.Errorf("verify: --trust-list: %w", err)}
+		}
+		listURL := *u
+		if listURL.RawQuery == "" {
+			listURL.RawQuery = "version=2" // the version that states its expiry
+		}
+		if doc, err = fetch(ctx, listURL.String()); err != nil {
 			return err
 		}
 		if *root == "" {
 			var r struct {
 				PublicKey string `json:"public_key"`
 			}
-			b, err := fetch(ctx, strings.TrimSuffix(*list, "/")+"/root")
+			rootURL := *u
+			rootURL.Path, rootURL.RawPath, rootURL.RawQuery = strings.TrimSuffix(u.Path, "/")+"/root", "", ""
+			b, err := fetch(ctx, rootURL.String())
 			if err != nil {
 				return err
 			}

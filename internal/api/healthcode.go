@@ -464,9 +464,23 @@ func (h *Handler) VerifyAudit(w http.ResponseWriter, r *http.Request) {
 	h.write(w, r, http.StatusOK, rep)
 }
 
-// TrustList serves the region's signed trust list, for verifiers anywhere.
+// TrustList serves the region's signed trust list, for verifiers anywhere:
+// with ?version=2 the current version, which states when it expires;
+// without (or with version=1), version 1, which states no expiry, for the
+// verifiers that read only version 1 and refuse the other — checkpoint
+// pages whose script predates version 2, still kept by a service worker.
 func (h *Handler) TrustList(w http.ResponseWriter, r *http.Request) {
-	doc, err := h.Issuer.TrustList(r.Context())
+	var doc []byte
+	var err error
+	switch r.URL.Query().Get("version") {
+	case "", "1":
+		doc, err = h.Issuer.TrustListV1(r.Context())
+	case "2":
+		doc, err = h.Issuer.TrustList(r.Context())
+	default:
+		h.fail(w, r, problem.New(http.StatusBadRequest, "Unknown trust list version: ask for version=2 (or 1)."))
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

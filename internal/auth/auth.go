@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,15 @@ import (
 
 // SessionCookie names the session cookie.
 const SessionCookie = "outbreak_session"
+
+// OfflineAccountCookie names the account the browser last opened the
+// check-in page as. The page's offline copy (kept by its service worker)
+// holds no one's data, and files a check-in made with no network under
+// this account, for the real page to send once that account is signed in
+// again. Scripts read it; it says only an account id, which the page shows
+// its own script anyway. Every sign-in and sign-out clears it, so that an
+// offline copy never acts for the previous person on a shared phone.
+const OfflineAccountCookie = "outbreak_offline_account"
 
 // Principal is who a request comes from.
 type Principal struct {
@@ -100,16 +110,37 @@ func (s *Sessions) Start(ctx context.Context, w http.ResponseWriter, a account.A
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", MaxAge: int(ttl.Seconds()),
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	clearOfflineAccount(w)
 	return &Principal{Actor: a.Actor(), Account: &a, CSRF: csrf, Session: token}, nil
 }
 
 // End ends the request's session and clears its cookie.
 func (s *Sessions) End(ctx context.Context, w http.ResponseWriter, p *Principal) error {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	clearOfflineAccount(w)
 	if p == nil || p.Session == "" {
 		return nil
 	}
 	return s.Accounts.DeleteSession(ctx, p.Session)
+}
+
+// SetOfflineAccount names p's account in OfflineAccountCookie, for as long
+// as a session of its role lasts: the page that works offline (the check-in
+// page) calls it each time it is shown.
+func (s *Sessions) SetOfflineAccount(w http.ResponseWriter, p *Principal) {
+	if s == nil || p == nil || p.Account == nil {
+		return
+	}
+	ttl := s.TTL
+	if p.Actor.Role.IsStaff() {
+		ttl = s.StaffTTL
+	}
+	http.SetCookie(w, &http.Cookie{Name: OfflineAccountCookie, Value: strconv.FormatInt(p.Actor.AccountID, 10), Path: "/",
+		MaxAge: int(ttl.Seconds()), Secure: true, SameSite: http.SameSiteLaxMode})
+}
+
+func clearOfflineAccount(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: OfflineAccountCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, SameSite: http.SameSiteLaxMode})
 }
 
 // CheckCSRF reports whether an unsafe request from a cookie session carries

@@ -49,6 +49,10 @@ const (
 	SessionPath   = "/api/v1/checkpoint/session"
 )
 
+// TrustListURL asks for the trust list in version 2, which states its
+// expiry; the bare path serves version 1 to pages whose script predates it.
+const TrustListURL = TrustListPath + "?version=2"
+
 // maxBody caps a batch of passages: MaxBatch of them at well under 1 KiB.
 const maxBody = 256 << 10
 
@@ -102,7 +106,7 @@ func (h *Handler) Init() error {
 	for _, name := range h.assets.Names() {
 		urls = append(urls, h.assets.URL(name))
 	}
-	manifest, err := json.Marshal(map[string]any{"version": h.version, "page": PagePath, "trust_list": TrustListPath, "assets": urls})
+	manifest, err := json.Marshal(map[string]any{"version": h.version, "page": PagePath, "trust_list": TrustListURL, "assets": urls})
 	if err != nil {
 		return err
 	}
@@ -197,7 +201,7 @@ func (h *Handler) Page(w http.ResponseWriter, r *http.Request) {
 	d := pageData{L: l, Operator: p.Actor.Name, Role: l.Role(string(p.Actor.Role)), CSRF: p.CSRF, Config: pageConfig{
 		Lang: l.Lang, Region: region, RegionName: regionName, TimeZone: tz,
 		RootKey: base64.RawURLEncoding.EncodeToString(h.Issuer.RootPublicKey()), CSRF: p.CSRF, AccountID: p.Actor.AccountID,
-		Texts: h.texts(l), Worker: WorkerPath, Scope: PagePath, TrustList: TrustListPath, Passages: PassagesPath,
+		Texts: h.texts(l), Worker: WorkerPath, Scope: PagePath, TrustList: TrustListURL, Passages: PassagesPath,
 		Summary: SummaryPath, Session: SessionPath, Places: PlacesPath,
 	}}
 	var buf bytes.Buffer

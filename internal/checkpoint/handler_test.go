@@ -296,7 +296,7 @@ func TestWorkerAndAssets(t *testing.T) {
 		t.Fatalf("worker: %d %v %.200s", w.Code, w.Header(), sw)
 	}
 	m := assetRE.FindStringSubmatch(sw)
-	if m == nil || !strings.Contains(sw, `"trust_list":"/api/v1/trust-list"`) || !strings.Contains(sw, "checkpoint.css") {
+	if m == nil || !strings.Contains(sw, `"trust_list":"/api/v1/trust-list?version=2"`) || !strings.Contains(sw, "checkpoint.css") {
 		t.Fatalf("worker manifest lacks the assets or the trust list: %.400s", sw)
 	}
 	r := httptest.NewRequest(http.MethodGet, checkpoint.WorkerPath, nil)

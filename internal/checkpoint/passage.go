@@ -43,11 +43,14 @@ const (
 	MaxAhead = 5 * time.Minute
 )
 
-// Reasons lists the reasons a pass is refused for: those of pass.Verify,
-// and no_trust_list when the page has not yet got the region's trust list.
+// Reasons lists the reasons a pass is refused for: those of pass.Verify
+// (trust_list_expired: the page's list had expired, and it verified
+// nothing), and no_trust_list when the page has not yet got the region's
+// trust list.
 var Reasons = []string{
 	string(pass.ReasonMalformed), string(pass.ReasonUnknownKey), string(pass.ReasonBadSignature),
-	string(pass.ReasonExpired), string(pass.ReasonNotYetValid), string(pass.ReasonWrongRegion), "no_trust_list",
+	string(pass.ReasonExpired), string(pass.ReasonNotYetValid), string(pass.ReasonWrongRegion),
+	string(pass.ReasonTrustListExpired), "no_trust_list",
 }
 
 // Colours lists the colours a pass shows.

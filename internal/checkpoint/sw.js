@@ -4,6 +4,8 @@
 //
 //   MANIFEST = {version, page, trust_list, assets: [content-hashed URLs]}
 //
+// where trust_list is the path and query of the list the page reads.
+//
 // The page and the trust list are fetched from the network first, and the
 // copy kept is renewed on every success; when the network fails (or takes
 // too long) the copy answers. Assets never change under their URL, so the
@@ -53,7 +55,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(cacheFirst(req, url.pathname));
   } else if (url.pathname === MANIFEST.page && req.mode === "navigate") {
     event.respondWith(networkFirst(req, MANIFEST.page, true));
-  } else if (url.pathname === MANIFEST.trust_list) {
+  } else if (url.pathname + url.search === MANIFEST.trust_list) {
     event.respondWith(networkFirst(req, MANIFEST.trust_list, false));
   }
 });

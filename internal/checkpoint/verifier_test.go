@@ -49,12 +49,14 @@ type passVector struct {
 }
 
 type trustListVector struct {
-	Name    string   `json:"name"`
-	Doc     string   `json:"doc"`
-	RootKey string   `json:"root_key"`
-	OK      bool     `json:"ok"`
-	Region  string   `json:"region,omitempty"`
-	KIDs    []string `json:"kids,omitempty"`
+	Name      string   `json:"name"`
+	Doc       string   `json:"doc"`
+	RootKey   string   `json:"root_key"`
+	OK        bool     `json:"ok"`
+	Region    string   `json:"region,omitempty"`
+	IssuedAt  int64    `json:"issued_at,omitempty"`
+	ExpiresAt int64    `json:"expires_at,omitempty"`
+	KIDs      []string `json:"kids,omitempty"`
 }
 
 type vectors struct {
@@ -69,6 +71,15 @@ func seededKey(name string) ed25519.PrivateKey {
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func mustB64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 // makeVectors builds the test passes and trust lists, deterministically:
 // fixed keys, fixed times, and Ed25519 signatures, which are deterministic.
@@ -91,11 +102,32 @@ func makeVectors(t *testing.T) vectors {
 		mustKey("4201", keyA, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour)),
 		mustKey("4201", keyB, t0.Add(-10*24*time.Hour), t0.Add(-time.Hour)),
 	}
-	doc, err := pass.SignTrustList("4201", keys, root, t0.Add(-time.Minute))
+	week := pass.DefaultTrustListLifetime
+	doc, err := pass.SignTrustList("4201", keys, root, t0.Add(-time.Minute), t0.Add(week-time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignDoc, err := pass.SignTrustList("4401", []pass.Key{mustKey("4401", foreign, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour))}, otherRoot, t0)
+	foreignDoc, err := pass.SignTrustList("4401", []pass.Key{mustKey("4401", foreign, t0.Add(-24*time.Hour), t0.Add(8*24*time.Hour))}, otherRoot,
+		t0, t0.Add(week))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same keys in a list that expired an hour ago, one that expires in
+	// an hour, and in version 1 (no stated expiry: a week after its
+	// issue), fresh and a week old.
+	expiredDoc, err := pass.SignTrustList("4201", keys, root, t0.Add(-week-time.Hour), t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiringDoc, err := pass.SignTrustList("4201", keys, root, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1Doc, err := pass.SignTrustListV1("4201", keys, root, t0.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldV1Doc, err := pass.SignTrustListV1("4201", keys, root, t0.Add(-week))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +141,7 @@ func makeVectors(t *testing.T) vectors {
 		if err == nil {
 			tv.OK = true
 			tv.Region = tl.Regions()[0]
+			tv.IssuedAt, tv.ExpiresAt = tl.IssuedAt(tv.Region).Unix(), tl.ExpiresAt(tv.Region).Unix()
 			for _, k := range tl.Keys() {
 				tv.KIDs = append(tv.KIDs, b64(k.ID))
 			}
@@ -142,6 +175,36 @@ func makeVectors(t *testing.T) vectors {
 	addList("padded signature", tamper("signature", func(s string) string { return s + "==" }), pub(root))
 	addList("unknown field", []byte(strings.Replace(string(doc), `{"payload"`, `{"extra":"x","payload"`, 1)), pub(root))
 	addList("not json", []byte(`{"payload":`), pub(root))
+	addList("expired", expiredDoc, pub(root))
+	addList("expiring", expiringDoc, pub(root))
+	addList("version 1", v1Doc, pub(root))
+	addList("version 1, a week old", oldV1Doc, pub(root))
+	// Payloads the signer will not make, signed by the root key all the
+	// same: each must be refused for its content.
+	var p map[string]any
+	if err := json.Unmarshal(mustB64(t, d["payload"]), &p); err != nil {
+		t.Fatal(err)
+	}
+	signed := func(edit func(map[string]any)) []byte {
+		c := map[string]any{}
+		for k, v := range p {
+			c[k] = v
+		}
+		edit(c)
+		payload, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(map[string]string{"payload": b64(payload), "root_kid": d["root_kid"], "signature": b64(ed25519.Sign(root, payload))})
+		return b
+	}
+	addList("version 2 without expires_at", signed(func(c map[string]any) { delete(c, "expires_at") }), pub(root))
+	addList("version 1 with expires_at", signed(func(c map[string]any) { c["version"] = 1 }), pub(root))
+	addList("version 3", signed(func(c map[string]any) { c["version"] = 3 }), pub(root))
+	addList("expires when issued", signed(func(c map[string]any) { c["expires_at"] = c["issued_at"] }), pub(root))
+	addList("expires before issued", signed(func(c map[string]any) { c["expires_at"] = "2026-04-01T08:00:00Z" }), pub(root))
+	addList("expires_at not a time", signed(func(c map[string]any) { c["expires_at"] = "next week" }), pub(root))
+	addList("expires_at a number", signed(func(c map[string]any) { c["expires_at"] = t0.Unix() }), pub(root))
 
 	add := func(name, text string, at int64, expect, list string) {
 		pv := passVector{Name: name, Text: text, Now: at, ExpectRegion: expect, TrustList: list}
@@ -193,6 +256,16 @@ func makeVectors(t *testing.T) vectors {
 	add("claims another region than its key", sign("4202", "张*", pass.Green, t0.Add(-time.Hour), 24*time.Hour, keyA), now, "4201", "main")
 	add("another region expected", green, now, "4202", "main")
 	add("no trust list", green, now, "4201", "")
+	// An expired list vouches for nothing, whatever it is shown.
+	add("expired list", green, now, "4201", "expired")
+	add("expired list, no region expected", green, now, "", "expired")
+	add("expired list, not a pass", "HC1:"+green[4:], now, "4201", "expired")
+	add("expired list, empty", "", now, "4201", "expired")
+	add("list expires in a second", green, t0.Add(time.Hour-time.Second).Unix(), "4201", "expiring")
+	add("list expired a second ago", green, t0.Add(time.Hour).Unix(), "4201", "expiring")
+	add("version 1 list", green, now, "4201", "version 1")
+	add("version 1 list, a week old", green, now, "4201", "version 1, a week old")
+	add("version 1 list, a second short of a week", green, now-1, "4201", "version 1, a week old")
 	add("empty", "", now, "4201", "main")
 	add("prefix only", "OB1:", now, "4201", "main")
 	add("other prefix", "HC1:"+green[4:], now, "4201", "main")

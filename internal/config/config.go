@@ -51,6 +51,10 @@ type Config struct {
 	TimeZone      string // the region's time zone, for "today"
 	RetentionDays int    // declarations older than this are purged
 	RulesFile     string // a colour rule file to apply at start ("" keeps the rules in force)
+	// TrustListMaxAge is how long a signed trust list stays good: a
+	// checkpoint that has had no newer one by then verifies no pass until
+	// it reconnects.
+	TrustListMaxAge time.Duration
 
 	PublicPerMinute int    // public look-ups (trips, places, the map) per client address
 	MapTiles        string // tile URL template for the public map ("" draws it without tiles)
@@ -60,6 +64,15 @@ type Config struct {
 	PublicURL string
 }
 
+// The bounds of TrustListMaxAge: a list is re-signed every minute, and a
+// checkpoint fetches a fresh one every few minutes while online, so an hour
+// leaves room for a short outage; beyond a month a withdrawn key would be
+// trusted offline for too long.
+const (
+	MinTrustListMaxAge = time.Hour
+	MaxTrustListMaxAge = 30 * 24 * time.Hour
+)
+
 // Default returns the defaults.
 func Default() Config {
 	return Config{
@@ -67,7 +80,7 @@ func Default() Config {
 		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024, CheckInsPerMinute: 120,
 		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
 		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
-		PublicPerMinute: 60,
+		PublicPerMinute: 60, TrustListMaxAge: 7 * 24 * time.Hour,
 	}
 }
 
@@ -125,6 +138,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	num("OUTBREAK_LOGIN_PER_MINUTE", &c.LoginPerMinute)
 	dur("OUTBREAK_SESSION_TTL", &c.SessionTTL)
 	dur("OUTBREAK_STAFF_SESSION_TTL", &c.StaffTTL)
+	dur("OUTBREAK_TRUST_LIST_MAX_AGE", &c.TrustListMaxAge)
 	if v := getenv("OUTBREAK_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
@@ -185,6 +199,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute || c.StaffTTL < time.Minute {
 		errs = append(errs, errors.New("session lifetimes must be at least a minute"))
+	}
+	if c.TrustListMaxAge < MinTrustListMaxAge || c.TrustListMaxAge > MaxTrustListMaxAge {
+		errs = append(errs, fmt.Errorf("trust list max age %s: want %s to %s", c.TrustListMaxAge, MinTrustListMaxAge, MaxTrustListMaxAge))
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

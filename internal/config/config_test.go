@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEnvAndValidate(t *testing.T) {
@@ -23,6 +24,37 @@ func TestEnvAndValidate(t *testing.T) {
 	for _, want := range []string{"db:", "addr", "log format"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
+func TestTrustListMaxAge(t *testing.T) {
+	c := Default()
+	if c.TrustListMaxAge != 7*24*time.Hour {
+		t.Errorf("default trust list max age %s; want a week", c.TrustListMaxAge)
+	}
+	for v, want := range map[string]string{"48h": "", "1h": "", "720h": "", "59m": "trust list max age", "721h": "trust list max age",
+		"0s": "trust list max age", "-1h": "trust list max age", "a week": "OUTBREAK_TRUST_LIST_MAX_AGE"} {
+		c := Default()
+		err := c.FromEnv(func(k string) string {
+			if k == "OUTBREAK_TRUST_LIST_MAX_AGE" {
+				return v
+			}
+			return ""
+		})
+		if err == nil {
+			err = c.Validate()
+		}
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", v, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v; want it to mention %q", v, err, want)
+		}
+		if want == "" {
+			if d, _ := time.ParseDuration(v); c.TrustListMaxAge != d {
+				t.Errorf("%s read as %s", v, c.TrustListMaxAge)
+			}
 		}
 	}
 }

@@ -33,11 +33,15 @@ type Issuer struct {
 	Vault  *vault.Vault
 	Region string // the region's code, e.g. "4201"
 	Now    func() time.Time
+	// TrustListMaxAge is how long a trust list stays good after its issue
+	// (its expires_at); zero means pass.DefaultTrustListLifetime.
+	TrustListMaxAge time.Duration
 
 	mu      sync.Mutex
 	current *signingKey // the pass key in force
 	root    *signingKey
-	doc     []byte // the trust list, signed
+	doc     []byte // the trust list, signed (version 2)
+	docV1   []byte // the same keys in version 1, without expiry
 	docAt   time.Time
 	holders holderCache // the pass_holders rows written today (holders.go)
 }
@@ -148,19 +152,41 @@ func (is *Issuer) RootPublicKey() ed25519.PublicKey {
 	return ed25519.PublicKey(is.root.Public)
 }
 
-// TrustList returns the signed trust list: every pass key whose passes may
-// still be valid. It is re-signed at most once a minute, and after a rotation.
+// TrustList returns the signed trust list (version 2): every pass key whose
+// passes may still be valid, good for TrustListMaxAge. It is re-signed at
+// most once a minute, and after a rotation.
 func (is *Issuer) TrustList(ctx context.Context) ([]byte, error) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
+	if err := is.sign(ctx); err != nil {
+		return nil, err
+	}
+	return is.doc, nil
+}
+
+// TrustListV1 returns the same list in version 1, which states no expiry,
+// for verifiers that read only version 1 (checkpoint pages whose script
+// predates version 2, kept by a service worker).
+func (is *Issuer) TrustListV1(ctx context.Context) ([]byte, error) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	if err := is.sign(ctx); err != nil {
+		return nil, err
+	}
+	return is.docV1, nil
+}
+
+// sign signs both versions of the trust list unless they were signed in
+// the last minute. The caller holds is.mu.
+func (is *Issuer) sign(ctx context.Context) error {
 	now := is.Now()
 	if is.doc != nil && now.Sub(is.docAt) < time.Minute {
-		return is.doc, nil
+		return nil
 	}
 	var ks []signingKey
 	if err := db.Select(ctx, is.DB.R, &ks, "SELECT "+keyColumns+" FROM signing_keys WHERE purpose = 'pass' AND (valid_until IS NULL OR valid_until > ?) ORDER BY created_at",
 		now.UTC()); err != nil {
-		return nil, fmt.Errorf("issuer: trust list keys: %w", err)
+		return fmt.Errorf("issuer: trust list keys: %w", err)
 	}
 	var keys []pass.Key
 	for _, k := range ks {
@@ -170,16 +196,24 @@ func (is *Issuer) TrustList(ctx context.Context) ([]byte, error) {
 		}
 		pk, err := pass.NewKey(is.Region, ed25519.PublicKey(k.Public), k.CreatedAt, until)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		keys = append(keys, pk)
 	}
-	doc, err := pass.SignTrustList(is.Region, keys, is.root.private, now)
-	if err != nil {
-		return nil, err
+	maxAge := is.TrustListMaxAge
+	if maxAge <= 0 {
+		maxAge = pass.DefaultTrustListLifetime
 	}
-	is.doc, is.docAt = doc, now
-	return doc, nil
+	doc, err := pass.SignTrustList(is.Region, keys, is.root.private, now, now.Add(maxAge))
+	if err != nil {
+		return err
+	}
+	docV1, err := pass.SignTrustListV1(is.Region, keys, is.root.private, now)
+	if err != nil {
+		return err
+	}
+	is.doc, is.docV1, is.docAt = doc, docV1, now
+	return nil
 }
 
 // Verifier returns a trust list of this region's keys, for verifying here.

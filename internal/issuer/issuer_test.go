@@ -3,6 +3,8 @@ package issuer_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -75,4 +77,97 @@ func TestIssueRotateVerify(t *testing.T) {
 			t.Fatal("trust list accepted under a foreign root key")
 		}
 	})
+}
+
+// TestTrustListExpiry: the list states its expiry, TrustListMaxAge after its
+// issue (a week unless told otherwise); a verifier holding it refuses every
+// pass once it has expired, and a list signed later pushes the expiry on.
+// Version 1 carries the same keys and states none.
+func TestTrustListExpiry(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t)
+	v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+	now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		maxAge, want time.Duration
+	}{{0, 7 * 24 * time.Hour}, {48 * time.Hour, 48 * time.Hour}, {time.Hour, time.Hour}} {
+		is := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: func() time.Time { return now }, TrustListMaxAge: tc.maxAge}
+		if err := is.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		text, _, err := is.Issue(42, "张大伟", pass.Green)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := is.TrustList(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := pass.ParseTrustList(doc, is.RootPublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tl.IssuedAt("4201").Equal(now) || !tl.ExpiresAt("4201").Equal(now.Add(tc.want)) {
+			t.Errorf("max age %s: issued %v, expires %v; want good for %s", tc.maxAge, tl.IssuedAt("4201"), tl.ExpiresAt("4201"), tc.want)
+		}
+		if !bytes.Contains(payloadOf(t, doc), []byte(`"version":2`)) {
+			t.Errorf("max age %s: %s", tc.maxAge, payloadOf(t, doc))
+		}
+		if _, err := tl.Verify(text, now.Add(min(tc.want, 24*time.Hour)-time.Second), "4201"); err != nil {
+			t.Errorf("max age %s: a second before the list or the pass expires: %v", tc.maxAge, err)
+		}
+		if _, err := tl.Verify(text, now.Add(tc.want), "4201"); pass.ReasonOf(err) != pass.ReasonTrustListExpired {
+			t.Errorf("max age %s: verified with an expired list: %v", tc.maxAge, err)
+		}
+
+		// Version 1: the same keys, no expires_at.
+		v1, err := is.TrustListV1(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := payloadOf(t, v1); !bytes.Contains(p, []byte(`"version":1`)) || bytes.Contains(p, []byte("expires_at")) {
+			t.Errorf("version 1 payload: %s", p)
+		}
+		old, err := pass.ParseTrustList(v1, is.RootPublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(old.Keys()) != len(tl.Keys()) || !bytes.Equal(old.Keys()[0].ID, tl.Keys()[0].ID) {
+			t.Errorf("version 1 keys %v, version 2 keys %v", old.Keys(), tl.Keys())
+		}
+	}
+
+	// A minute on, the list is signed again, good for longer.
+	is := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: func() time.Time { return now }, TrustListMaxAge: time.Hour}
+	if err := is.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := is.TrustList(ctx)
+	now = now.Add(30 * time.Second)
+	if again, _ := is.TrustList(ctx); !bytes.Equal(again, first) {
+		t.Error("signed again within the minute")
+	}
+	now = now.Add(time.Minute)
+	later, _ := is.TrustList(ctx)
+	tl, err := pass.ParseTrustList(later, is.RootPublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tl.ExpiresAt("4201").Equal(now.Add(time.Hour)) {
+		t.Errorf("re-signed list expires %v; want %v", tl.ExpiresAt("4201"), now.Add(time.Hour))
+	}
+}
+
+// payloadOf returns the signed payload of a trust list document.
+func payloadOf(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	var d struct{ Payload string }
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	p, err := base64.RawURLEncoding.DecodeString(d.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -37,11 +37,20 @@
 // where the payload bytes are UTF-8 JSON:
 //
 //	{
-//	  "type": "outbreak-pass-trust-list", "version": 1,
+//	  "type": "outbreak-pass-trust-list", "version": 2,
 //	  "region": "4201", "issued_at": "2026-05-01T08:00:00Z",
+//	  "expires_at": "2026-05-08T08:00:00Z",
 //	  "keys": [{"kid": base64url, "public_key": base64url of the 32 raw bytes,
 //	            "valid_from": RFC 3339, "valid_until": RFC 3339}, ...]
 //	}
+//
+// A list past its expires_at vouches for nothing: a verifier that has had
+// no newer list by then refuses every pass (ReasonTrustListExpired), so
+// that one kept offline for months does not go on trusting keys withdrawn
+// meanwhile. Version 1 is the same without expires_at; it is still read,
+// as expiring LegacyTrustListLifetime (a week) after issued_at, and still
+// made by SignTrustListV1 for verifiers that read only version 1 — they
+// refuse version 2, as they refuse any payload field they do not know.
 //
 // A browser checks it with WebCrypto alone (testdata/verify_trustlist.mjs):
 //

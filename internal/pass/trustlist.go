@@ -25,6 +25,23 @@ const (
 // signature over anything else is not a trust list.
 const TrustListType = "outbreak-pass-trust-list"
 
+// Trust list versions and lifetimes. Version 2 adds "expires_at" to the
+// signed payload: a verifier that has not had a newer list by then trusts
+// none of the list's keys, so that a checkpoint kept offline for months
+// does not go on trusting keys withdrawn meanwhile. Version 1 has no
+// expiry; it is still read, as expiring LegacyTrustListLifetime after its
+// issue, and still made (SignTrustListV1) for verifiers that read only
+// version 1, which refuse a version 2 payload as they refuse any field
+// they do not know.
+const (
+	TrustListVersion = 2
+	// DefaultTrustListLifetime is how long a list stays good unless the
+	// issuer is told otherwise (OUTBREAK_TRUST_LIST_MAX_AGE).
+	DefaultTrustListLifetime = 7 * 24 * time.Hour
+	// LegacyTrustListLifetime is the expiry a version 1 list is read with.
+	LegacyTrustListLifetime = 7 * 24 * time.Hour
+)
+
 // Trust list errors.
 var (
 	// ErrInvalidTrustList is wrapped by errors about a malformed trust list
@@ -43,12 +60,18 @@ var (
 type TrustList struct {
 	regions map[string]regionList
 	keys    map[[KeyIDLen]byte]*trustedKey
+	// expires is when the last of the lists expires (unix seconds): from
+	// then on the list vouches for nothing. 0 when some list never expires
+	// (keys known first-hand) or there is none.
+	expires int64
 }
 
-// regionList is one region's keys and when its list was issued.
+// regionList is one region's keys and when its list was issued and
+// expires (zero: never, for keys known first-hand).
 type regionList struct {
-	issuedAt time.Time
-	keys     []Key
+	issuedAt  time.Time
+	expiresAt time.Time
+	keys      []Key
 }
 
 // trustedKey is a Key in the form the hot path reads.
@@ -57,6 +80,30 @@ type trustedKey struct {
 	region     string
 	validFrom  int64 // unix seconds
 	validUntil int64
+	// listExpires is when the list that vouches for the key expires (unix
+	// seconds; 0: never).
+	listExpires int64
+}
+
+func newTrustedKey(k Key, listExpires time.Time) *trustedKey {
+	tk := &trustedKey{pub: k.Public, region: k.Region, validFrom: k.ValidFrom.Unix(), validUntil: k.ValidUntil.Unix()}
+	if !listExpires.IsZero() {
+		tk.listExpires = listExpires.Unix()
+	}
+	return tk
+}
+
+// lastExpiry returns when the last of the lists expires (unix seconds), or
+// 0 when one of them never does or there is none.
+func lastExpiry(regions map[string]regionList) int64 {
+	var last int64
+	for _, rl := range regions {
+		if rl.expiresAt.IsZero() {
+			return 0
+		}
+		last = max(last, rl.expiresAt.Unix())
+	}
+	return last
 }
 
 // NewTrustList returns a trust list of keys, for a verifier that knows them
@@ -69,7 +116,7 @@ func NewTrustList(keys ...Key) (*TrustList, error) {
 	}
 	var lists []*TrustList
 	for region, ks := range byRegion {
-		tl, err := newRegionList(region, time.Time{}, ks)
+		tl, err := newRegionList(region, time.Time{}, time.Time{}, ks)
 		if err != nil {
 			return nil, err
 		}
@@ -78,16 +125,21 @@ func NewTrustList(keys ...Key) (*TrustList, error) {
 	return Merge(lists...)
 }
 
-// newRegionList builds the trust list of one region's keys.
-func newRegionList(region string, issuedAt time.Time, keys []Key) (*TrustList, error) {
+// newRegionList builds the trust list of one region's keys, issued at
+// issuedAt and expiring at expiresAt (zero: never).
+func newRegionList(region string, issuedAt, expiresAt time.Time, keys []Key) (*TrustList, error) {
 	if err := validateRegion(region); err != nil {
 		return nil, fmt.Errorf("%w: region: %v", ErrInvalidTrustList, err)
 	}
 	if len(keys) > MaxTrustListKeys {
 		return nil, fmt.Errorf("%w: %d keys, at most %d", ErrInvalidTrustList, len(keys), MaxTrustListKeys)
 	}
+	if !expiresAt.IsZero() && !expiresAt.After(issuedAt) {
+		return nil, fmt.Errorf("%w: expires at %s, not after its issue at %s", ErrInvalidTrustList,
+			expiresAt.UTC().Format(time.RFC3339), issuedAt.UTC().Format(time.RFC3339))
+	}
 	tl := &TrustList{regions: map[string]regionList{}, keys: map[[KeyIDLen]byte]*trustedKey{}}
-	rl := regionList{issuedAt: issuedAt}
+	rl := regionList{issuedAt: issuedAt, expiresAt: expiresAt}
 	for _, k := range keys {
 		if err := k.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidTrustList, err)
@@ -100,11 +152,12 @@ func newRegionList(region string, issuedAt time.Time, keys []Key) (*TrustList, e
 			return nil, fmt.Errorf("%w: key %x listed twice", ErrInvalidTrustList, k.ID)
 		}
 		k = cloneKey(k)
-		tl.keys[kid] = &trustedKey{pub: k.Public, region: k.Region, validFrom: k.ValidFrom.Unix(), validUntil: k.ValidUntil.Unix()}
+		tl.keys[kid] = newTrustedKey(k, expiresAt)
 		rl.keys = append(rl.keys, k)
 	}
 	sortKeys(rl.keys)
 	tl.regions[region] = rl
+	tl.expires = lastExpiry(tl.regions)
 	return tl, nil
 }
 
@@ -129,7 +182,8 @@ func sortKeys(keys []Key) {
 // Merge returns one trust list holding the keys of all lists, so that a
 // checkpoint can verify passes of several regions. When two lists cover the
 // same region, the one issued later replaces the other (the later argument
-// on a tie). A key id trusted for two different regions is a conflict.
+// on a tie). A key id trusted for two different regions is a conflict. Each
+// region's keys are trusted until its own list expires.
 func Merge(lists ...*TrustList) (*TrustList, error) {
 	regions := map[string]regionList{}
 	for _, tl := range lists {
@@ -142,14 +196,14 @@ func Merge(lists ...*TrustList) (*TrustList, error) {
 			}
 		}
 	}
-	out := &TrustList{regions: regions, keys: map[[KeyIDLen]byte]*trustedKey{}}
+	out := &TrustList{regions: regions, keys: map[[KeyIDLen]byte]*trustedKey{}, expires: lastExpiry(regions)}
 	for _, rl := range regions {
 		for _, k := range rl.keys {
 			kid := [KeyIDLen]byte(k.ID)
 			if old := out.keys[kid]; old != nil {
 				return nil, fmt.Errorf("%w: key %x listed for %q and %q", ErrTrustListConflict, k.ID, old.region, k.Region)
 			}
-			out.keys[kid] = &trustedKey{pub: k.Public, region: k.Region, validFrom: k.ValidFrom.Unix(), validUntil: k.ValidUntil.Unix()}
+			out.keys[kid] = newTrustedKey(k, rl.expiresAt)
 		}
 	}
 	return out, nil
@@ -184,6 +238,14 @@ func (tl *TrustList) IssuedAt(region string) time.Time {
 	return tl.regions[region].issuedAt
 }
 
+// ExpiresAt returns when the list of a region expires: the expiry it
+// states (version 2), or LegacyTrustListLifetime after its issue (version
+// 1); zero for keys given to NewTrustList, or for a region the list does
+// not cover.
+func (tl *TrustList) ExpiresAt(region string) time.Time {
+	return tl.regions[region].expiresAt
+}
+
 // trustListDoc is the trust list document; the package documentation
 // describes its format.
 type trustListDoc struct {
@@ -193,11 +255,13 @@ type trustListDoc struct {
 }
 
 type trustListPayload struct {
-	Type     string         `json:"type"`
-	Version  int            `json:"version"`
-	Region   string         `json:"region"`
-	IssuedAt string         `json:"issued_at"`
-	Keys     []trustListKey `json:"keys"`
+	Type     string `json:"type"`
+	Version  int    `json:"version"`
+	Region   string `json:"region"`
+	IssuedAt string `json:"issued_at"`
+	// ExpiresAt is in version 2 only.
+	ExpiresAt string         `json:"expires_at,omitempty"`
+	Keys      []trustListKey `json:"keys"`
 }
 
 type trustListKey struct {
@@ -211,22 +275,42 @@ type trustListKey struct {
 // refusing non-zero trailing bits, so each value has one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// SignTrustList returns the trust list document of region's keys, issued at
-// now and signed with the region's root key.
-func SignTrustList(region string, keys []Key, rootPriv ed25519.PrivateKey, now time.Time) ([]byte, error) {
+// SignTrustList returns the trust list document (version 2) of region's
+// keys, issued at now, good until expires, and signed with the region's
+// root key.
+func SignTrustList(region string, keys []Key, rootPriv ed25519.PrivateKey, now, expires time.Time) ([]byte, error) {
+	// Both times are written to the second.
+	if expires.IsZero() || expires.Unix() <= now.Unix() {
+		return nil, fmt.Errorf("sign trust list: %w: expires at %s, not after now", ErrInvalidTrustList, expires.UTC().Format(time.RFC3339))
+	}
+	return signTrustList(TrustListVersion, region, keys, rootPriv, now, expires)
+}
+
+// SignTrustListV1 returns the trust list document of region's keys in
+// version 1, which has no expiry, for verifiers that read only version 1.
+// A verifier of this package reads it as expiring
+// LegacyTrustListLifetime after now.
+func SignTrustListV1(region string, keys []Key, rootPriv ed25519.PrivateKey, now time.Time) ([]byte, error) {
+	return signTrustList(1, region, keys, rootPriv, now, time.Time{})
+}
+
+func signTrustList(version int, region string, keys []Key, rootPriv ed25519.PrivateKey, now, expires time.Time) ([]byte, error) {
 	if len(rootPriv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign trust list: %w: %d bytes", ErrInvalidSigningKey, len(rootPriv))
 	}
-	tl, err := newRegionList(region, now, keys)
+	tl, err := newRegionList(region, now, expires, keys)
 	if err != nil {
 		return nil, fmt.Errorf("sign trust list: %w", err)
 	}
 	p := trustListPayload{
 		Type:     TrustListType,
-		Version:  1,
+		Version:  version,
 		Region:   region,
 		IssuedAt: now.UTC().Format(time.RFC3339),
 		Keys:     []trustListKey{},
+	}
+	if version >= 2 {
+		p.ExpiresAt = expires.UTC().Format(time.RFC3339)
 	}
 	for _, k := range tl.regions[region].keys {
 		p.Keys = append(p.Keys, trustListKey{
@@ -302,12 +386,23 @@ func parseTrustList(doc []byte, rootPub ed25519.PublicKey) (*TrustList, error) {
 	if err := strictJSON(payload, &p); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
-	if p.Type != TrustListType || p.Version != 1 {
+	if p.Type != TrustListType || p.Version != 1 && p.Version != 2 {
 		return nil, fmt.Errorf("%w: type %q version %d", ErrInvalidTrustList, p.Type, p.Version)
 	}
 	issuedAt, err := time.Parse(time.RFC3339, p.IssuedAt)
 	if err != nil {
 		return nil, fmt.Errorf("%w: issued_at: %w", ErrInvalidTrustList, err)
+	}
+	var expiresAt time.Time
+	switch {
+	case p.Version == 1 && p.ExpiresAt != "":
+		return nil, fmt.Errorf("%w: expires_at in a version 1 list", ErrInvalidTrustList)
+	case p.Version == 1:
+		expiresAt = issuedAt.Add(LegacyTrustListLifetime)
+	default:
+		if expiresAt, err = time.Parse(time.RFC3339, p.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("%w: expires_at: %w", ErrInvalidTrustList, err)
+		}
 	}
 	if len(p.Keys) > MaxTrustListKeys {
 		return nil, fmt.Errorf("%w: %d keys, at most %d", ErrInvalidTrustList, len(p.Keys), MaxTrustListKeys)
@@ -333,7 +428,7 @@ func parseTrustList(doc []byte, rootPub ed25519.PublicKey) (*TrustList, error) {
 		}
 		keys = append(keys, k)
 	}
-	return newRegionList(p.Region, issuedAt.UTC(), keys)
+	return newRegionList(p.Region, issuedAt.UTC(), expiresAt.UTC(), keys)
 }
 
 // strictJSON decodes exactly one JSON object into v, refusing unknown

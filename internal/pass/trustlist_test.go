@@ -16,9 +16,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/trustlist-4201.json")
 
+// mustSignTrustList signs a list issued at now and good for the default
+// lifetime.
 func mustSignTrustList(t testing.TB, region string, keys []Key, root ed25519.PrivateKey, now time.Time) []byte {
 	t.Helper()
-	doc, err := SignTrustList(region, keys, root, now)
+	doc, err := SignTrustList(region, keys, root, now, now.Add(DefaultTrustListLifetime))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +55,9 @@ func TestTrustListRoundTrip(t *testing.T) {
 	}
 	if !tl.IssuedAt("4201").Equal(t0) {
 		t.Errorf("issued at %v", tl.IssuedAt("4201"))
+	}
+	if !tl.ExpiresAt("4201").Equal(t0.Add(DefaultTrustListLifetime)) {
+		t.Errorf("expires at %v", tl.ExpiresAt("4201"))
 	}
 	got := tl.Keys()
 	if len(got) != 2 {
@@ -136,14 +141,16 @@ func TestTrustListWebCrypto(t *testing.T) {
 		t.Fatalf("WebCrypto refused the document: %v\n%s", err, out)
 	}
 	var got struct {
-		Region   string   `json:"region"`
-		IssuedAt string   `json:"issued_at"`
-		KIDs     []string `json:"kids"`
+		Region    string   `json:"region"`
+		IssuedAt  string   `json:"issued_at"`
+		ExpiresAt string   `json:"expires_at"`
+		KIDs      []string `json:"kids"`
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if got.Region != "4201" || got.IssuedAt != t0.Format(time.RFC3339) || len(got.KIDs) != 2 {
+	if got.Region != "4201" || got.IssuedAt != t0.Format(time.RFC3339) || got.ExpiresAt != t0.Add(DefaultTrustListLifetime).Format(time.RFC3339) ||
+		len(got.KIDs) != 2 {
 		t.Errorf("WebCrypto read %+v", got)
 	}
 	// A document signed by another root does not pass there either.
@@ -210,8 +217,15 @@ func TestParseTrustListRefuses(t *testing.T) {
 		{"null", []byte("null"), ErrInvalidTrustList},
 		{"oversized", append(bytes.Clone(doc), bytes.Repeat([]byte(" "), MaxTrustListLen)...), ErrInvalidTrustList},
 		{"wrong type", replace(`"outbreak-pass-trust-list"`, `"something-else"`), ErrInvalidTrustList},
-		{"wrong version", replace(`"version":1`, `"version":2`), ErrInvalidTrustList},
-		{"unknown payload field", replace(`"version":1`, `"version":1,"extra":true`), ErrInvalidTrustList},
+		{"unknown version", replace(`"version":2`, `"version":3`), ErrInvalidTrustList},
+		{"version 0", replace(`"version":2`, `"version":0`), ErrInvalidTrustList},
+		{"unknown payload field", replace(`"version":2`, `"version":2,"extra":true`), ErrInvalidTrustList},
+		{"version 2 without expires_at", replace(`"expires_at":"2026-05-08T08:00:00Z",`, ``), ErrInvalidTrustList},
+		{"version 1 with expires_at", replace(`"version":2`, `"version":1`), ErrInvalidTrustList},
+		{"expires at its issue", replace(`"expires_at":"2026-05-08T08:00:00Z"`, `"expires_at":"2026-05-01T08:00:00Z"`), ErrInvalidTrustList},
+		{"expires before its issue", replace(`"expires_at":"2026-05-08T08:00:00Z"`, `"expires_at":"2026-04-30T08:00:00Z"`), ErrInvalidTrustList},
+		{"bad expires_at", replace(`"expires_at":"2026-05-08T08:00:00Z"`, `"expires_at":"next week"`), ErrInvalidTrustList},
+		{"empty expires_at", replace(`"expires_at":"2026-05-08T08:00:00Z"`, `"expires_at":""`), ErrInvalidTrustList},
 		{"kid of another key", replace(b64.EncodeToString(keyA.ID), otherKID), ErrInvalidKey},
 		{"duplicate key", replace(keyJSON(b64.EncodeToString(keyA.ID)), keyJSON(b64.EncodeToString(keyA.ID))+","+keyJSON(b64.EncodeToString(keyA.ID))), ErrInvalidTrustList},
 		{"short public key", replace(b64.EncodeToString(keyA.Public), b64.EncodeToString(keyA.Public[:31])), ErrInvalidKey},
@@ -238,23 +252,29 @@ func TestParseTrustListRefuses(t *testing.T) {
 
 func TestSignTrustListRefuses(t *testing.T) {
 	root := testPriv("root 4201")
-	if _, err := SignTrustList("4201", []Key{testKey(t, "c", "3301")}, root, t0); !errors.Is(err, ErrInvalidTrustList) {
+	week := t0.Add(DefaultTrustListLifetime)
+	if _, err := SignTrustList("4201", []Key{testKey(t, "c", "3301")}, root, t0, week); !errors.Is(err, ErrInvalidTrustList) {
 		t.Errorf("key of another region: %v", err)
 	}
-	if _, err := SignTrustList("4201", []Key{testKey(t, "a", "4201"), testKey(t, "a", "4201")}, root, t0); !errors.Is(err, ErrInvalidTrustList) {
+	if _, err := SignTrustList("4201", []Key{testKey(t, "a", "4201"), testKey(t, "a", "4201")}, root, t0, week); !errors.Is(err, ErrInvalidTrustList) {
 		t.Errorf("key twice: %v", err)
 	}
-	if _, err := SignTrustList("", nil, root, t0); !errors.Is(err, ErrInvalidTrustList) {
+	if _, err := SignTrustList("", nil, root, t0, week); !errors.Is(err, ErrInvalidTrustList) {
 		t.Errorf("no region: %v", err)
 	}
-	if _, err := SignTrustList("4201", nil, root[:3], t0); !errors.Is(err, ErrInvalidSigningKey) {
+	if _, err := SignTrustList("4201", nil, root[:3], t0, week); !errors.Is(err, ErrInvalidSigningKey) {
 		t.Errorf("short root key: %v", err)
+	}
+	for _, exp := range []time.Time{{}, t0, t0.Add(-time.Hour), t0.Add(time.Millisecond)} {
+		if _, err := SignTrustList("4201", nil, root, t0, exp); !errors.Is(err, ErrInvalidTrustList) {
+			t.Errorf("expiring at %v: %v", exp, err)
+		}
 	}
 	many := make([]Key, MaxTrustListKeys+1)
 	for i := range many {
 		many[i] = testKey(t, string(rune('a'+i%26))+strings.Repeat("x", i/26), "4201")
 	}
-	if _, err := SignTrustList("4201", many, root, t0); !errors.Is(err, ErrInvalidTrustList) {
+	if _, err := SignTrustList("4201", many, root, t0, week); !errors.Is(err, ErrInvalidTrustList) {
 		t.Errorf("too many keys: %v", err)
 	}
 	// An empty list is a region withdrawing every key.
@@ -342,5 +362,109 @@ func TestMergeCrossRegion(t *testing.T) {
 	}
 	if _, err := Merge(tlA, rogue); !errors.Is(err, ErrTrustListConflict) {
 		t.Errorf("same key for two regions: %v", err)
+	}
+}
+
+// TestTrustListExpiry: a list past its expiry vouches for nothing — every
+// text is refused with ReasonTrustListExpired, even one that is not a pass
+// — and a version 1 list, which states no expiry, expires
+// LegacyTrustListLifetime after its issue.
+func TestTrustListExpiry(t *testing.T) {
+	root := testPriv("root 4201")
+	keyA := testKey(t, "a", "4201")
+	passA := mustSign(t, testClaims(), testPriv("a"))
+	doc, err := SignTrustList("4201", []Key{keyA}, root, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := ParseTrustList(doc, pubOf(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tl.ExpiresAt("4201").Equal(t0.Add(time.Hour)) || !tl.IssuedAt("4201").Equal(t0.Add(-time.Hour)) {
+		t.Errorf("issued %v, expires %v", tl.IssuedAt("4201"), tl.ExpiresAt("4201"))
+	}
+	if _, err := tl.Verify(passA, t0.Add(time.Hour-time.Second), "4201"); err != nil {
+		t.Errorf("a second before the list expires: %v", err)
+	}
+	for _, text := range []string{passA, "OB1:", "", passA[:40]} {
+		for _, region := range []string{"4201", "", "3301"} {
+			_, err := tl.Verify(text, t0.Add(time.Hour), region)
+			wantReason(t, err, ReasonTrustListExpired)
+			if !errors.Is(err, ErrTrustListExpired) {
+				t.Errorf("%v is not ErrTrustListExpired", err)
+			}
+		}
+	}
+
+	// Version 1: no expires_at in the payload; read as expiring a week
+	// after its issue.
+	v1, err := SignTrustListV1("4201", []Key{keyA}, root, t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d trustListDoc
+	if err := json.Unmarshal(v1, &d); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := b64.DecodeString(d.Payload)
+	if !bytes.Contains(payload, []byte(`"version":1,`)) || bytes.Contains(payload, []byte("expires_at")) {
+		t.Fatalf("version 1 payload: %s", payload)
+	}
+	old, err := ParseTrustList(v1, pubOf(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyEnd := t0.Add(-time.Hour).Add(LegacyTrustListLifetime)
+	if !old.ExpiresAt("4201").Equal(legacyEnd) {
+		t.Errorf("version 1 list expires %v; want %v", old.ExpiresAt("4201"), legacyEnd)
+	}
+	if _, err := old.Verify(passA, t0, "4201"); err != nil {
+		t.Errorf("fresh version 1 list: %v", err)
+	}
+	_, err = old.Verify(passA, legacyEnd, "4201")
+	wantReason(t, err, ReasonTrustListExpired)
+
+	// Merged with a fresh list of another region, the expired region's
+	// keys are refused and the other's still trusted; a text that is no
+	// pass is malformed, as no key has been looked at.
+	rootB := testPriv("root 3301")
+	cB := testClaims()
+	cB.Region = "3301"
+	passB := mustSign(t, cB, testPriv("c"))
+	tlB, err := ParseTrustList(mustSignTrustList(t, "3301", []Key{testKey(t, "c", "3301")}, rootB, t0), pubOf(rootB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Merge(tl, tlB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(2 * time.Hour)
+	_, err = m.Verify(passA, at, "")
+	wantReason(t, err, ReasonTrustListExpired)
+	if _, err := m.Verify(passB, at, "3301"); err != nil {
+		t.Errorf("pass of the fresh region: %v", err)
+	}
+	_, err = m.Verify("OB1:", at, "")
+	wantReason(t, err, ReasonMalformed)
+	// Once the last list has expired, nothing is read.
+	_, err = m.Verify("OB1:", t0.Add(DefaultTrustListLifetime), "")
+	wantReason(t, err, ReasonTrustListExpired)
+
+	// Keys known first-hand never expire.
+	first := mustTrustList(t, keyA)
+	if !first.ExpiresAt("4201").IsZero() {
+		t.Errorf("first-hand keys expire at %v", first.ExpiresAt("4201"))
+	}
+	_, err = first.Verify("OB1:", t0.Add(100*365*24*time.Hour), "")
+	wantReason(t, err, ReasonMalformed)
+	// Merged with them, an expired list does not stop them.
+	m, err = Merge(tlB, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Verify(passA, t0.Add(time.Hour), "4201"); err != nil {
+		t.Errorf("first-hand key beside a list: %v", err)
 	}
 }

@@ -34,6 +34,9 @@ const (
 	// ReasonWrongRegion: the pass is not from the expected region, or
 	// claims a region other than its key's.
 	ReasonWrongRegion Reason = "wrong_region"
+	// ReasonTrustListExpired: the trust list that would vouch for the pass
+	// has expired; nothing is verified against it until a newer one is had.
+	ReasonTrustListExpired Reason = "trust_list_expired"
 )
 
 // Sentinels matching a VerifyError of each reason with errors.Is.
@@ -44,6 +47,8 @@ var (
 	ErrExpired      = errors.New("pass expired")
 	ErrNotYetValid  = errors.New("pass not yet valid")
 	ErrWrongRegion  = errors.New("pass from the wrong region")
+	// ErrTrustListExpired matches a refusal for an expired trust list.
+	ErrTrustListExpired = errors.New("trust list expired")
 )
 
 // sentinel returns the sentinel error of a reason.
@@ -59,6 +64,8 @@ func (r Reason) sentinel() error {
 		return ErrNotYetValid
 	case ReasonWrongRegion:
 		return ErrWrongRegion
+	case ReasonTrustListExpired:
+		return ErrTrustListExpired
 	}
 	return ErrMalformed
 }
@@ -195,8 +202,16 @@ var verifyBufs = sync.Pool{New: func() any { return new(verifyBuf) }}
 // list and returns what it says. expectRegion, when not "", is the only
 // region whose passes are accepted. It fails with a *VerifyError.
 //
+// A list past its expiry vouches for nothing: when every list tl holds has
+// expired, every text is refused with ReasonTrustListExpired before it is
+// read; when some have, a pass signed by a key of an expired list is.
+//
 // Verify needs no network and is safe for concurrent use.
 func (tl *TrustList) Verify(text string, now time.Time, expectRegion string) (Result, error) {
+	if tl != nil && tl.expires != 0 && now.Unix() >= tl.expires {
+		return Result{}, refuse(ReasonTrustListExpired, "every trust list expired, the last at %s",
+			time.Unix(tl.expires, 0).UTC().Format(time.RFC3339))
+	}
 	if len(text) > MaxPassLen {
 		return Result{}, refuse(ReasonMalformed, "%d characters, at most %d", len(text), MaxPassLen)
 	}
@@ -220,6 +235,10 @@ func (tl *TrustList) Verify(text string, now time.Time, expectRegion string) (Re
 	}
 	if key == nil {
 		return Result{}, refuse(ReasonUnknownKey, "kid %x not in the trust list", env.kid)
+	}
+	if key.listExpires != 0 && now.Unix() >= key.listExpires {
+		return Result{}, refuse(ReasonTrustListExpired, "the %s list vouching for kid %x expired at %s", key.region, env.kid,
+			time.Unix(key.listExpires, 0).UTC().Format(time.RFC3339))
 	}
 	if !ed25519.Verify(key.pub, appendSigStructure(buf.tbs[:0], env), env.sig) {
 		return Result{}, refuse(ReasonBadSignature, "kid %x", env.kid)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -22,7 +23,9 @@ import (
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/skip2/go-qrcode"
 
+	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
@@ -291,5 +294,164 @@ func TestBrowserCheckpointPlace(t *testing.T) {
 	cs := ciStored(t, e.DB, "source = 'passage'")
 	if len(cs) != 1 || cs[0].ResidentID != me.ResidentID || cs[0].PlaceID != e.entrance.ID {
 		t.Fatalf("check-ins from passages: %+v", cs)
+	}
+}
+
+// queued reads the check-ins kept on the phone.
+func queued(t *testing.T, ctx context.Context) []map[string]any {
+	t.Helper()
+	var q []map[string]any
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `localStorage.getItem("`+checkInQueueKey+`") || "[]"`)), &q); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// TestBrowserCheckInOffline follows a resident with no signal who scans a
+// poster: the check-in page, opened once online, opens from its service
+// worker's copy — showing what the poster's code says and that the server
+// will confirm the place — keeps the check-in on the phone, and once the
+// network is back the check-in reaches the server exactly once. A forged
+// poster scanned offline is refused by the server afterwards, and the page
+// says so until the resident dismisses it.
+func TestBrowserCheckInOffline(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	d := e.DB
+	me := ciActor(t, d, "resident-1")
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := cat.For("zh")
+	code := e.code(t, e.shop)
+
+	// Online, once: the page, its worker in control.
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)),
+		chromedp.Navigate(e.URL+"/checkin"), chromedp.WaitVisible(css(`[data-testid=idle]`)))
+	poll(t, ctx, "the service worker to control the page", `navigator.serviceWorker.controller !== null`)
+	name, _, _ := strings.Cut(text(t, ctx, `[data-testid=who]`), " · ")
+	do(t, ctx, chromedp.Navigate(e.URL+"/me"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
+
+	// No signal: the poster's link opens the worker's copy of the page.
+	do(t, ctx, setNetwork(false))
+	if got := eval[string](t, ctx, `fetch("/healthz", {cache: "no-store"}).then(() => "reached", () => "unreachable")`); got != "unreachable" {
+		t.Fatalf("the server is %s with the network cut", got)
+	}
+	before := count(t, d, "checkins")
+	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, code)), chromedp.WaitVisible(css(`[data-testid=offline-place-name]`)))
+	if h := text(t, ctx, `[data-testid=offline-page] h1`); h != zh.T("checkin.offline.title") {
+		t.Errorf("the offline page's title: %q", h)
+	}
+	place := fmt.Sprintf("%s · %s", zh.T("venue.type.shop"), strings.ReplaceAll(zh.T("checkin.js.place_no"), "{id}", fmt.Sprint(e.shop.ID)))
+	if got := text(t, ctx, `[data-testid=offline-place-name]`); got != place {
+		t.Errorf("the place shown offline: %q, want %q", got, place)
+	}
+	if got := text(t, ctx, `[data-testid=offline-unverified]`); got != zh.T("checkin.js.offline_unverified") {
+		t.Errorf("offline, the page says %q", got)
+	}
+	if body := text(t, ctx, `body`); strings.Contains(body, name) || strings.Contains(body, "解放路菜市场") {
+		t.Errorf("the offline copy shows the resident or the place's name, which it cannot know: %q", body)
+	}
+	do(t, ctx, chromedp.Click(css(`[data-testid=offline-confirm]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
+	q := queued(t, ctx)
+	if len(q) != 1 || q[0]["code"] != code || q[0]["label"] != place || q[0]["account"] != float64(me.AccountID) {
+		t.Fatalf("queued offline: %v", q)
+	}
+	if got := text(t, ctx, `[data-testid=offline]`); !strings.Contains(got, "等待发送") || !strings.Contains(got, place) {
+		t.Errorf("offline, the queue shows %q", got)
+	}
+	if n := count(t, d, "checkins"); n != before {
+		t.Fatalf("%d check-ins reached the server while it was unreachable", n-before)
+	}
+
+	// Signal again: the real page takes over, sends the check-in, and
+	// shows it in progress; the server has it once, with the phone's id.
+	do(t, ctx, setNetwork(true))
+	for deadline := time.Now().Add(20 * time.Second); count(t, d, "checkins") == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check-in kept on the phone never reached the server")
+		}
+	}
+	do(t, ctx, chromedp.WaitVisible(css(`[data-testid=current]`)))
+	if cur := text(t, ctx, `[data-testid=current-text]`); !strings.Contains(cur, "解放路菜市场") {
+		t.Errorf("back online: %q", cur)
+	}
+	at := ciStored(t, d, "resident_id = ? AND place_id = ?", me.ResidentID, e.shop.ID)
+	if len(at) != 1 || at[0].ClientID != q[0]["client_id"] || at[0].TIn != int64(q[0]["t_in"].(float64)) || count(t, d, "checkins") != before+1 {
+		t.Fatalf("on the server: %+v (%d new); want the phone's check-in once", at, count(t, d, "checkins")-before)
+	}
+	if q := queued(t, ctx); len(q) != 0 {
+		t.Errorf("queue after sending: %v", q)
+	}
+
+	// A forged poster, scanned with no signal: it reads like any other on
+	// the phone; the server refuses it, and the page says so.
+	do(t, ctx, chromedp.Navigate(e.URL+"/me"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)), setNetwork(false))
+	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, e.forgedCode)), chromedp.WaitVisible(css(`[data-testid=offline-confirm]`)),
+		chromedp.Click(css(`[data-testid=offline-confirm]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
+	do(t, ctx, setNetwork(true), chromedp.WaitVisible(css(`[data-testid=refused-item]`)))
+	refused := text(t, ctx, `[data-testid=refused-list]`)
+	if !strings.Contains(refused, zh.T("err.checkin.unknown_key")) || !strings.Contains(refused, place) || !strings.Contains(refused, "未记录") {
+		t.Errorf("the refusal shown: %q", refused)
+	}
+	if n := count(t, d, "checkins"); n != before+1 {
+		t.Errorf("the forged poster's check-in was stored: %d new", n-before)
+	}
+	if q := queued(t, ctx); len(q) != 0 {
+		t.Errorf("queue after the refusal: %v", q)
+	}
+	// Still shown after a reload, until dismissed.
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css(`[data-testid=refused-item]`)),
+		chromedp.Click(css(`[data-testid=refused-dismiss]`)), chromedp.WaitNotVisible(css(`[data-testid=refused-list]`)))
+	// (Leaving the page for /me above checked out of the shop: the page is idle.)
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css(`[data-testid=idle]`)))
+	if shown := eval[bool](t, ctx, `!document.querySelector("[data-testid=refused-list]").hidden`); shown {
+		t.Error("a dismissed refusal is shown again")
+	}
+
+	// Without the cookie naming the account (someone else signed in on this
+	// phone since, and has not opened the page), the offline copy records
+	// nothing; back online, the real page shows the poster's place.
+	do(t, ctx, chromedp.Navigate(e.URL+"/me"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)), setNetwork(false))
+	eval[bool](t, ctx, `(document.cookie = "`+auth.OfflineAccountCookie+`=; Max-Age=0; Path=/", !document.cookie.includes("`+auth.OfflineAccountCookie+`"))`)
+	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, code)), chromedp.WaitVisible(css(`[data-testid=offline-no-account]`)))
+	if n := eval[int](t, ctx, `document.querySelectorAll("[data-testid=offline-confirm]").length`); n != 0 {
+		t.Error("the offline copy offers to check in for nobody")
+	}
+	do(t, ctx, setNetwork(true), chromedp.WaitVisible(css(`[data-testid=place-name]`)))
+	if got := text(t, ctx, `[data-testid=place-name]`); got != "解放路菜市场" || count(t, d, "checkins") != before+1 {
+		t.Errorf("back online: the place %q, %d new check-ins", got, count(t, d, "checkins")-before)
+	}
+}
+
+// TestBrowserCheckInSignOutUnsent: signing out clears the phone's storage,
+// so the check-in page warns before signing out with check-ins it could
+// not send; once they are sent, signing out goes through.
+func TestBrowserCheckInSignOutUnsent(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)),
+		chromedp.Navigate(e.URL+"/checkin?code="+url.QueryEscape(e.code(t, e.shop))), chromedp.WaitVisible(css(`[data-testid=confirm-button]`)))
+	do(t, ctx, setNetwork(false), chromedp.Click(css(`[data-testid=confirm-button]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
+	eval[bool](t, ctx, `(window.confirm = (m) => { window.asked = m; return false; }, true)`)
+	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)))
+	poll(t, ctx, "the warning", `typeof window.asked === "string"`)
+	if asked, want := eval[string](t, ctx, `window.asked`), strings.ReplaceAll(cat.For("zh").T("checkin.js.logout_unsent"), "{n}", "1"); asked != want {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	// Declined: still signed in, the check-in still waiting.
+	if q := queued(t, ctx); len(q) != 1 || !strings.HasSuffix(eval[string](t, ctx, `location.pathname`), "/checkin") {
+		t.Fatalf("after declining: queue %v at %s", q, eval[string](t, ctx, `location.href`))
+	}
+	// Back online the check-in goes, and signing out goes through.
+	do(t, ctx, setNetwork(true), chromedp.WaitVisible(css(`[data-testid=current]`)),
+		chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+	if at := ciStored(t, e.DB, "place_id = ?", e.shop.ID); len(at) != 1 {
+		t.Errorf("at the shop: %+v", at)
 	}
 }

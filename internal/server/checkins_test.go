@@ -943,7 +943,7 @@ func TestCheckInScript(t *testing.T) {
 		}
 		t.Skip("!!! node not found: the check-in page's script is NOT tested")
 	}
-	cmd := exec.Command(node, "--test", "test/queue.test.mjs")
+	cmd := exec.Command(node, "--test", "test/queue.test.mjs", "test/place.test.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NODE_NO_WARNINGS=1")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/outbreak-platform/outbreak/internal/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
@@ -75,28 +77,65 @@ func serverTrustList(t *testing.T, ts *testServer) *pass.TrustList {
 	return tl
 }
 
-// network cuts Chromium off the network, or restores it: the page's
-// requests and its service worker's alike, and navigator.onLine with them.
+// setNetwork cuts Chromium off the network, or restores it: the page's
+// requests and navigator.onLine, and the requests of every service worker
+// running — the page's emulation leaves its worker's own fetches alone, so
+// each worker is attached to and cut off as well.
 func setNetwork(online bool) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+		if err := emulateNetwork(ctx, t, online); err != nil {
 			return err
 		}
 		offline := !online
-		var rules []*network.Conditions
-		if offline {
-			rules = append(rules, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
-		}
-		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			EmulateOfflineServiceWorker: &offline, MatchedNetworkConditions: rules,
+		if _, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
 		}); err != nil {
 			return err
 		}
-		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
-			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
-		})
-		return err
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			return err
+		}
+		for _, info := range targets {
+			if info.Type != "service_worker" {
+				continue
+			}
+			// One session per worker, kept until the browser closes:
+			// cancelling it would stop the worker.
+			v, _ := workerSessions.LoadOrStore(info.TargetID, sync.OnceValue(func() context.Context {
+				wctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				return wctx
+			}))
+			wctx := v.(func() context.Context)()
+			if err := chromedp.Do(wctx, chromedp.Func(func(ctx context.Context, w *chromedp.Target) error {
+				return emulateNetwork(ctx, w, online)
+			})); err != nil {
+				return fmt.Errorf("the service worker %s: %w", info.URL, err)
+			}
+		}
+		return nil
 	})
+}
+
+// workerSessions holds the context attached to each service worker
+// target, by target id.
+var workerSessions sync.Map
+
+// emulateNetwork cuts the target's requests off the network, or restores
+// them.
+func emulateNetwork(ctx context.Context, t *chromedp.Target, online bool) error {
+	if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+		return err
+	}
+	offline := !online
+	var rules []*network.Conditions
+	if offline {
+		rules = append(rules, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	}
+	_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &offline, MatchedNetworkConditions: rules,
+	})
+	return err
 }
 
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {
@@ -283,6 +322,97 @@ func TestBrowserCheckpointOffline(t *testing.T) {
 	figures := strings.NewReplacer("{green}", "1", "{yellow}", "0", "{red}", "0", "{refused}", strconv.Itoa(len(refusals))).
 		Replace(zh.T("checkpoint.summary"))
 	poll(t, ctx, "today's figures on the page", `document.getElementById("cp-summary").textContent === `+jsString(figures))
+}
+
+// TestBrowserCheckpointTrustListExpired follows a checkpoint phone that
+// stayed offline past its trust list's expiry: the page says the list has
+// expired and to reconnect, and refuses the resident's genuine pass with
+// that reason rather than verify it against keys that may have been
+// withdrawn since; once the network is back, the page gets a fresh list by
+// itself and the same pass shows green.
+func TestBrowserCheckpointTrustListExpired(t *testing.T) {
+	ctx := browser(t)
+	d := dbtest.SQLite(t)
+	ts := startServer(t, d, 300)
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zh := cat.For("zh")
+	p := residentPass(t, ts)
+
+	do(t, ctx,
+		signIn(ts.URL, "checkpoint-1"),
+		chromedp.WaitVisible(css(`[data-testid=who]`)),
+		chromedp.Navigate(ts.URL+"/checkpoint"),
+		chromedp.WaitVisible(css(`#cp-text`)),
+	)
+	poll(t, ctx, "the service worker to control the page", `navigator.serviceWorker.controller !== null && document.body.dataset.trust === "ready"`)
+	if shown := eval[bool](t, ctx, `!document.getElementById("cp-trust-alert").hidden`); shown {
+		t.Errorf("a fresh list shows the alert: %q", text(t, ctx, `[data-testid=trust-alert]`))
+	}
+
+	// The region's list as the phone got it two hours ago, from a server
+	// that issues lists good for an hour: signed by the same root key, and
+	// expired an hour ago. It is what the worker and the page's storage
+	// hold when the phone has been offline since.
+	old := &issuer.Issuer{DB: d, Vault: ts.Vault, Region: p.Region, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) },
+		TrustListMaxAge: time.Hour}
+	if err := old.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expired, err := old.TrustList(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, setNetwork(false))
+	eval[bool](t, ctx, `(async () => {
+		const doc = `+jsString(string(expired))+`;
+		localStorage.setItem("outbreak.checkpoint.trust-list.v1", doc);
+		let kept = 0;
+		for (const key of await caches.keys()) {
+			if (!key.startsWith("outbreak-checkpoint-")) continue;
+			const cache = await caches.open(key);
+			await cache.put("`+checkpoint.TrustListURL+`", new Response(doc, {headers: {"Content-Type": "application/json"}}));
+			kept++;
+		}
+		return kept === 1;
+	})()`)
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(css(`#cp-text`)))
+	poll(t, ctx, "the expired list to be noticed", `document.body.dataset.trust === "expired"`)
+	alert := text(t, ctx, `[data-testid=trust-alert]`)
+	before, after, _ := strings.Cut(zh.T("checkpoint.trust_expired_alert"), "{until}")
+	if !strings.HasPrefix(alert, before) || !strings.HasSuffix(alert, after) || len(alert) <= len(before)+len(after) {
+		t.Errorf("the alert says %q; want %q with the date", alert, zh.T("checkpoint.trust_expired_alert"))
+	}
+	if cls := eval[string](t, ctx, `document.getElementById("cp-trust").className`); !strings.Contains(cls, "bad") {
+		t.Errorf("the trust list pill is %q, not marked bad", cls)
+	}
+
+	colour, name, reason := check(t, ctx, p.Text)
+	if colour != "refused" || name != "" || reason != zh.T("checkpoint.reason.trust_list_expired") {
+		t.Fatalf("a genuine pass against an expired list: colour %q, name %q, reason %q; want it refused for the expired list",
+			colour, name, reason)
+	}
+
+	// Online again: a fresh list, the alert gone, the pass green; both
+	// passages reach the server, the refusal with its reason.
+	do(t, ctx, setNetwork(true))
+	poll(t, ctx, "a fresh trust list", `document.body.dataset.trust === "ready"`)
+	if shown := eval[bool](t, ctx, `!document.getElementById("cp-trust-alert").hidden`); shown {
+		t.Errorf("the alert stays with a fresh list: %q", text(t, ctx, `[data-testid=trust-alert]`))
+	}
+	if colour, name, _ := check(t, ctx, p.Text); colour != "green" || name != p.MaskedName {
+		t.Fatalf("the pass with a fresh list: %q, %q", colour, name)
+	}
+	poll(t, ctx, "the passages to reach the server", `(JSON.parse(localStorage.getItem("`+passageQueueKey+`") || "[]")).length === 0`)
+	var reasons []string
+	if err := db.Select(context.Background(), d.R, &reasons, `SELECT COALESCE(reason, result) FROM passages ORDER BY seen_at, id`); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(reasons, ",") != "trust_list_expired,accepted" {
+		t.Errorf("passages on the server: %v", reasons)
+	}
 }
 
 // wantPassages checks that the server holds exactly the passages of the

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/pass"
 )
 
 type codeJSON struct {
@@ -132,7 +135,34 @@ func TestHealthCodeFlow(t *testing.T) {
 		if len(root.PublicKey) != 43 {
 			t.Fatalf("root key = %q", root.PublicKey)
 		}
-		ts.client(t).get("/api/v1/trust-list").want(t, http.StatusOK, "trust list")
+		pub, err := base64.RawURLEncoding.DecodeString(root.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Version 2 states its expiry: a week after its issue by default.
+		// Without ?version, version 1 (no expiry) for the verifiers that
+		// read only that; any other version is a problem, not a list.
+		for _, tc := range []struct{ query, version string }{{"?version=2", `"version":2`}, {"", `"version":1`}, {"?version=1", `"version":1`}} {
+			doc := ts.client(t).get("/api/v1/trust-list"+tc.query).want(t, http.StatusOK, "trust list"+tc.query).Body
+			tl, err := pass.ParseTrustList(doc, pub)
+			if err != nil {
+				t.Fatalf("trust list%s: %v", tc.query, err)
+			}
+			if got := tl.ExpiresAt(tl.Regions()[0]).Sub(tl.IssuedAt(tl.Regions()[0])); got != 7*24*time.Hour {
+				t.Errorf("trust list%s good for %s; want a week", tc.query, got)
+			}
+			var d struct{ Payload string }
+			if err := json.Unmarshal(doc, &d); err != nil {
+				t.Fatal(err)
+			}
+			payload, _ := base64.RawURLEncoding.DecodeString(d.Payload)
+			if !strings.Contains(string(payload), tc.version) || strings.Contains(string(payload), "expires_at") != (tc.version == `"version":2`) {
+				t.Errorf("trust list%s: %s", tc.query, payload)
+			}
+		}
+		for _, q := range []string{"?version=3", "?version=0", "?version=2x", "?version=%00"} {
+			ts.client(t).get("/api/v1/trust-list"+q).problem(t, http.StatusBadRequest, "trust list"+q)
+		}
 	})
 }
 

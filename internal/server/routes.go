@@ -221,6 +221,11 @@ func (s *Server) routes() http.Handler {
 	// passes accepted there count as check-ins.
 	ci, cia := s.checkinPages, s.checkinAPI
 	page("GET /checkin", residentOnly, ci.Page)
+	// The page's service worker and the offline copy it keeps hold nobody's
+	// data (the copy reads whose phone it is from a cookie): anyone may
+	// fetch them.
+	handle("GET /checkin/sw.js", http.HandlerFunc(ci.ServiceWorker))
+	handle("GET /checkin/offline", http.HandlerFunc(ci.Shell))
 	page("POST /checkin", residentOnly, ci.Confirm)
 	page("POST /checkin/checkout", residentOnly, ci.CheckOut)
 	page("GET /me/checkins", residentOnly, ci.History)

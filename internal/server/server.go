@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	if cfg.RulesFile != "" {
 		applyRulesFile(ctx, log, codes, cfg.RulesFile)
 	}
-	iss := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: now}
+	iss := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: now, TrustListMaxAge: cfg.TrustListMaxAge}
 	if err := iss.Ensure(ctx); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,19 +79,51 @@ type checkinConfig struct {
 	// Now is the server's clock (unix seconds) when the page was made: the
 	// script takes check-in times from it, not from the phone's clock.
 	Now int64 `json:"now"`
+	// Worker and Scope are the service worker's URL and scope.
+	Worker string `json:"worker"`
+	Scope  string `json:"scope"`
+	// Region is the region whose posters the server takes: the offline
+	// page refuses another's at once.
+	Region string `json:"region"`
+	// Offline marks the page's offline copy (CheckInWorkerShell), which
+	// holds no one's data: it reads the account from AccountCookie, and
+	// asks Health whether the server answers again.
+	Offline       bool   `json:"offline,omitempty"`
+	AccountCookie string `json:"account_cookie"`
+	Health        string `json:"health"`
 }
 
+// The paths of the check-in page's service worker and its offline copy.
+const (
+	CheckInPage        = "/checkin"
+	CheckInWorkerPath  = "/checkin/sw.js"
+	CheckInWorkerShell = "/checkin/offline"
+)
+
 // scriptTexts are the catalogue keys (under "checkin.js.") the script shows.
-var scriptTexts = []string{"offline_saved", "queued", "sending", "sent", "refused", "camera_error", "scan", "scan_stop",
-	"not_a_place", "offline_scan", "offline_confirm", "checked_in_offline", "busy"}
+var scriptTexts = []string{"offline_saved", "queued", "sending", "sent", "camera_error", "scan", "scan_stop",
+	"not_a_place", "offline_confirm", "checked_in_offline", "busy", "offline_unverified", "offline_no_account", "queued_item",
+	"place_unknown", "place_no", "carriage_no", "refused_title", "refused_item", "refused_help", "refused_dismiss", "logout_unsent"}
 
 func (h *CheckIns) config(p *page) checkinConfig {
 	texts := map[string]string{}
 	for _, k := range scriptTexts {
 		texts[k] = p.L.T("checkin.js." + k)
 	}
-	cfg := checkinConfig{CSRF: p.CSRF, API: "/api/v1/checkins", CheckOut: "/checkin/checkout", Page: "/checkin",
-		Lang: p.L.Lang, Texts: texts, Now: h.Now().Unix()}
+	// The kinds of place and the reasons for a refusal, as the script
+	// words a poster read offline and a check-in the server refused.
+	for _, ty := range append(slices.Clip(venue.VenueTypes), venue.VehicleTypes...) {
+		texts["type."+string(ty)] = p.L.T("venue.type." + string(ty))
+	}
+	for _, r := range checkin.Reasons {
+		texts["reason."+string(r)] = p.L.T("err.checkin." + string(r))
+	}
+	cfg := checkinConfig{CSRF: p.CSRF, API: "/api/v1/checkins", CheckOut: "/checkin/checkout", Page: CheckInPage,
+		Lang: p.L.Lang, Texts: texts, Now: h.Now().Unix(), Worker: CheckInWorkerPath, Scope: CheckInPage,
+		AccountCookie: auth.OfflineAccountCookie, Health: "/healthz"}
+	if h.PlaceCodes != nil {
+		cfg.Region = h.PlaceCodes.Region
+	}
 	if p.P != nil {
 		cfg.Account = p.P.Actor.AccountID
 	}
@@ -125,9 +158,11 @@ func (h *CheckIns) people(r *http.Request) ([]checkinPerson, error) {
 	return out, nil
 }
 
-// checkinPage builds the check-in page for code ("" for none).
+// checkinPage builds the check-in page for code ("" for none). It names
+// the account in auth.OfflineAccountCookie, for the page's offline copy.
 func (h *CheckIns) checkinPage(w http.ResponseWriter, r *http.Request, code string) (*page, *checkinData, error) {
 	p := h.newPage(w, r, "checkin.title")
+	h.Sessions.SetOfflineAccount(w, p.P)
 	now := h.Now()
 	d := &checkinData{Now: now, TIn: now.Unix(), Code: code}
 	p.Data = d

@@ -75,6 +75,10 @@ type Handler struct {
 
 	pages  map[string]*template.Template
 	assets *assets.Set
+	// checkinWorker is the check-in page's service worker with its
+	// manifest; checkinWorkerTag its ETag.
+	checkinWorker    []byte
+	checkinWorkerTag string
 }
 
 // Init parses the templates and indexes the assets. devDir, when not
@@ -87,6 +91,9 @@ func (h *Handler) Init(devDir string) error {
 	var err error
 	if h.assets, err = assets.New(files, "/static/"); err != nil {
 		return fmt.Errorf("web: %w", err)
+	}
+	if err := h.initCheckInWorker(); err != nil {
+		return err
 	}
 	funcs := template.FuncMap{
 		"asset": h.assets.URL,
@@ -139,6 +146,9 @@ type page struct {
 	Form     url.Values
 	Purposes []string
 	Data     any
+	// Bare leaves the forms out of the header (sign-out, language): a page
+	// kept for use offline, which carries no session's token.
+	Bare bool
 }
 
 func (h *Handler) lang(r *http.Request) string {
@@ -167,25 +177,38 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, titleKey strin
 
 // render executes a page into a buffer and writes it whole.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	t, ok := h.pages[name]
-	if !ok {
-		h.Log.ErrorContext(r.Context(), "no such template", "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, p); err != nil {
+	body, err := h.execute(name, p)
+	if err != nil {
 		h.Log.ErrorContext(r.Context(), "render failed", "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, status, body)
+}
+
+// execute returns the page name made with p.
+func (h *Handler) execute(name string, p *page) ([]byte, error) {
+	t, ok := h.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no such template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writePage writes a page made by execute with the headers every page has;
+// the caller has set its Cache-Control.
+func writePage(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 // redirect sends the browser to target with a flash message (a catalogue key).

@@ -1,6 +1,6 @@
 // Checks a pass trust list document the way a browser does, with WebCrypto
 // alone: node verify_trustlist.mjs DOC.json ROOT_PUBLIC_KEY_BASE64URL
-// Prints {"region":..., "issued_at":..., "kids":[...]} or exits 1.
+// Prints {"region":..., "issued_at":..., "expires_at":..., "kids":[...]} or exits 1.
 import { readFileSync } from "node:fs";
 
 const b64url = (s) => {
@@ -23,7 +23,8 @@ if (!(await crypto.subtle.verify({ name: "Ed25519" }, rootKey, b64url(doc.signat
   process.exit(1);
 }
 const list = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
-if (list.type !== "outbreak-pass-trust-list" || list.version !== 1) throw new Error("not a trust list");
+if (list.type !== "outbreak-pass-trust-list" || list.version !== 2) throw new Error("not a trust list of version 2");
+if (!(Date.parse(list.issued_at) < Date.parse(list.expires_at))) throw new Error("expires before it is issued");
 const kids = [];
 for (const k of list.keys) {
   const pub = b64url(k.public_key);
@@ -34,4 +35,4 @@ for (const k of list.keys) {
   await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
   kids.push(k.kid);
 }
-console.log(JSON.stringify({ region: list.region, issued_at: list.issued_at, kids }));
+console.log(JSON.stringify({ region: list.region, issued_at: list.issued_at, expires_at: list.expires_at, kids }));

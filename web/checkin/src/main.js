@@ -5,18 +5,56 @@
 //  - the camera, to scan a poster from the page itself;
 //  - check-ins through the check-in API with ids made here
 //    (crypto.randomUUID), kept on the phone when the network is down or
-//    the server sheds load, and sent when it is back;
-//  - a check-out when the page is left (navigator.sendBeacon).
+//    the server sheds load, and sent when it is back; those the server
+//    refuses are kept to show until the resident dismisses them;
+//  - a check-out when the page is left (navigator.sendBeacon);
+//  - a service worker (/checkin/sw.js) that keeps an offline copy of the
+//    page: a shell holding no one's data (GET /checkin/offline), this
+//    script and the stylesheet, so that a poster's URL opens with no
+//    network at all.
+//
+// The same script runs in that offline copy (cfg.offline): it reads what
+// the poster's code claims (the signature is the server's to check),
+// records the check-in in the queue of the account the browser was last
+// signed in to on this page (a cookie the server sets, and clears at every
+// sign-in and sign-out: no cookie, no offline check-in), and once the
+// server answers again it opens the real page, which sends the queue.
 import { Scanner } from "../../checkpoint/src/scan.js";
-import { CheckInQueue, codeOf, flush } from "./queue.js";
+import { CheckInQueue, RefusedCheckIns, CLOCK_KEY, codeOf, flush } from "./queue.js";
+import { readPlaceCode, refusalOf } from "./place.js";
 
 const FLUSH_EVERY_MS = 30000;
+const PROBE_EVERY_MS = 15000;
 
 const $ = (id) => document.getElementById(id);
 const cfg = JSON.parse($("ci-config").textContent);
 const queue = new CheckInQueue(localStorage);
+const refusals = new RefusedCheckIns(localStorage);
+
+/** Returns the account the offline copy acts for, from the server's cookie; 0 for none. */
+function offlineAccount() {
+  for (const part of document.cookie.split(";")) {
+    const [k, v] = part.trim().split("=");
+    if (k === cfg.account_cookie && /^[1-9][0-9]{0,15}$/.test(v ?? "")) return Number(v);
+  }
+  return 0;
+}
+
+const account = cfg.offline ? offlineAccount() : cfg.account;
+
 // The server's clock less this phone's: check-in times are the server's.
-const skew = cfg.now - Math.floor(Date.now() / 1000);
+// The offline copy uses the difference the real page last saw.
+let skew = 0;
+if (cfg.offline) {
+  skew = Number(localStorage.getItem(CLOCK_KEY)) || 0;
+} else {
+  skew = cfg.now - Math.floor(Date.now() / 1000);
+  try {
+    localStorage.setItem(CLOCK_KEY, String(skew));
+  } catch {
+    // storage full: the offline copy uses the phone's clock
+  }
+}
 const nowSecs = () => Math.floor(Date.now() / 1000) + skew;
 
 /** Returns the text of key (without "checkin.js."), with {name} filled from vars. */
@@ -37,46 +75,80 @@ function go(url, replace = false) {
   else location.assign(url);
 }
 
+function para(text, testid) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  if (testid) p.dataset.testid = testid;
+  return p;
+}
+
 // ---------------------------------------------------------------------------
-// What the page shows of the queue.
+// What the page shows of the queue, and of the check-ins the server refused.
 
 const note = $("ci-offline");
-let refusedNote = "";
 
 function showQueue(extra = "") {
-  const n = queue.size(cfg.account);
+  const mine = account ? queue.list().filter((e) => e.account === account && e.kind !== "checkout") : [];
+  const n = account ? queue.size(account) : 0;
   const parts = [];
-  if (extra) parts.push(extra);
-  if (n > 0) parts.push(t("queued", { n }));
-  if (refusedNote) parts.push(refusedNote);
+  if (extra) parts.push(para(extra));
+  if (n > 0) parts.push(para(t("queued", { n }), "queued-count"));
+  // One line a visit: family members checked in together share it.
+  const lines = new Set(mine.map((e) => t("queued_item", { place: e.label || t("place_unknown"), time: timeOf(e.t_in) })));
+  for (const line of lines) parts.push(para(line, "queued-item"));
   note.hidden = parts.length === 0;
-  note.replaceChildren(
-    ...parts.map((s) => {
-      const p = document.createElement("p");
-      p.textContent = s;
-      return p;
-    }),
-  );
+  note.replaceChildren(...parts);
   note.dataset.count = String(n);
+}
+
+function showRefused() {
+  const el = $("ci-refused");
+  const list = account ? refusals.list(account) : [];
+  el.hidden = list.length === 0;
+  if (list.length === 0) {
+    el.replaceChildren();
+    return;
+  }
+  const items = list.map((e) =>
+    para(
+      t("refused_item", { place: e.label || t("place_unknown"), time: timeOf(e.t_in), reason: e.message || t("reason." + e.reason) }),
+      "refused-item",
+    ),
+  );
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "link";
+  b.textContent = t("refused_dismiss");
+  b.dataset.testid = "refused-dismiss";
+  b.addEventListener("click", () => {
+    refusals.dismiss(account);
+    showRefused();
+  });
+  const h = document.createElement("h2");
+  h.textContent = t("refused_title");
+  el.replaceChildren(h, ...items, para(t("refused_help"), ""), b);
 }
 
 // ---------------------------------------------------------------------------
 // Sending the queue: one flush at a time, and none before the server said
-// when to come back.
+// when to come back. The offline copy cannot send (it has no session's
+// token): it opens the real page once the server answers.
 
 let flushing = null;
 let notBefore = 0;
 let pendingShown = false; // a check-in kept here is on screen in place of the server's
+const queuedAtLoad = !cfg.offline && queue.size(account) > 0;
 
 function send() {
+  if (cfg.offline) return probe();
   if (flushing || Date.now() < notBefore) return flushing;
-  flushing = flush({ queue, fetch: (u, o) => fetch(u, o), api: cfg.api, csrf: cfg.csrf, account: cfg.account })
+  flushing = flush({ queue, refusals, fetch: (u, o) => fetch(u, o), api: cfg.api, csrf: cfg.csrf, account })
     .then((res) => {
       if (res.state === "busy") notBefore = Date.now() + res.retryAfter * 1000;
-      if (res.refused.length > 0) refusedNote = t("refused", { n: res.refused.length, reason: res.refused[0].message || res.refused[0].reason });
-      if (res.state === "ok" && res.sent > 0 && pendingShown && !moving) {
+      if (res.refused.length > 0) showRefused();
+      if (res.state === "ok" && res.sent > 0 && (pendingShown || queuedAtLoad) && !moving) {
         // The server has them: its page shows the check-in in progress.
-        go(cfg.page);
+        go(cfg.page, true);
         return res;
       }
       showQueue(res.state === "busy" ? t("busy") : res.state === "ok" && res.sent > 0 ? t("sent") : "");
@@ -89,6 +161,25 @@ function send() {
   return flushing;
 }
 
+// The offline copy asks whether the server answers again; when it does,
+// the real page takes over (and sends what waits here), showing the place
+// on screen, if one is, now that the server can check it.
+let probing = false;
+let pendingCode = null;
+
+async function probe() {
+  if (probing || moving) return;
+  probing = true;
+  try {
+    const r = await fetch(cfg.health, { cache: "no-store" });
+    if (r.ok) go(pendingCode ? cfg.page + "?code=" + encodeURIComponent(pendingCode) : cfg.page, true);
+  } catch {
+    // still offline
+  } finally {
+    probing = false;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Checking in: the confirm form, through the API.
 
@@ -97,11 +188,12 @@ function itemsOf(form) {
   const tIn = nowSecs();
   const ticked = new Set(fd.getAll("for"));
   const items = [];
+  const label = form.dataset.label || "";
   for (const input of form.querySelectorAll("input[data-person]")) {
     const person = input.dataset.person;
     const self = input === form.querySelector("input[data-person]");
     if (!self && !ticked.has(person)) continue;
-    const it = { client_id: input.value, code: String(fd.get("code") ?? ""), t_in: tIn };
+    const it = { client_id: input.value, code: String(fd.get("code") ?? ""), t_in: tIn, label };
     const carriage = String(fd.get("carriage") ?? "").trim();
     const seat = String(fd.get("seat") ?? "").trim();
     if (carriage) it.carriage = carriage;
@@ -129,7 +221,7 @@ async function postJSON(url, body) {
 
 function keep(items, message) {
   try {
-    queue.add(...items.map((it) => ({ ...it, account: cfg.account })));
+    queue.add(...items.map((it) => ({ ...it, account })));
   } catch {
     // storage full: fall back on the form, which needs the network
     return false;
@@ -154,12 +246,12 @@ async function checkIn(form) {
         const r = await postJSON(`${cfg.api}/${encodeURIComponent(prev.client_id)}/checkout`, { t_in: prev.t_in, t_out: at });
         if (!r.ok && r.status !== 404) throw new Error(String(r.status));
       } catch {
-        queue.checkOut({ account: cfg.account, client_id: prev.client_id, t_in: prev.t_in, t_out: at });
+        queue.checkOut({ account, client_id: prev.client_id, t_in: prev.t_in, t_out: at });
       }
     }
     let r;
     try {
-      r = await postJSON(cfg.api, { checkins: items });
+      r = await postJSON(cfg.api, { checkins: items.map(({ label, ...it }) => it) });
     } catch {
       if (!keep(items, t("offline_saved"))) throw new Error("storage");
       return;
@@ -193,25 +285,67 @@ async function checkIn(form) {
 }
 
 // ---------------------------------------------------------------------------
-// Scanning a poster with the camera, and a poster opened offline.
+// A poster opened, or scanned, with no network: what its code claims, and
+// a check-in kept on the phone.
+
+/** Returns the words for a place as its code describes it: its type and number. */
+function labelOf(c) {
+  const parts = [t("type." + c.type), t("place_no", { id: c.placeID })];
+  if (c.carriage) parts.push(t("carriage_no", { n: c.carriage }));
+  return parts.join(" · ");
+}
 
 function offerOffline(code) {
-  const section = $("ci-offline");
+  pendingCode = code;
+  const section = $("ci-place");
   section.hidden = false;
-  const p = document.createElement("p");
-  p.textContent = t("offline_scan");
+  const c = readPlaceCode(code);
+  const h = document.createElement("h2");
+  h.dataset.testid = "offline-place-name";
+  const out = [h];
+  if (!c) {
+    h.textContent = t("not_a_place");
+    section.replaceChildren(...out);
+    return;
+  }
+  const label = labelOf(c);
+  h.textContent = label;
+  section.dataset.placeId = String(c.placeID);
+  const refusal = refusalOf(c, cfg.region, nowSecs());
+  if (refusal) {
+    const p = para(t("reason." + refusal), "offline-refusal");
+    p.className = "error";
+    out.push(p);
+    section.replaceChildren(...out);
+    return;
+  }
+  out.push(para(t("offline_unverified"), "offline-unverified"));
+  if (!account) {
+    const p = para(t("offline_no_account"), "offline-no-account");
+    p.className = "error";
+    out.push(p);
+    section.replaceChildren(...out);
+    return;
+  }
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = t("offline_confirm");
   b.dataset.testid = "offline-confirm";
   b.addEventListener("click", () => {
-    keep([{ client_id: crypto.randomUUID(), code, t_in: nowSecs() }], t("offline_saved"));
+    b.disabled = true;
+    if (keep([{ client_id: crypto.randomUUID(), code, t_in: nowSecs(), label }], t("offline_saved"))) {
+      pendingCode = null;
+      b.remove();
+    } else {
+      b.disabled = false;
+    }
   });
-  section.replaceChildren(p, b);
+  out.push(b);
+  section.replaceChildren(...out);
 }
 
 function open(code) {
-  if (navigator.onLine) go(cfg.page + "?code=" + encodeURIComponent(code));
+  if (navigator.onLine && !cfg.offline) go(cfg.page + "?code=" + encodeURIComponent(code));
   else offerOffline(code);
 }
 
@@ -228,6 +362,8 @@ if (navigator.mediaDevices?.getUserMedia) {
       return;
     }
     scanner.stop();
+    $("ci-camera").hidden = true;
+    scanButton.textContent = t("scan");
     open(code);
   });
   scanButton.addEventListener("click", async () => {
@@ -256,7 +392,8 @@ if (navigator.mediaDevices?.getUserMedia) {
 // Wiring.
 
 // A poster's URL: the code is in the fragment (percent-encoded: Base45
-// has spaces). It may also arrive while the page is open.
+// has spaces). It may also arrive while the page is open. The offline copy
+// also answers /checkin?code=… when the server does not.
 function openHash() {
   let text = location.hash.slice(1);
   try {
@@ -264,10 +401,11 @@ function openHash() {
   } catch {
     // not percent-encoded
   }
-  const code = codeOf(text);
+  let code = codeOf(text);
+  if (!code && cfg.offline) code = codeOf(location.href);
   if (!code) return;
-  history.replaceState(null, "", location.pathname + location.search);
-  if (navigator.onLine) go(cfg.page + "?code=" + encodeURIComponent(code), true);
+  history.replaceState(null, "", location.pathname + (cfg.offline ? "" : location.search));
+  if (navigator.onLine && !cfg.offline) go(cfg.page + "?code=" + encodeURIComponent(code), true);
   else offerOffline(code);
 }
 window.addEventListener("hashchange", openHash);
@@ -283,8 +421,24 @@ if (form) {
   });
 }
 
+// Signing out clears this browser's storage (the server says so), queue
+// included: what waits is sent first, and the resident warned if it
+// cannot be.
+const logout = document.querySelector('form[action="/logout"]');
+let loggingOut = false;
+logout?.addEventListener("submit", async (e) => {
+  if (loggingOut || cfg.offline || queue.size(account) === 0) return;
+  e.preventDefault();
+  await send();
+  if (queue.size(account) > 0 && !confirm(t("logout_unsent", { n: queue.size(account) }))) return;
+  loggingOut = true;
+  moving = true;
+  logout.submit();
+});
+
+// (A submission held back, such as a sign-out declined above, is not leaving.)
 for (const f of document.querySelectorAll("form")) {
-  if (f !== form) f.addEventListener("submit", () => (moving = true));
+  if (f !== form) f.addEventListener("submit", (e) => (moving = moving || !e.defaultPrevented));
 }
 for (const a of document.querySelectorAll("a[data-keep]")) a.addEventListener("click", () => (moving = true));
 
@@ -294,7 +448,7 @@ window.addEventListener("pagehide", () => {
   if (moving || !cur) return;
   const at = nowSecs();
   if (!navigator.onLine) {
-    queue.checkOut({ account: cfg.account, client_id: cur.client_id, t_in: cur.t_in, t_out: at });
+    queue.checkOut({ account, client_id: cur.client_id, t_in: cur.t_in, t_out: at });
     return;
   }
   navigator.sendBeacon(cfg.checkout, new URLSearchParams({ csrf: cfg.csrf, client_id: cur.client_id, t_in: String(cur.t_in) }));
@@ -308,9 +462,22 @@ window.addEventListener("online", send);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") send();
 });
-setInterval(() => {
-  if (queue.size(cfg.account) > 0) send();
-}, FLUSH_EVERY_MS);
+if (cfg.offline) {
+  setInterval(probe, PROBE_EVERY_MS);
+} else {
+  setInterval(() => {
+    if (queue.size(account) > 0) send();
+  }, FLUSH_EVERY_MS);
+}
+
+if (!cfg.offline && cfg.worker && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register(cfg.worker, { scope: cfg.scope }).catch(() => {
+    // No worker (a private window, say): the page works online, and keeps
+    // check-ins made while it is open.
+  });
+}
 
 showQueue();
-if (queue.size(cfg.account) > 0) send();
+showRefused();
+if (cfg.offline && !account) $("ci-shell-status").textContent = t("offline_no_account");
+if (!cfg.offline && queue.size(account) > 0) send();

@@ -6,7 +6,12 @@
 // answered for it, and is sent again after any failure.
 
 export const QUEUE_KEY = "outbreak.checkin.queue.v1";
+export const REFUSED_KEY = "outbreak.checkin.refused.v1";
+// The server's clock less the phone's, as the page last saw it: the offline
+// copy of the page dates check-ins by it.
+export const CLOCK_KEY = "outbreak.checkin.clock.v1";
 export const MAX_BATCH = 500; // the API's limit
+export const MAX_REFUSED = 50; // refusals kept to show, per phone
 export const PREFIX = "OBP1:";
 
 /** Returns the place code in the text of a scan: the code, or a check-in URL holding it; null for anything else. */
@@ -90,9 +95,61 @@ export class CheckInQueue {
   }
 }
 
+/**
+ * The check-ins the server refused, kept on the phone until the resident
+ * has seen them and dismissed them: a check-in kept offline and refused
+ * later (a forged poster, say) is shown as refused, never silently lost.
+ * Entries are {account, client_id, t_in, label, reason, message}.
+ */
+export class RefusedCheckIns {
+  constructor(storage, key = REFUSED_KEY) {
+    this.storage = storage;
+    this.key = key;
+  }
+
+  /** Returns the refusals of account, oldest first. */
+  list(account) {
+    try {
+      const v = JSON.parse(this.storage.getItem(this.key) ?? "[]");
+      return Array.isArray(v) ? v.filter((e) => e && typeof e === "object" && e.account === account) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  all() {
+    try {
+      const v = JSON.parse(this.storage.getItem(this.key) ?? "[]");
+      return Array.isArray(v) ? v.filter((e) => e && typeof e === "object") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Adds refusals, keeping the newest MAX_REFUSED; a refusal already kept is kept once. */
+  add(...entries) {
+    const all = this.all();
+    for (const e of entries) {
+      if (!all.some((x) => x.client_id === e.client_id && x.t_in === e.t_in)) all.push(e);
+    }
+    this.storage.setItem(this.key, JSON.stringify(all.slice(-MAX_REFUSED)));
+  }
+
+  /** Forgets the refusals of account: the resident has seen them. */
+  dismiss(account) {
+    this.storage.setItem(this.key, JSON.stringify(this.all().filter((e) => e.account !== account)));
+  }
+}
+
+// The fields of a check-in the API takes; the others (account, kind, the
+// place's label) are this phone's, and the API refuses unknown fields.
+const WIRE_FIELDS = ["client_id", "code", "place_id", "t_in", "t_out", "carriage", "seat", "for"];
+
 // wire is a check-in as the API takes it: without the local fields.
-function wire({ account, kind, ...it }) {
-  return it;
+function wire(e) {
+  const out = {};
+  for (const k of WIRE_FIELDS) if (e[k] !== undefined) out[k] = e[k];
+  return out;
 }
 
 function retryAfter(r) {
@@ -106,8 +163,10 @@ function retryAfter(r) {
  * Returns {state, sent, refused: [{client_id, reason, message}],
  * retryAfter}: state is "idle" (nothing to send), "ok", "offline", "busy"
  * (429 or 503: retry after retryAfter seconds), "signed_out" or "error".
+ * A refused check-in leaves the queue for refusals (a RefusedCheckIns),
+ * with its label, for the page to show.
  */
-export async function flush({ queue, fetch, api, csrf, account }) {
+export async function flush({ queue, fetch, api, csrf, account, refusals }) {
   const out = { state: "ok", sent: 0, refused: [], retryAfter: 0 };
   const mine = () => queue.list().filter((e) => e.account === account);
   if (mine().length === 0) return { ...out, state: "idle" };
@@ -138,12 +197,23 @@ export async function flush({ queue, fetch, api, csrf, account }) {
     if (!r.ok) return failed(r);
     const body = await r.json();
     const answered = [];
+    const kept = [];
     for (const res of body.results ?? []) {
       answered.push(res.client_id);
-      if (res.status === "refused") out.refused.push({ client_id: res.client_id, reason: res.reason, message: res.message });
-      else out.sent++;
+      if (res.status === "refused") {
+        out.refused.push({ client_id: res.client_id, reason: res.reason, message: res.message });
+        const e = batch.find((x) => x.client_id === res.client_id) ?? {};
+        kept.push({ account, client_id: res.client_id, t_in: e.t_in ?? res.t_in, label: e.label ?? "", reason: res.reason ?? "", message: res.message ?? "" });
+      } else out.sent++;
     }
     if (answered.length === 0) return { ...out, state: "error", status: r.status };
+    if (refusals && kept.length > 0) {
+      try {
+        refusals.add(...kept);
+      } catch {
+        // storage full: out.refused still says so, on the page as it is
+      }
+    }
     queue.remove("checkin", answered);
   }
   for (const co of mine().filter((e) => e.kind === "checkout")) {

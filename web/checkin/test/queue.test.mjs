@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { CheckInQueue, MAX_BATCH, codeOf, flush } from "../src/queue.js";
+import { CheckInQueue, MAX_BATCH, MAX_REFUSED, RefusedCheckIns, codeOf, flush } from "../src/queue.js";
 
 class MemoryStorage {
   constructor() {
@@ -50,6 +50,7 @@ function fakeServer() {
     const results = body.checkins.map((c) => {
       assert.equal(c.account, undefined, "local fields are not sent");
       assert.equal(c.kind, undefined, "local fields are not sent");
+      assert.equal(c.label, undefined, "local fields are not sent");
       if (s.refuse.has(c.client_id)) return { client_id: c.client_id, t_in: c.t_in, status: "refused", reason: "bad_signature", message: "forged" };
       const key = `${c.t_in}/${c.client_id}`;
       const dup = s.kept.has(key);
@@ -68,14 +69,22 @@ function fakeServer() {
 let seq = 0;
 function item(account = 7) {
   seq++;
-  return { account, client_id: `00000000-0000-4000-8000-${String(seq).padStart(12, "0")}`, code: "OBP1:X", t_in: 1777600000 + seq };
+  return {
+    account,
+    client_id: `00000000-0000-4000-8000-${String(seq).padStart(12, "0")}`,
+    code: "OBP1:X",
+    t_in: 1777600000 + seq,
+    label: `Shop · place no. ${seq}`,
+  };
 }
 
 function setup(n, server = fakeServer()) {
-  const queue = new CheckInQueue(new MemoryStorage());
+  const storage = new MemoryStorage();
+  const queue = new CheckInQueue(storage);
+  const refusals = new RefusedCheckIns(storage);
   for (let i = 0; i < n; i++) queue.add(item());
-  const run = (account = 7) => flush({ queue, fetch: server.fetch, api: "/api/v1/checkins", csrf: "tok", account });
-  return { queue, server, run };
+  const run = (account = 7) => flush({ queue, refusals, fetch: server.fetch, api: "/api/v1/checkins", csrf: "tok", account });
+  return { queue, refusals, server, run };
 }
 
 test("codeOf finds the place code in a bare scan or a check-in URL", () => {
@@ -145,14 +154,39 @@ test("another resident's check-ins wait for them", async () => {
   assert.equal(server.kept.size, 2);
 });
 
-test("refused check-ins leave the queue, with the reason", async () => {
-  const { queue, server, run } = setup(2);
-  const bad = queue.list()[0].client_id;
-  server.refuse.add(bad);
+test("refused check-ins leave the queue, with the reason, and are kept to show until dismissed", async () => {
+  const { queue, refusals, server, run } = setup(2);
+  const bad = queue.list()[0];
+  server.refuse.add(bad.client_id);
   const res = await run();
-  assert.deepEqual(res.refused, [{ client_id: bad, reason: "bad_signature", message: "forged" }]);
+  assert.deepEqual(res.refused, [{ client_id: bad.client_id, reason: "bad_signature", message: "forged" }]);
   assert.equal(res.sent, 1);
   assert.equal(queue.size(), 0);
+  const kept = [{ account: 7, client_id: bad.client_id, t_in: bad.t_in, label: bad.label, reason: "bad_signature", message: "forged" }];
+  assert.deepEqual(refusals.list(7), kept);
+  assert.deepEqual(refusals.list(8), [], "another resident's phone shows them nothing");
+  // Sent again (an answer lost, say), still one refusal to show.
+  queue.add(bad);
+  await run();
+  assert.deepEqual(refusals.list(7), kept);
+  refusals.dismiss(7);
+  assert.deepEqual(refusals.list(7), []);
+});
+
+test("refusals kept are bounded, and one resident's dismissal leaves another's", () => {
+  const storage = new MemoryStorage();
+  const refusals = new RefusedCheckIns(storage);
+  refusals.add({ account: 8, client_id: "other", t_in: 1, label: "", reason: "bad_signature", message: "" });
+  for (let i = 0; i < MAX_REFUSED + 5; i++) {
+    refusals.add({ account: 7, client_id: `c${i}`, t_in: i, label: "", reason: "bad_signature", message: "" });
+  }
+  assert.equal(refusals.all().length, MAX_REFUSED);
+  assert.equal(refusals.list(7).at(-1).client_id, `c${MAX_REFUSED + 4}`, "the newest kept");
+  refusals.add({ account: 8, client_id: "other 2", t_in: 2, label: "", reason: "unknown_key", message: "" });
+  refusals.dismiss(7);
+  assert.deepEqual(refusals.all().map((e) => e.client_id), ["other 2"]);
+  storage.setItem("outbreak.checkin.refused.v1", "{not json");
+  assert.deepEqual(refusals.list(8), []);
 });
 
 test("a check-out of a check-in still waiting rides on it; of one sent, goes after", async () => {

@@ -3,7 +3,7 @@
 // passage, and send the passages when the server answers. A service worker
 // (served at /checkpoint/sw.js) keeps the page, this script and the trust
 // list, so all of it works with no network.
-import { loadTrustList, verifyPass, b64urlDecode, Reason } from "./verify.js";
+import { loadTrustList, verifyPass, trustListState, b64urlDecode, Reason } from "./verify.js";
 import { PassageQueue, RejectedCount, flush, passageOf } from "./queue.js";
 import { Scanner } from "./scan.js";
 
@@ -54,10 +54,20 @@ function showStatus() {
   net.dataset.state = online ? "online" : "offline";
 
   const tr = $("cp-trust");
+  const alert = $("cp-trust-alert");
+  const state = trustState();
+  if (state !== "loading") document.body.dataset.trust = state;
+  alert.hidden = true;
   if (trust) {
-    tr.textContent = t("trust_ready", { date: dateTime.format(trust.issuedAt * 1000) });
-    tr.className = "pill ok";
-  } else if (document.body.dataset.trust === "missing") {
+    const dates = { date: dateTime.format(trust.issuedAt * 1000), until: dateTime.format(trust.expiresAt * 1000) };
+    tr.textContent = t(state === "expired" ? "trust_expired" : "trust_ready", dates);
+    tr.className = "pill " + (state === "expired" ? "bad" : state === "stale" ? "warn" : "ok");
+    if (state === "expired" || state === "stale") {
+      alert.textContent = t(state === "expired" ? "trust_expired_alert" : "trust_stale_alert", dates);
+      alert.className = state === "expired" ? "error" : "alert-warn";
+      alert.hidden = false;
+    }
+  } else if (state === "missing") {
     tr.textContent = t("trust_missing");
     tr.className = "pill bad";
   }
@@ -76,7 +86,15 @@ function showStatus() {
 // ---------------------------------------------------------------------------
 // The trust list: the newest copy that verifies against the root key, from
 // the network (through the service worker, which falls back to its copy)
-// or from this phone's storage.
+// or from this phone's storage. A list past its expiry verifies nothing
+// (verifyPass refuses every pass with it): the page says so, and that the
+// phone must reconnect to get a new one.
+
+/** Returns "loading", "missing", "expired", "stale" (expiring soon) or "ready". */
+function trustState() {
+  if (!trust) return document.body.dataset.trust === "loading" ? "loading" : "missing";
+  return trustListState(trust, Math.floor(Date.now() / 1000));
+}
 
 async function refreshTrust() {
   const candidates = [];
@@ -109,7 +127,7 @@ async function refreshTrust() {
       }
     }
   }
-  document.body.dataset.trust = trust ? "ready" : "missing";
+  if (!trust) document.body.dataset.trust = "missing";
   showStatus();
 }
 
@@ -386,6 +404,8 @@ setInterval(() => {
   if (queue.size() > 0) send();
 }, FLUSH_EVERY_MS);
 setInterval(refreshTrust, TRUST_EVERY_MS);
+// The list may expire while the page stays open.
+setInterval(showStatus, 60000);
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register(cfg.worker, { scope: cfg.scope }).catch(() => {

@@ -21,6 +21,9 @@ export const MAX_REGION_LEN = 12;
 export const MAX_TRUST_LIST_LEN = 64 << 10;
 export const MAX_TRUST_LIST_KEYS = 128;
 export const TRUST_LIST_TYPE = "outbreak-pass-trust-list";
+// A version 1 list states no expiry: it is read as expiring this long after
+// its issue (pass.LegacyTrustListLifetime).
+export const LEGACY_TRUST_LIST_LIFETIME = 7 * 24 * 3600;
 const MAX_UNIX = 253402300799; // the last second of year 9999
 const MAX_HOLDER_BYTES = 10; // 16 base32 characters
 
@@ -32,6 +35,7 @@ export const Reason = Object.freeze({
   Expired: "expired",
   NotYetValid: "not_yet_valid",
   WrongRegion: "wrong_region",
+  TrustListExpired: "trust_list_expired",
 });
 
 const COLOURS = { 1: "green", 2: "yellow", 3: "red" };
@@ -321,9 +325,13 @@ async function keyID(subtle, raw) {
 
 /**
  * Checks a trust list document (its JSON text) against the region's root
- * public key (32 raw bytes) and returns {region, issuedAt, keys}, where keys
- * maps a kid in hex to {kid, key (a CryptoKey), region, validFrom,
- * validUntil}; times are unix seconds. Throws when anything is wrong.
+ * public key (32 raw bytes) and returns {region, version, issuedAt,
+ * expiresAt, keys}, where keys maps a kid in hex to {kid, key (a
+ * CryptoKey), region, validFrom, validUntil}; times are unix seconds.
+ * Version 2 states its expiry; version 1, which does not, expires
+ * LEGACY_TRUST_LIST_LIFETIME after its issue. An expired list loads (so
+ * that the page can say since when), and verifyPass refuses everything
+ * with it. Throws when anything is wrong.
  */
 export async function loadTrustList(docText, rootRaw, subtle = globalThis.crypto.subtle) {
   if (!(rootRaw instanceof Uint8Array) || rootRaw.length !== 32) throw new FormatError("trust list: root key is not 32 bytes");
@@ -343,9 +351,14 @@ export async function loadTrustList(docText, rootRaw, subtle = globalThis.crypto
   if (!(await subtle.verify({ name: "Ed25519" }, root, sig, payload))) throw new FormatError("trust list: bad signature");
 
   const p = JSON.parse(utf8.decode(payload));
-  exactKeys(p, ["type", "version", "region", "issued_at", "keys"], "payload");
-  if (p.type !== TRUST_LIST_TYPE || p.version !== 1) throw new FormatError("trust list: not a trust list of version 1");
+  if (p === null || typeof p !== "object" || p.type !== TRUST_LIST_TYPE || (p.version !== 1 && p.version !== 2)) {
+    throw new FormatError("trust list: not a trust list of version 1 or 2");
+  }
+  if (p.version === 1) exactKeys(p, ["type", "version", "region", "issued_at", "keys"], "payload");
+  else exactKeys(p, ["type", "version", "region", "issued_at", "expires_at", "keys"], "payload");
   const issuedAt = parseTime(p.issued_at, "issued_at");
+  const expiresAt = p.version === 1 ? issuedAt + LEGACY_TRUST_LIST_LIFETIME : parseTime(p.expires_at, "expires_at");
+  if (!(expiresAt > issuedAt)) throw new FormatError("trust list: expires before it is issued");
   if (!validRegion(p.region)) throw new FormatError("trust list: region");
   const list = p.keys ?? [];
   if (!Array.isArray(list) || list.length > MAX_TRUST_LIST_KEYS) throw new FormatError("trust list: keys");
@@ -362,7 +375,23 @@ export async function loadTrustList(docText, rootRaw, subtle = globalThis.crypto
     const key = await subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
     keys.set(hex(kid), { kid: b64urlEncode(kid), key, region: p.region, validFrom, validUntil });
   }
-  return { region: p.region, issuedAt, keys };
+  return { region: p.region, version: p.version, issuedAt, expiresAt, keys };
+}
+
+/** Reports whether a trust list from loadTrustList has expired at now (unix seconds). */
+export function trustListExpired(trustList, now) {
+  return now >= trustList.expiresAt;
+}
+
+// A list is stale — the checkpoint should reconnect soon — in the last day
+// of its life, or the last half of a shorter one.
+export const STALE_WITHIN = 24 * 3600;
+
+/** Returns the state of a trust list at now (unix seconds): "expired", "stale" or "ready". */
+export function trustListState(trustList, now) {
+  if (trustListExpired(trustList, now)) return "expired";
+  const within = Math.min(STALE_WITHIN, (trustList.expiresAt - trustList.issuedAt) / 2);
+  return trustList.expiresAt - now <= within ? "stale" : "ready";
 }
 
 // ---------------------------------------------------------------------------
@@ -373,10 +402,13 @@ export async function loadTrustList(docText, rootRaw, subtle = globalThis.crypto
  * from loadTrustList. expectRegion, when not "", is the only region whose
  * passes are accepted. Returns {ok: true, claims, kid} or {ok: false,
  * reason, kid?, claims?}; claims come with a refusal only when the
- * signature verified (an expired pass, say), never for a forged one.
+ * signature verified (an expired pass, say), never for a forged one. A
+ * list past its expiry vouches for nothing: every text is refused with
+ * Reason.TrustListExpired before it is read.
  */
 export async function verifyPass(text, trustList, now, expectRegion = "", subtle = globalThis.crypto.subtle) {
   const refuse = (reason, extra = {}) => ({ ok: false, reason, ...extra });
+  if (trustList && trustListExpired(trustList, now)) return refuse(Reason.TrustListExpired);
   if (typeof text !== "string") return refuse(Reason.Malformed);
   if (text.length > MAX_PASS_LEN || new TextEncoder().encode(text).length > MAX_PASS_LEN) return refuse(Reason.Malformed);
   if (!text.startsWith(PREFIX)) return refuse(Reason.Malformed);

@@ -15,7 +15,10 @@ import {
   decodeClaims,
   loadTrustList,
   parseEnvelope,
+  trustListExpired,
+  trustListState,
   verifyPass,
+  LEGACY_TRUST_LIST_LIFETIME,
 } from "../src/verify.js";
 
 const file =
@@ -63,6 +66,8 @@ for (const tl of vectors.trust_lists) {
     }
     const got = await loadTrustList(tl.doc, root);
     assert.equal(got.region, tl.region);
+    assert.equal(got.issuedAt, tl.issued_at);
+    assert.equal(got.expiresAt, tl.expires_at);
     assert.deepEqual([...got.keys.values()].map((k) => k.kid).sort(), [...tl.kids].sort());
     lists.set(tl.name, got);
   });
@@ -121,4 +126,39 @@ test("claims: strict CBOR", () => {
   assert.throws(() => decodeClaims(Uint8Array.of(0xbf, 0xff)));
   assert.throws(() => decodeClaims(Uint8Array.of(0xc0, 0xa0)));
   assert.throws(() => decodeClaims(Uint8Array.of(0xa0)));
+});
+
+test("an expired trust list verifies nothing, and says so", async () => {
+  const reasons = new Map(vectors.passes.map((v) => [v.name, v]));
+  for (const name of ["expired list", "expired list, not a pass", "expired list, empty", "list expired a second ago", "version 1 list, a week old"]) {
+    assert.equal(reasons.get(name)?.reason, "trust_list_expired", name);
+  }
+  for (const name of ["list expires in a second", "version 1 list", "version 1 list, a second short of a week"]) {
+    assert.equal(reasons.get(name)?.ok, true, name);
+  }
+  const expired = lists.get("expired");
+  assert.ok(expired && trustListExpired(expired, expired.expiresAt) && !trustListExpired(expired, expired.expiresAt - 1));
+  // Whatever the text, not even read.
+  for (const text of [null, 42, "OB1:", "x".repeat(5000)]) {
+    assert.deepEqual(await verifyPass(text, expired, expired.expiresAt), { ok: false, reason: "trust_list_expired" });
+  }
+  // A version 1 list expires a week after its issue.
+  const v1 = lists.get("version 1");
+  assert.equal(v1.version, 1);
+  assert.equal(v1.expiresAt - v1.issuedAt, LEGACY_TRUST_LIST_LIFETIME);
+  assert.equal(lists.get("main").version, 2);
+});
+
+test("a trust list is stale in the last day of its life, or the last half of a shorter one", () => {
+  const week = { issuedAt: 1000, expiresAt: 1000 + 7 * 86400 };
+  assert.equal(trustListState(week, 1000), "ready");
+  assert.equal(trustListState(week, week.expiresAt - 86400 - 1), "ready");
+  assert.equal(trustListState(week, week.expiresAt - 86400), "stale");
+  assert.equal(trustListState(week, week.expiresAt - 1), "stale");
+  assert.equal(trustListState(week, week.expiresAt), "expired");
+  assert.equal(trustListState(week, week.expiresAt + 365 * 86400), "expired");
+  const hour = { issuedAt: 0, expiresAt: 3600 };
+  assert.equal(trustListState(hour, 1799), "ready");
+  assert.equal(trustListState(hour, 1800), "stale");
+  assert.equal(trustListState(hour, 3600), "expired");
 });
