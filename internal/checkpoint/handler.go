@@ -128,11 +128,7 @@ func (h *Handler) ServiceWorker(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Service-Worker-Allowed", PagePath)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("ETag", `"`+h.version+`"`)
-	if r.Header.Get("If-None-Match") == `"`+h.version+`"` {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Write(h.worker)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.worker)) // answers If-None-Match
 }
 
 // pageConfig is what the page's script reads from the page.

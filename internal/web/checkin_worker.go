@@ -1,13 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
+	"time"
 )
 
 // checkinWorkerSource is the check-in page's service worker;
@@ -54,11 +55,7 @@ func (h *CheckIns) ServiceWorker(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Service-Worker-Allowed", CheckInPage)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("ETag", h.checkinWorkerTag)
-	if etagMatch(r.Header.Get("If-None-Match"), h.checkinWorkerTag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Write(h.checkinWorker)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.checkinWorker)) // answers If-None-Match
 }
 
 type checkinShellData struct {
@@ -85,23 +82,10 @@ func (h *CheckIns) Shell(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := sha256.Sum256(body)
-	tag := `"` + hex.EncodeToString(sum[:8]) + `"`
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("ETag", tag)
-	w.Header().Set("Vary", "Cookie, Accept-Language")
-	if etagMatch(r.Header.Get("If-None-Match"), tag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	writePage(w, http.StatusOK, body)
-}
-
-// etagMatch reports whether an If-None-Match header names tag.
-func etagMatch(header, tag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		if t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/")); t == tag || t == "*" {
-			return true
-		}
-	}
-	return false
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+	hd.Set("Vary", "Cookie, Accept-Language")
+	pageHeaders(hd)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body)) // answers If-None-Match
 }

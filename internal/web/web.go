@@ -203,12 +203,17 @@ func (h *Handler) execute(name string, p *page) ([]byte, error) {
 // writePage writes a page made by execute with the headers every page has;
 // the caller has set its Cache-Control.
 func writePage(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	pageHeaders(w.Header())
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// pageHeaders sets the headers of an HTML page.
+func pageHeaders(h http.Header) {
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
 }
 
 // redirect sends the browser to target with a flash message (a catalogue key).
