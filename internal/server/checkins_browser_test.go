@@ -455,3 +455,44 @@ func TestBrowserCheckInSignOutUnsent(t *testing.T) {
 		t.Errorf("at the shop: %+v", at)
 	}
 }
+
+// TestBrowserSignOutUnsentElsewhere: on a resident's other pages, signing
+// out with check-ins still on the phone (not sent by the check-in page)
+// asks first; another account's do not count.
+func TestBrowserSignOutUnsentElsewhere(t *testing.T) {
+	ctx := browser(t)
+	e := ciStart(t, dbtest.SQLite(t))
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
+	account := eval[int](t, ctx, `Number(document.querySelector('form[action="/logout"]').dataset.account)`)
+	if account == 0 {
+		t.Fatal("the sign-out form names no account")
+	}
+	stub := `(window.asked = undefined, window.confirm = (m) => { window.asked = m; return false; }, true)`
+	left := func(account int) string {
+		return fmt.Sprintf(`(localStorage.setItem("outbreak.checkin.queue.v1", JSON.stringify([{account: %d, client_id: "left", kind: "checkin", t_in: 1}])), true)`, account)
+	}
+	// Another account's check-in: this one signs out without a question.
+	// (Were it asked, it would decline, and the sign-in form never show.)
+	eval[bool](t, ctx, left(account+1))
+	eval[bool](t, ctx, stub)
+	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+	// Its own: asked, and declined, still signed in.
+	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
+	eval[bool](t, ctx, left(account))
+	eval[bool](t, ctx, stub)
+	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)))
+	poll(t, ctx, "the warning", `typeof window.asked === "string"`)
+	if asked, want := eval[string](t, ctx, `window.asked`), strings.ReplaceAll(cat.For("zh").T("nav.logout_unsent"), "{n}", "1"); asked != want {
+		t.Errorf("asked %q, want %q", asked, want)
+	}
+	if !eval[bool](t, ctx, `document.querySelector("[data-testid=who]") !== null`) {
+		t.Fatal("signed out after declining")
+	}
+	// Accepted: signed out, the phone's storage cleared.
+	eval[bool](t, ctx, `(window.confirm = () => true, true)`)
+	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+}
