@@ -83,15 +83,9 @@ func serverTrustList(t *testing.T, ts *testServer) *pass.TrustList {
 // each worker is attached to and cut off as well.
 func setNetwork(online bool) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if err := emulateNetwork(ctx, t, online); err != nil {
-			return err
-		}
-		offline := !online
-		if _, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
-			Offline: offline, DownloadThroughput: -1, UploadThroughput: -1,
-		}); err != nil {
-			return err
-		}
+		// The workers first, the page last: the page's "online" event
+		// sends what waits through its worker at once, which must be
+		// online by then (and offline before the page can notice).
 		targets, err := chromedp.Targets(ctx)
 		if err != nil {
 			return err
@@ -113,7 +107,13 @@ func setNetwork(online bool) chromedp.Action[chromedp.Void] {
 				return fmt.Errorf("the service worker %s: %w", info.URL, err)
 			}
 		}
-		return nil
+		if err := emulateNetwork(ctx, t, online); err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+			Offline: !online, DownloadThroughput: -1, UploadThroughput: -1,
+		})
+		return err
 	})
 }
 
