@@ -2,11 +2,8 @@ package checkpoint
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -71,10 +68,9 @@ type Handler struct {
 	Holders  Holders
 	CheckIns CheckIns
 
-	page    *template.Template
-	assets  *assets.Set
-	worker  []byte // the service worker with its manifest
-	version string // changes whenever the worker or an asset does
+	page   *template.Template
+	assets *assets.Set
+	worker *assets.Worker
 }
 
 // Init parses the page template, indexes the assets and builds the service
@@ -85,32 +81,20 @@ func (h *Handler) Init() error {
 	if h.assets, err = assets.New(files, StaticPrefix); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	all := sha256.New()
-	all.Write(swSource)
-	for _, name := range h.assets.Names() {
-		fmt.Fprintf(all, "\x00%s\x00%s", name, h.assets.Hash(name))
+	if h.worker, err = h.assets.Worker(swSource, PagePath, "outbreak-checkpoint-", h.assets.Names(),
+		map[string]any{"page": PagePath, "trust_list": TrustListURL}); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	for _, name := range []string{"checkpoint.js", "checkpoint.css"} {
 		if !h.assets.Has(name) {
 			return fmt.Errorf("checkpoint: asset %s missing: run make assets", name)
 		}
 	}
-	h.version = hex.EncodeToString(all.Sum(nil)[:6])
 
 	h.page, err = template.New("checkpoint.html").Funcs(template.FuncMap{"asset": h.assets.URL}).ParseFS(templateFS, "templates/checkpoint.html")
 	if err != nil {
 		return fmt.Errorf("checkpoint: parse template: %w", err)
 	}
-
-	var urls []string
-	for _, name := range h.assets.Names() {
-		urls = append(urls, h.assets.URL(name))
-	}
-	manifest, err := json.Marshal(map[string]any{"version": h.version, "page": PagePath, "trust_list": TrustListURL, "assets": urls})
-	if err != nil {
-		return err
-	}
-	h.worker = append(append(append([]byte("const MANIFEST = "), manifest...), ";\n"...), swSource...)
 	return nil
 }
 
@@ -119,17 +103,8 @@ func (h *Handler) Init() error {
 // URL whose hash is not the current one is not found.
 func (h *Handler) Static(w http.ResponseWriter, r *http.Request) { h.assets.Serve(w, r) }
 
-// ServiceWorker serves the worker that keeps the page working offline. Its
-// scope is the page itself, /checkpoint, which lies outside the script's
-// folder: the Service-Worker-Allowed header permits it.
-func (h *Handler) ServiceWorker(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("Service-Worker-Allowed", PagePath)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("ETag", `"`+h.version+`"`)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.worker)) // answers If-None-Match
-}
+// ServiceWorker serves the worker that keeps the page working offline.
+func (h *Handler) ServiceWorker(w http.ResponseWriter, r *http.Request) { h.worker.ServeHTTP(w, r) }
 
 // pageConfig is what the page's script reads from the page.
 type pageConfig struct {

@@ -1,21 +1,19 @@
 // The checkpoint's service worker: it keeps the page, its script and style
 // and the region's trust list, so that the page opens and verifies passes
-// with no network. The server puts a line before this file declaring
+// with no network. The server puts before this file a line declaring
 //
-//   MANIFEST = {version, page, trust_list, assets: [content-hashed URLs]}
+//   MANIFEST = {version, cache, page, trust_list, assets: [content-hashed URLs]}
 //
-// where trust_list is the path and query of the list the page reads.
+// where trust_list is the path and query of the list the page reads, and
+// the code every worker shares (internal/assets/worker.js: CACHE,
+// cacheFirst, withTimeout, dropping older versions' copies).
 //
 // The page and the trust list are fetched from the network first, and the
 // copy kept is renewed on every success; when the network fails (or takes
 // too long) the copy answers. Assets never change under their URL, so the
 // copy answers first. Nothing else is touched: passages are POSTed by the
 // page itself, which keeps them until the server has them.
-/* global MANIFEST */
-"use strict";
-
-const PREFIX = "outbreak-checkpoint-";
-const CACHE = PREFIX + MANIFEST.version;
+/* global MANIFEST, CACHE, cacheFirst, withTimeout */
 const NETWORK_TIMEOUT_MS = 5000;
 
 self.addEventListener("install", (event) => {
@@ -35,17 +33,6 @@ self.addEventListener("install", (event) => {
   );
 });
 
-self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    (async () => {
-      for (const key of await caches.keys()) {
-        if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
-      }
-      await self.clients.claim();
-    })(),
-  );
-});
-
 self.addEventListener("fetch", (event) => {
   const req = event.request;
   if (req.method !== "GET") return;
@@ -59,31 +46,6 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(networkFirst(req, MANIFEST.trust_list, false));
   }
 });
-
-async function cacheFirst(req, key) {
-  const cache = await caches.open(CACHE);
-  const hit = await cache.match(key);
-  if (hit) return hit;
-  const res = await fetch(req);
-  if (res.ok) await cache.put(key, res.clone());
-  return res;
-}
-
-function withTimeout(promise, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
 
 async function networkFirst(req, key, isPage) {
   const cache = await caches.open(CACHE);

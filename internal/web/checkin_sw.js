@@ -1,9 +1,12 @@
 // The check-in page's service worker: a resident who scans a poster with no
 // network (its URL, /checkin#OBP1:…) still gets a page that reads the
 // poster's code, keeps the check-in on the phone and sends it later. The
-// server puts a line before this file declaring
+// server puts before this file a line declaring
 //
-//   MANIFEST = {version, page, shell, assets: [content-hashed URLs]}
+//   MANIFEST = {version, cache, page, shell, assets: [content-hashed URLs]}
+//
+// and the code every worker shares (internal/assets/worker.js: CACHE,
+// cacheFirst, withTimeout, dropping older versions' copies).
 //
 // It keeps three things, none of them anyone's data: the page's offline
 // copy (the shell, GET /checkin/offline: the check-in page without the
@@ -14,11 +17,7 @@
 // long or the server fails does the shell answer in its place. The shell
 // is refreshed after each real page, so that it speaks the resident's
 // language. Everything else — the API, the check-ins — passes untouched.
-/* global MANIFEST */
-"use strict";
-
-const PREFIX = "outbreak-checkin-";
-const CACHE = PREFIX + MANIFEST.version;
+/* global MANIFEST, CACHE, cacheFirst, withTimeout */
 const NETWORK_TIMEOUT_MS = 8000;
 
 self.addEventListener("install", (event) => {
@@ -34,17 +33,6 @@ self.addEventListener("install", (event) => {
   );
 });
 
-self.addEventListener("activate", (event) => {
-  event.waitUntil(
-    (async () => {
-      for (const key of await caches.keys()) {
-        if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
-      }
-      await self.clients.claim();
-    })(),
-  );
-});
-
 self.addEventListener("fetch", (event) => {
   const req = event.request;
   if (req.method !== "GET") return;
@@ -56,31 +44,6 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(page(event));
   }
 });
-
-async function cacheFirst(req, key) {
-  const cache = await caches.open(CACHE);
-  const hit = await cache.match(key);
-  if (hit) return hit;
-  const res = await fetch(req);
-  if (res.ok) await cache.put(key, res.clone());
-  return res;
-}
-
-function withTimeout(promise, ms) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("timeout")), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
 
 // page answers a navigation to the check-in page: the server's page, or
 // the shell when the server cannot be had. A redirect (to sign in) or a

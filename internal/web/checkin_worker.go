@@ -5,14 +5,13 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 )
 
-// checkinWorkerSource is the check-in page's service worker;
-// CheckInServiceWorker serves it after a line declaring its MANIFEST.
+// checkinWorkerSource is the check-in page's service worker's own code
+// (assets.Set.Worker adds its manifest and what every worker shares).
 //
 //go:embed checkin_sw.js
 var checkinWorkerSource []byte
@@ -21,41 +20,19 @@ var checkinWorkerSource []byte
 // uses, which its worker keeps.
 var checkinShellAssets = []string{"app.css", "checkin.js"}
 
-// initCheckInWorker builds the worker with its manifest; its version
-// changes whenever the worker or one of the assets it keeps does.
-func (h *Handler) initCheckInWorker() error {
-	all := sha256.New()
-	all.Write(checkinWorkerSource)
-	var urls []string
-	for _, name := range checkinShellAssets {
-		if !h.assets.Has(name) {
-			return fmt.Errorf("web: asset %s missing: run make assets", name)
-		}
-		fmt.Fprintf(all, "\x00%s\x00%s", name, h.assets.Hash(name))
-		urls = append(urls, h.assets.URL(name))
-	}
-	version := hex.EncodeToString(all.Sum(nil)[:6])
-	manifest, err := json.Marshal(map[string]any{"version": version, "page": CheckInPage, "shell": CheckInWorkerShell, "assets": urls})
+// initCheckInWorker builds the check-in page's worker.
+func (h *Handler) initCheckInWorker() (err error) {
+	h.checkinWorker, err = h.assets.Worker(checkinWorkerSource, CheckInPage, "outbreak-checkin-", checkinShellAssets,
+		map[string]any{"page": CheckInPage, "shell": CheckInWorkerShell})
 	if err != nil {
-		return err
+		return fmt.Errorf("web: %w", err)
 	}
-	h.checkinWorker = append(append(append([]byte("const MANIFEST = "), manifest...), ";\n"...), checkinWorkerSource...)
-	h.checkinWorkerTag = `"` + version + `"`
 	return nil
 }
 
-// ServiceWorker serves the check-in page's service worker, to anyone: it
-// holds no secret. Its scope is the page, /checkin, which lies outside the
-// script's folder: the Service-Worker-Allowed header permits it. Browsers
-// check it for a new version at each visit (no-cache, with its ETag).
+// ServiceWorker serves the check-in page's service worker.
 func (h *CheckIns) ServiceWorker(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Type", "text/javascript; charset=utf-8")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("Service-Worker-Allowed", CheckInPage)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("ETag", h.checkinWorkerTag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(h.checkinWorker)) // answers If-None-Match
+	h.checkinWorker.ServeHTTP(w, r)
 }
 
 type checkinShellData struct {

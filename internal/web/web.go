@@ -75,10 +75,8 @@ type Handler struct {
 
 	pages  map[string]*template.Template
 	assets *assets.Set
-	// checkinWorker is the check-in page's service worker with its
-	// manifest; checkinWorkerTag its ETag.
-	checkinWorker    []byte
-	checkinWorkerTag string
+	// checkinWorker is the check-in page's service worker.
+	checkinWorker *assets.Worker
 }
 
 // Init parses the templates and indexes the assets. devDir, when not
