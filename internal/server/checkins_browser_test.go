@@ -24,6 +24,7 @@ import (
 	"github.com/skip2/go-qrcode"
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/venue"
@@ -155,11 +156,7 @@ func TestBrowserCheckIn(t *testing.T) {
 	}
 	// Back online, the page sends it, then shows the server's page.
 	do(t, ctx, setNetwork(true))
-	for deadline := time.Now().Add(20 * time.Second); count(t, d, "checkins") == before; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the check-in kept on the phone never reached the server")
-		}
-	}
+	waitCheckIns(t, d, before)
 	do(t, ctx, chromedp.WaitVisible(css(`[data-testid=current]`)))
 	if q := eval[string](t, ctx, `localStorage.getItem("`+checkInQueueKey+`")`); q != "[]" {
 		t.Errorf("queue after sending: %s", q)
@@ -368,11 +365,7 @@ func TestBrowserCheckInOffline(t *testing.T) {
 	// Signal again: the real page takes over, sends the check-in, and
 	// shows it in progress; the server has it once, with the phone's id.
 	do(t, ctx, setNetwork(true))
-	for deadline := time.Now().Add(20 * time.Second); count(t, d, "checkins") == before; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the check-in kept on the phone never reached the server")
-		}
-	}
+	waitCheckIns(t, d, before)
 	do(t, ctx, chromedp.WaitVisible(css(`[data-testid=current]`)))
 	if cur := text(t, ctx, `[data-testid=current-text]`); !strings.Contains(cur, "解放路菜市场") {
 		t.Errorf("back online: %q", cur)
@@ -495,4 +488,15 @@ func TestBrowserSignOutUnsentElsewhere(t *testing.T) {
 	// Accepted: signed out, the phone's storage cleared.
 	eval[bool](t, ctx, `(window.confirm = () => true, true)`)
 	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+}
+
+// waitCheckIns waits until the store holds more check-ins than before: the
+// one kept on the phone has reached the server.
+func waitCheckIns(t *testing.T, d *db.DB, before int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); count(t, d, "checkins") == before; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the check-in kept on the phone never reached the server")
+		}
+	}
 }
