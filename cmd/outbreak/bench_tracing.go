@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/bench"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/demo"
@@ -180,6 +181,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	if err != nil {
 		return err
 	}
+	var marks batchMarks
 	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
 		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout, Index: ix,
 		AfterIngest: func() {
@@ -205,8 +207,16 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 			for i, c := range cs {
 				ids[i] = c.ResidentID
 			}
+			var err error
+			if marks.before, err = readMarks(ctx, d); err != nil {
+				return tracing.BatchResult{}, err
+			}
 			last := time.Now()
 			return svc.TraceCases(ctx, actor, ids, func(done, total int) {
+				if done == len(ids) { // every case's close contacts recorded
+					marks.close, marks.closeErr = readMarks(ctx, d)
+					marks.closeDone = true
+				}
 				if time.Since(last) > 10*time.Second {
 					last = time.Now()
 					logf("  %d of %d steps done (every case's close contacts, then every case's secondary ones)", done, total)
@@ -218,7 +228,67 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 	if err != nil {
 		return err
 	}
-	return printJSON(benchTracingResult(m, gen.Elapsed, loadStart, loadAvg()))
+	res := benchTracingResult(m, gen.Elapsed, loadStart, loadAvg())
+	if m.BatchRecorded {
+		if res.BatchCloseRaw, err = rawCloseWrite(ctx, d, marks); err != nil {
+			return err
+		}
+		if res.BatchCloseRaw.Seconds > 0 && m.BatchCloseRecordedS > 0 {
+			res.BatchCloseVsRaw = m.BatchCloseRecordedS / res.BatchCloseRaw.Seconds
+		}
+		logf("the batch's close contacts' rows written again, bare: %.1f s (the service took %.1f s, %.2f times as long)",
+			res.BatchCloseRaw.Seconds, m.BatchCloseRecordedS, res.BatchCloseVsRaw)
+	}
+	return printJSON(res)
+}
+
+// batchMarks are the last ids of the tables a batch writes to, before it
+// and when every case's close contacts were recorded.
+type batchMarks struct {
+	before, close marks
+	closeDone     bool
+	closeErr      error
+}
+
+type marks struct{ contacts, audit, traces int64 }
+
+func readMarks(ctx context.Context, d *db.DB) (marks, error) {
+	var m marks
+	err := db.Get(ctx, d.R, &m.contacts, "SELECT COALESCE(max(id), 0) FROM contacts")
+	if err == nil {
+		err = db.Get(ctx, d.R, &m.audit, "SELECT COALESCE(max(id), 0) FROM audit_log")
+	}
+	if err == nil {
+		err = db.Get(ctx, d.R, &m.traces, "SELECT COALESCE(max(id), 0) FROM traces")
+	}
+	return m, err
+}
+
+// rawCloseWrite writes the rows the batch wrote while recording its close
+// contacts — traces, exposure sites, contacts, follow-ups, audit entries,
+// and the contacts' codes — again with bare INSERTs, in transactions of
+// as many contacts as the service's (bench.RawWrite): the store's own limit
+// for what the service did, measured in the same run.
+func rawCloseWrite(ctx context.Context, d *db.DB, bm batchMarks) (*bench.RawResult, error) {
+	if !bm.closeDone { // stopped before every case's close contacts were in
+		bm.close, bm.closeErr = readMarks(ctx, d)
+	}
+	if bm.closeErr != nil {
+		return nil, bm.closeErr
+	}
+	b, c := bm.before, bm.close
+	cs := []bench.Copy{
+		{Table: "traces", Where: "id > ? AND id <= ?", Args: []any{b.traces, c.traces}, Key: "id"},
+		{Table: "exposure_sites", Where: "trace_id > ? AND trace_id <= ?", Args: []any{b.traces, c.traces}, Key: "id"},
+		{Table: "contacts", Where: "id > ? AND id <= ?", Args: []any{b.contacts, c.contacts}, Key: "id"},
+		{Table: "contact_followups", Where: "contact_id > ? AND contact_id <= ?", Args: []any{b.contacts, c.contacts}, Key: "contact_id"},
+		{Table: "audit_log", Where: "id > ? AND id <= ?", Args: []any{b.audit, c.audit}, Key: "id"},
+		{Table: "codes", Where: "resident_id IN (SELECT resident_id FROM contacts WHERE id > ? AND id <= ?)",
+			Args: []any{b.contacts, c.contacts}, Key: "resident_id", Upsert: true},
+	}
+	n := int(c.contacts-b.contacts+tracing.RecordGroupContacts-1) / tracing.RecordGroupContacts
+	res, err := bench.RawWrite(ctx, d, cs, n)
+	return &res, err
 }
 
 // benchTracingAgain times the single traces in the store of an earlier
@@ -248,11 +318,16 @@ func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, 
 type tracingResult struct {
 	Benchmark string `json:"benchmark"`
 	tracing.Measurement
-	ResidentsS   float64         `json:"residents_s"`
-	LoadAvgStart string          `json:"load_avg_start"`
-	LoadAvgEnd   string          `json:"load_avg_end"`
-	Targets      map[string]any  `json:"targets"`
-	Meets        map[string]bool `json:"meets_target"`
+	ResidentsS   float64 `json:"residents_s"`
+	LoadAvgStart string  `json:"load_avg_start"`
+	LoadAvgEnd   string  `json:"load_avg_end"`
+	// BatchCloseRaw is the store's raw limit for the rows the batch wrote
+	// recording its close contacts; BatchCloseVsRaw how many times that
+	// the service took.
+	BatchCloseRaw   *bench.RawResult `json:"batch_close_raw_write,omitempty"`
+	BatchCloseVsRaw float64          `json:"batch_close_recorded_vs_raw,omitempty"`
+	Targets         map[string]any   `json:"targets"`
+	Meets           map[string]bool  `json:"meets_target"`
 }
 
 func benchTracingResult(m tracing.Measurement, residents time.Duration, loadStart, loadEnd string) tracingResult {

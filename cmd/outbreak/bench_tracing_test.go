@@ -34,6 +34,11 @@ func TestBenchTracing(t *testing.T) {
 		PeakRSS      int64           `json:"peak_rss_bytes"`
 		Load         string          `json:"load_avg_end"`
 		Meets        map[string]bool `json:"meets_target"`
+		Raw          struct {
+			Seconds float64        `json:"seconds"`
+			Rows    map[string]int `json:"rows"`
+		} `json:"batch_close_raw_write"`
+		VsRaw float64 `json:"batch_close_recorded_vs_raw"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -46,6 +51,11 @@ func TestBenchTracing(t *testing.T) {
 	}
 	if res.StoreBytes <= 0 || res.DBBytes < res.StoreBytes || res.PeakRSS <= 0 || res.Load == "" {
 		t.Errorf("sizes on disk and in memory: %s", out)
+	}
+	// The close contacts' rows written again, bare: every one of them.
+	if r := res.Raw.Rows; res.Raw.Seconds <= 0 || res.VsRaw <= 0 || r["contacts"] != res.BatchClose ||
+		r["contact_followups"] != res.BatchClose || r["traces"] != 5 || r["codes"] == 0 || r["audit_log"] <= res.BatchClose {
+		t.Errorf("raw write: %s", out)
 	}
 	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes"} {
 		if _, ok := res.Meets[k]; !ok {

@@ -54,7 +54,7 @@ func NewService(d *db.DB, checkIns *Store, codes *healthcode.Service, places Pla
 	s := &Service{DB: d, CheckIns: checkIns, Codes: codes, Log: log, Now: now, places: places}
 	s.rec = groupCommit[*recording]{
 		size: func(r *recording) int { return 1 + len(r.res.Close) + len(r.res.Secondary) },
-		max:  recordGroupContacts,
+		max:  RecordGroupContacts,
 		commit: func(group []*recording) error {
 			return s.DB.InTx(context.Background(), func(tx *db.Tx) error { return s.writeTracings(tx, group) })
 		},
@@ -419,10 +419,10 @@ type recording struct {
 	cause  string
 }
 
-// recordGroupContacts caps the contacts of the tracings written in one
+// RecordGroupContacts caps the contacts of the tracings written in one
 // transaction, which holds the store's one writer — and the check-ins
 // waiting for it — for well under a second.
-const recordGroupContacts = 5000
+const RecordGroupContacts = 5000
 
 // writeTracings writes the tracings in tx: each one's trace, sites,
 // contacts and audit entries, and then the codes of all their contacts,
