@@ -20,6 +20,10 @@ type Tracer struct {
 	places Places
 	policy Policy
 	index  *Index
+	// kinds and def are the policy's, for presences to point at: a
+	// slow trace holds hundreds of thousands of them.
+	kinds map[Kind]*KindPolicy
+	def   *KindPolicy
 }
 
 // NewTracer returns a tracer reading the check-ins in d under policy p.
@@ -27,7 +31,19 @@ func NewTracer(d *db.DB, places Places, p Policy) (*Tracer, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &Tracer{d: d, places: places, policy: p}, nil
+	t := &Tracer{d: d, places: places, policy: p, kinds: make(map[Kind]*KindPolicy, len(p.Kinds)), def: new(p.Default)}
+	for k, kp := range p.Kinds {
+		t.kinds[k] = new(kp)
+	}
+	return t, nil
+}
+
+// kindPolicy is policy.For(k), shared.
+func (t *Tracer) kindPolicy(k Kind) *KindPolicy {
+	if kp, ok := t.kinds[k]; ok {
+		return kp
+	}
+	return t.def
 }
 
 // WithIndex makes t read the check-ins from ix whenever ix is ready, and
@@ -122,7 +138,7 @@ var ErrInvalidCase = errors.New("tracing: invalid case")
 type presence struct {
 	owner          int64
 	place          int64
-	kp             KindPolicy
+	kp             *KindPolicy
 	kind           Kind
 	in, out        int64
 	a, b           int64
@@ -293,7 +309,7 @@ func (t *Tracer) presences(ctx context.Context, wins []window) ([]presence, erro
 	kept := out[:0]
 	for _, p := range out {
 		p.kind = kinds[p.place]
-		p.kp = t.policy.For(p.kind)
+		p.kp = t.kindPolicy(p.kind)
 		if !p.kp.Excluded {
 			kept = append(kept, p)
 		}
