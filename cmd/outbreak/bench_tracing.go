@@ -321,6 +321,9 @@ type tracingResult struct {
 	ResidentsS   float64 `json:"residents_s"`
 	LoadAvgStart string  `json:"load_avg_start"`
 	LoadAvgEnd   string  `json:"load_avg_end"`
+	// GoDebug is the run's GODEBUG: madvdontneed=0 changes the tail of
+	// the traces' latency (BENCHMARKS.md).
+	GoDebug string `json:"godebug,omitempty"`
 	// BatchCloseRaw is the store's raw limit for the rows the batch wrote
 	// recording its close contacts; BatchCloseVsRaw how many times that
 	// the service took.
@@ -333,6 +336,7 @@ type tracingResult struct {
 func benchTracingResult(m tracing.Measurement, residents time.Duration, loadStart, loadEnd string) tracingResult {
 	return tracingResult{
 		Benchmark: "tracing", Measurement: m, ResidentsS: residents.Seconds(), LoadAvgStart: loadStart, LoadAvgEnd: loadEnd,
+		GoDebug: os.Getenv("GODEBUG"),
 		Targets: map[string]any{"ingest_per_sec": targetIngestPerSec, "trace_p50_ms": targetTraceP50Ms,
 			"trace_p99_ms": targetTraceP99Ms, "batch_1000_s": targetBatchS, "batch_1000_close_recorded_s": targetBatchS,
 			"peak_rss_bytes": targetPeakRSS},

@@ -30,6 +30,11 @@ type RawResult struct {
 	Seconds      float64        `json:"seconds"`
 	Transactions int            `json:"transactions"`
 	Rows         map[string]int `json:"rows"`
+	// TableSeconds is how long each table's writes took, and
+	// CommitSeconds the commits (on SQLite in WAL mode, writing the
+	// pages to the log, and now and then a checkpoint).
+	TableSeconds  map[string]float64 `json:"table_seconds"`
+	CommitSeconds float64            `json:"commit_seconds"`
 }
 
 // rawPrefix names the twins; RawWrite drops them when it is done.
@@ -58,7 +63,7 @@ func RawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (res RawResult, e
 // rawWrite is RawWrite but for dropping the twins.
 func rawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (RawResult, error) {
 	n = max(n, 1)
-	res := RawResult{Transactions: n, Rows: map[string]int{}}
+	res := RawResult{Transactions: n, Rows: map[string]int{}, TableSeconds: map[string]float64{}}
 	bounds := make([][][2]int64, len(cs)) // per copy, per transaction: the Key range
 	for i, c := range cs {
 		if err := twin(ctx, d, c.Table); err != nil {
@@ -96,18 +101,22 @@ func rawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (RawResult, error
 			bs[i] = batch{cols, rows}
 		}
 		start := time.Now()
+		var wrote time.Time // when the last table's writes ended
 		err := d.InTx(ctx, func(tx *db.Tx) error {
+			defer func() { wrote = time.Now() }()
 			for i, c := range cs {
 				b := bs[i]
 				if len(b.rows) == 0 {
 					continue
 				}
+				t0 := time.Now()
 				var err error
 				if c.Upsert {
 					err = upsert(ctx, tx, rawPrefix+c.Table, c.Key, b.cols, b.rows)
 				} else {
 					err = tx.BulkInsert(ctx, rawPrefix+c.Table, b.cols, b.rows)
 				}
+				res.TableSeconds[c.Table] += time.Since(t0).Seconds()
 				if err != nil {
 					return err
 				}
@@ -115,6 +124,7 @@ func rawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (RawResult, error
 			return nil
 		})
 		took += time.Since(start)
+		res.CommitSeconds += time.Since(wrote).Seconds()
 		if err != nil {
 			return res, fmt.Errorf("bench: raw write: %w", err)
 		}

@@ -44,6 +44,10 @@ func TestRawWrite(t *testing.T) {
 		if res.Rows["things"] != 450 || res.Rows["parents"] != 2 || res.Transactions != 7 || res.Seconds <= 0 {
 			t.Fatalf("result %+v", res)
 		}
+		if sum := res.TableSeconds["things"] + res.TableSeconds["parents"] + res.CommitSeconds; res.TableSeconds["things"] <= 0 ||
+			res.TableSeconds["parents"] <= 0 || res.CommitSeconds <= 0 || sum > res.Seconds {
+			t.Errorf("the parts of %.6f s: %v, commits %.6f s", res.Seconds, res.TableSeconds, res.CommitSeconds)
+		}
 		// The twin holds exactly the rows selected, no other.
 		count := func(q string, args ...any) int {
 			t.Helper()
