@@ -58,7 +58,9 @@ func TestCheckInWorker(t *testing.T) {
 			t.Errorf("%s: Cache-Control %q", a, res.Header.Get("Cache-Control"))
 		}
 	}
-	mustContain(t, "check-in page", page, `"worker":"/checkin/sw.js"`, `"scope":"/checkin"`, `"region":"4201"`)
+	// resident-1 has two dependents: the page gives their ids and names to
+	// keep for the offline copy.
+	mustContain(t, "check-in page", page, `"worker":"/checkin/sw.js"`, `"scope":"/checkin"`, `"region":"4201"`, `"dependents":[{"id":`)
 	// Revalidated by its ETag.
 	tag := sw.Header.Get("ETag")
 	if tag != `"`+manifest.Version+`"` {
@@ -81,7 +83,7 @@ func TestCheckInWorker(t *testing.T) {
 	}
 	mustContain(t, "offline copy", shell, `id="ci-config"`, `"offline":true`, `"account":0`, `"csrf":""`,
 		`"account_cookie":"`+auth.OfflineAccountCookie+`"`, `data-testid="offline-page"`, manifest.Assets[0], manifest.Assets[1])
-	mustNotContain(t, "offline copy", shell, `action="/logout"`, `name="csrf"`, `data-testid="who"`)
+	mustNotContain(t, "offline copy", shell, `action="/logout"`, `name="csrf"`, `data-testid="who"`, `"dependents"`)
 	anon.header.Set("If-None-Match", res.Header.Get("ETag"))
 	anon.get("/checkin/offline").want(t, http.StatusNotModified, "offline copy with its ETag")
 	anon.header.Del("If-None-Match")

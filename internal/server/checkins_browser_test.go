@@ -350,10 +350,29 @@ func TestBrowserCheckInOffline(t *testing.T) {
 	if body := text(t, ctx, `body`); strings.Contains(body, name) || strings.Contains(body, "解放路菜市场") {
 		t.Errorf("the offline copy shows the resident or the place's name, which it cannot know: %q", body)
 	}
-	do(t, ctx, chromedp.Click(css(`[data-testid=offline-confirm]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
+	// The family members the real page listed are offered, by name; the
+	// resident takes one along.
+	var deps []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := db.Select(context.Background(), d.R, &deps, "SELECT id, name FROM residents WHERE guardian_id = ? ORDER BY id", me.ResidentID); err != nil || len(deps) != 2 {
+		t.Fatalf("resident-1's dependents: %v (%v)", deps, err)
+	}
+	offered := eval[[]string](t, ctx, `[...document.querySelectorAll("[data-testid=offline-place] label")].map((l) => l.textContent.trim())`)
+	if len(offered) != 2 || offered[0] != deps[0].Name || offered[1] != deps[1].Name {
+		t.Errorf("offline, the family offered: %q; want %q and %q", offered, deps[0].Name, deps[1].Name)
+	}
+	dep := deps[1]
+	do(t, ctx, chromedp.Click(css(fmt.Sprintf(`[data-testid=offline-for-%d]`, dep.ID))),
+		chromedp.Click(css(`[data-testid=offline-confirm]`)), chromedp.WaitVisible(css(`[data-testid=queued-item]`)))
 	q := queued(t, ctx)
-	if len(q) != 1 || q[0]["code"] != code || q[0]["label"] != place || q[0]["account"] != float64(me.AccountID) {
-		t.Fatalf("queued offline: %v", q)
+	if len(q) != 2 || q[0]["code"] != code || q[0]["label"] != place || q[0]["account"] != float64(me.AccountID) || q[0]["for"] != nil ||
+		q[1]["for"] != float64(dep.ID) || q[1]["t_in"] != q[0]["t_in"] || q[1]["client_id"] == q[0]["client_id"] || q[1]["account"] != float64(me.AccountID) {
+		t.Fatalf("queued offline: %v; want the resident's check-in and %d's", q, dep.ID)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("[data-testid=queued-item]").length`); n != 1 {
+		t.Errorf("the family's visit shows as %d lines, want one", n)
 	}
 	if got := text(t, ctx, `[data-testid=offline]`); !strings.Contains(got, "等待发送") || !strings.Contains(got, place) {
 		t.Errorf("offline, the queue shows %q", got)
@@ -371,8 +390,11 @@ func TestBrowserCheckInOffline(t *testing.T) {
 		t.Errorf("back online: %q", cur)
 	}
 	at := ciStored(t, d, "resident_id = ? AND place_id = ?", me.ResidentID, e.shop.ID)
-	if len(at) != 1 || at[0].ClientID != q[0]["client_id"] || at[0].TIn != int64(q[0]["t_in"].(float64)) || count(t, d, "checkins") != before+1 {
-		t.Fatalf("on the server: %+v (%d new); want the phone's check-in once", at, count(t, d, "checkins")-before)
+	if len(at) != 1 || at[0].ClientID != q[0]["client_id"] || at[0].TIn != int64(q[0]["t_in"].(float64)) || count(t, d, "checkins") != before+2 {
+		t.Fatalf("on the server: %+v (%d new); want the phone's check-ins once", at, count(t, d, "checkins")-before)
+	}
+	if with := ciStored(t, d, "resident_id = ? AND place_id = ?", dep.ID, e.shop.ID); len(with) != 1 || with[0].ClientID != q[1]["client_id"] || with[0].TIn != at[0].TIn {
+		t.Fatalf("the dependent's check-in on the server: %+v", with)
 	}
 	if q := queued(t, ctx); len(q) != 0 {
 		t.Errorf("queue after sending: %v", q)
@@ -388,8 +410,8 @@ func TestBrowserCheckInOffline(t *testing.T) {
 	if !strings.Contains(refused, zh.T("err.checkin.unknown_key")) || !strings.Contains(refused, place) || !strings.Contains(refused, "未记录") {
 		t.Errorf("the refusal shown: %q", refused)
 	}
-	if n := count(t, d, "checkins"); n != before+1 {
-		t.Errorf("the forged poster's check-in was stored: %d new", n-before)
+	if n := count(t, d, "checkins"); n != before+2 {
+		t.Errorf("the forged poster's check-in was stored: %d new", n-before-2)
 	}
 	if q := queued(t, ctx); len(q) != 0 {
 		t.Errorf("queue after the refusal: %v", q)
@@ -409,12 +431,12 @@ func TestBrowserCheckInOffline(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(e.URL+"/me"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)), setNetwork(false))
 	eval[bool](t, ctx, `(document.cookie = "`+auth.OfflineAccountCookie+`=; Max-Age=0; Path=/", !document.cookie.includes("`+auth.OfflineAccountCookie+`"))`)
 	do(t, ctx, chromedp.Navigate(checkInURL(e.URL, code)), chromedp.WaitVisible(css(`[data-testid=offline-no-account]`)))
-	if n := eval[int](t, ctx, `document.querySelectorAll("[data-testid=offline-confirm]").length`); n != 0 {
-		t.Error("the offline copy offers to check in for nobody")
+	if n := eval[int](t, ctx, `document.querySelectorAll("[data-testid=offline-confirm], [data-testid^=offline-for-]").length`); n != 0 {
+		t.Error("the offline copy offers to check in for nobody, or their family")
 	}
 	do(t, ctx, setNetwork(true), chromedp.WaitVisible(css(`[data-testid=place-name]`)))
-	if got := text(t, ctx, `[data-testid=place-name]`); got != "解放路菜市场" || count(t, d, "checkins") != before+1 {
-		t.Errorf("back online: the place %q, %d new check-ins", got, count(t, d, "checkins")-before)
+	if got := text(t, ctx, `[data-testid=place-name]`); got != "解放路菜市场" || count(t, d, "checkins") != before+2 {
+		t.Errorf("back online: the place %q, %d new check-ins", got, count(t, d, "checkins")-before-2)
 	}
 }
 

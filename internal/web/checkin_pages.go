@@ -88,9 +88,19 @@ type checkinConfig struct {
 	// Offline marks the page's offline copy (CheckInWorkerShell), which
 	// holds no one's data: it reads the account from AccountCookie, and
 	// asks Health whether the server answers again.
-	Offline       bool   `json:"offline,omitempty"`
-	AccountCookie string `json:"account_cookie"`
-	Health        string `json:"health"`
+	Offline bool `json:"offline,omitempty"`
+	// Dependents are the family members the resident may check in, which
+	// the real page keeps on the phone for its offline copy to offer.
+	Dependents    []checkinDependent `json:"dependents,omitempty"`
+	AccountCookie string             `json:"account_cookie"`
+	Health        string             `json:"health"`
+}
+
+// checkinDependent is a family member as the page's script keeps them:
+// no more than the offline copy shows.
+type checkinDependent struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
 }
 
 // The paths of the check-in page's service worker and its offline copy.
@@ -118,6 +128,7 @@ func (h *CheckIns) config(p *page) checkinConfig {
 	for _, r := range checkin.Reasons {
 		texts["reason."+string(r)] = p.L.T("err.checkin." + string(r))
 	}
+	texts["with"] = p.L.T("checkin.with")
 	cfg := checkinConfig{CSRF: p.CSRF, API: "/api/v1/checkins", CheckOut: "/checkin/checkout", Page: CheckInPage,
 		Lang: p.L.Lang, Texts: texts, Now: h.Now().Unix(), Worker: CheckInWorkerPath, Scope: CheckInPage,
 		AccountCookie: auth.OfflineAccountCookie, Health: "/healthz"}
@@ -197,6 +208,9 @@ func (h *CheckIns) checkinPage(w http.ResponseWriter, r *http.Request, code stri
 		}
 	}
 	d.Config = h.config(p)
+	for _, dep := range d.People[1:] {
+		d.Config.Dependents = append(d.Config.Dependents, checkinDependent{ID: dep.Resident.ID, Name: dep.Resident.Name})
+	}
 	return p, d, nil
 }
 

@@ -20,7 +20,7 @@
 // sign-in and sign-out: no cookie, no offline check-in), and once the
 // server answers again it opens the real page, which sends the queue.
 import { Scanner } from "../../checkpoint/src/scan.js";
-import { CheckInQueue, RefusedCheckIns, CLOCK_KEY, codeOf, flush } from "./queue.js";
+import { CheckInQueue, Family, RefusedCheckIns, CLOCK_KEY, codeOf, flush } from "./queue.js";
 import { readPlaceCode, refusalOf } from "./place.js";
 
 const FLUSH_EVERY_MS = 30000;
@@ -30,6 +30,7 @@ const $ = (id) => document.getElementById(id);
 const cfg = JSON.parse($("ci-config").textContent);
 const queue = new CheckInQueue(localStorage);
 const refusals = new RefusedCheckIns(localStorage);
+const family = new Family(localStorage);
 
 /** Returns the account the offline copy acts for, from the server's cookie; 0 for none. */
 function offlineAccount() {
@@ -41,6 +42,15 @@ function offlineAccount() {
 }
 
 const account = cfg.offline ? offlineAccount() : cfg.account;
+// The real page keeps the family members the resident may check in, for
+// the offline copy to offer.
+if (!cfg.offline) {
+  try {
+    family.save(account, cfg.dependents);
+  } catch {
+    // storage full: offline, the resident checks in alone
+  }
+}
 
 // The server's clock less this phone's: check-in times are the server's.
 // The offline copy uses the difference the real page last saw.
@@ -327,15 +337,44 @@ function offerOffline(code) {
     section.replaceChildren(...out);
     return;
   }
+  // The family members the real page listed, to check in with the
+  // resident, as there.
+  const ticks = [];
+  const people = family.of(account);
+  let with_ = null;
+  if (people.length > 0) {
+    with_ = document.createElement("fieldset");
+    with_.className = "checks";
+    const legend = document.createElement("legend");
+    legend.textContent = t("with");
+    with_.append(legend);
+    for (const p of people) {
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = String(p.id);
+      box.dataset.testid = "offline-for-" + p.id;
+      const l = document.createElement("label");
+      l.append(box, " " + p.name);
+      with_.append(l);
+      ticks.push(box);
+    }
+    out.push(with_);
+  }
   const b = document.createElement("button");
   b.type = "button";
   b.textContent = t("offline_confirm");
   b.dataset.testid = "offline-confirm";
   b.addEventListener("click", () => {
     b.disabled = true;
-    if (keep([{ client_id: crypto.randomUUID(), code, t_in: nowSecs(), label }], t("offline_saved"))) {
+    const at = nowSecs();
+    const items = [{ client_id: crypto.randomUUID(), code, t_in: at, label }];
+    for (const box of ticks) {
+      if (box.checked) items.push({ client_id: crypto.randomUUID(), code, t_in: at, label, for: Number(box.value) });
+    }
+    if (keep(items, t("offline_saved"))) {
       pendingCode = null;
       b.remove();
+      with_?.remove();
     } else {
       b.disabled = false;
     }

@@ -10,6 +10,9 @@ export const REFUSED_KEY = "outbreak.checkin.refused.v1";
 // The server's clock less the phone's, as the page last saw it: the offline
 // copy of the page dates check-ins by it.
 export const CLOCK_KEY = "outbreak.checkin.clock.v1";
+// The family members the signed-in resident may check in, as the real page
+// last listed them: the offline copy offers them too.
+export const FAMILY_KEY = "outbreak.checkin.family.v1";
 export const MAX_BATCH = 500; // the API's limit
 export const MAX_REFUSED = 50; // refusals kept to show, per phone
 export const PREFIX = "OBP1:";
@@ -92,6 +95,40 @@ export class CheckInQueue {
   remove(kind, ids) {
     const gone = new Set(ids);
     this.save(this.list().filter((e) => (e.kind === "checkout") !== (kind === "checkout") || !gone.has(e.client_id)));
+  }
+}
+
+/**
+ * The family members (dependents: {id, name}) one account may check in,
+ * kept for the offline copy of the page, which holds no one's data of its
+ * own. One account's at a time: the page of another account replaces
+ * them, and signing out clears the phone's storage.
+ */
+export class Family {
+  constructor(storage, key = FAMILY_KEY) {
+    this.storage = storage;
+    this.key = key;
+  }
+
+  /** Keeps people ({id, name}) as account's family; none forgets them. */
+  save(account, people) {
+    const list = (Array.isArray(people) ? people : []).filter((p) => Number.isSafeInteger(p?.id) && p.id > 0 && typeof p.name === "string");
+    if (!account || list.length === 0) {
+      this.storage.removeItem(this.key);
+      return;
+    }
+    this.storage.setItem(this.key, JSON.stringify({ account, people: list.map(({ id, name }) => ({ id, name })) }));
+  }
+
+  /** Returns account's family, or none when the phone keeps another account's. */
+  of(account) {
+    try {
+      const v = JSON.parse(this.storage.getItem(this.key) ?? "null");
+      if (!account || v?.account !== account || !Array.isArray(v.people)) return [];
+      return v.people.filter((p) => Number.isSafeInteger(p?.id) && p.id > 0 && typeof p.name === "string");
+    } catch {
+      return [];
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { CheckInQueue, MAX_BATCH, MAX_REFUSED, RefusedCheckIns, codeOf, flush } from "../src/queue.js";
+import { CheckInQueue, Family, MAX_BATCH, MAX_REFUSED, RefusedCheckIns, codeOf, flush } from "../src/queue.js";
 
 class MemoryStorage {
   constructor() {
@@ -16,6 +16,9 @@ class MemoryStorage {
   }
   setItem(k, v) {
     this.m.set(k, String(v));
+  }
+  removeItem(k) {
+    this.m.delete(k);
   }
 }
 
@@ -218,4 +221,34 @@ test("a damaged queue in storage reads as empty", () => {
   assert.deepEqual(new CheckInQueue(storage).list(), []);
   storage.setItem("outbreak.checkin.queue.v1", '[1, null, {"client_id": "x"}]');
   assert.equal(new CheckInQueue(storage).size(), 1);
+});
+
+test("the family kept for the offline copy is one account's, and only theirs", () => {
+  const storage = new MemoryStorage();
+  const fam = new Family(storage);
+  assert.deepEqual(fam.of(7), []);
+  fam.save(7, [
+    { id: 11, name: "Li Xiaoming", born: "2015-01-01" },
+    { id: 0, name: "nobody" },
+    { id: 12, name: 5 },
+    { id: 13, name: "Li Xiaohong" },
+  ]);
+  // Only what the offline copy needs: ids and names, valid ones.
+  assert.deepEqual(fam.of(7), [
+    { id: 11, name: "Li Xiaoming" },
+    { id: 13, name: "Li Xiaohong" },
+  ]);
+  assert.equal(storage.getItem("outbreak.checkin.family.v1").includes("2015"), false);
+  // Another account on the phone: not theirs to see.
+  assert.deepEqual(fam.of(8), []);
+  assert.deepEqual(fam.of(0), []);
+  // The page of another account replaces them; an account without
+  // dependents leaves none on the phone.
+  fam.save(8, [{ id: 21, name: "Wang Fang" }]);
+  assert.deepEqual(fam.of(7), []);
+  assert.deepEqual(fam.of(8), [{ id: 21, name: "Wang Fang" }]);
+  fam.save(8, []);
+  assert.equal(storage.getItem("outbreak.checkin.family.v1"), null);
+  storage.setItem("outbreak.checkin.family.v1", "{not json");
+  assert.deepEqual(fam.of(8), []);
 });
