@@ -12,26 +12,27 @@ import (
 // for a checkpoint's clock running behind the issuer's. Expiry gets no slack.
 const ClockSkew = 5 * time.Minute
 
-// Reason says why a pass was refused.
+// Reason says why a signed code — a pass, or a place code (package venue)
+// — was refused.
 type Reason string
 
-// The reasons Verify refuses a pass for.
+// The reasons a signed code is refused for.
 const (
-	// ReasonMalformed: not a pass of this format (bad prefix, characters,
+	// ReasonMalformed: not a code of its format (bad prefix, characters,
 	// length, Base45, COSE or claims).
 	ReasonMalformed Reason = "malformed"
-	// ReasonUnknownKey: no key in the trust list vouches for the pass — its
-	// key id is not listed, or the pass was issued before the key's
+	// ReasonUnknownKey: no key known vouches for the code — its key id is
+	// not listed or was revoked, or (a pass) it was issued before the key's
 	// ValidFrom or expires after its ValidUntil.
 	ReasonUnknownKey Reason = "unknown_key"
-	// ReasonBadSignature: the signature does not match; the pass was
+	// ReasonBadSignature: the signature does not match; the code was
 	// altered or forged.
 	ReasonBadSignature Reason = "bad_signature"
-	// ReasonExpired: the pass's expiry has passed.
+	// ReasonExpired: the code's expiry has passed.
 	ReasonExpired Reason = "expired"
-	// ReasonNotYetValid: the pass's issue time is more than ClockSkew ahead.
+	// ReasonNotYetValid: the code's issue time is more than ClockSkew ahead.
 	ReasonNotYetValid Reason = "not_yet_valid"
-	// ReasonWrongRegion: the pass is not from the expected region, or
+	// ReasonWrongRegion: the code is not from the expected region, or
 	// claims a region other than its key's.
 	ReasonWrongRegion Reason = "wrong_region"
 	// ReasonTrustListExpired: the trust list that would vouch for the pass
@@ -41,12 +42,12 @@ const (
 
 // Sentinels matching a VerifyError of each reason with errors.Is.
 var (
-	ErrMalformed    = errors.New("pass malformed")
-	ErrUnknownKey   = errors.New("pass signed by an unknown key")
-	ErrBadSignature = errors.New("pass signature invalid")
-	ErrExpired      = errors.New("pass expired")
-	ErrNotYetValid  = errors.New("pass not yet valid")
-	ErrWrongRegion  = errors.New("pass from the wrong region")
+	ErrMalformed    = errors.New("malformed")
+	ErrUnknownKey   = errors.New("signed by an unknown key")
+	ErrBadSignature = errors.New("signature invalid")
+	ErrExpired      = errors.New("expired")
+	ErrNotYetValid  = errors.New("not yet valid")
+	ErrWrongRegion  = errors.New("from the wrong region")
 	// ErrTrustListExpired matches a refusal for an expired trust list.
 	ErrTrustListExpired = errors.New("trust list expired")
 )
@@ -70,18 +71,20 @@ func (r Reason) sentinel() error {
 	return ErrMalformed
 }
 
-// VerifyError is the error Verify returns. errors.Is matches it against the
-// sentinel of its reason (ErrExpired...) and against its detail.
+// VerifyError is the error a signed code's verifier returns: Verify for a
+// pass, venue's VerifyPlaceCode for a place code. errors.Is matches it
+// against the sentinel of its reason (ErrExpired...) and against its detail.
 type VerifyError struct {
+	Of     string // what was refused: "pass", "place code"
 	Reason Reason
-	Err    error // detail, for logs; never shown to the holder
+	Err    error // detail, for logs; never shown to the person scanning
 }
 
 func (e *VerifyError) Error() string {
 	if e.Err == nil {
-		return "verify pass: " + string(e.Reason)
+		return "verify " + e.Of + ": " + string(e.Reason)
 	}
-	return "verify pass: " + string(e.Reason) + ": " + e.Err.Error()
+	return "verify " + e.Of + ": " + string(e.Reason) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the reason's sentinel and the detail.
@@ -92,9 +95,13 @@ func (e *VerifyError) Unwrap() []error {
 	return []error{e.Reason.sentinel(), e.Err}
 }
 
-func refuse(r Reason, format string, args ...any) error {
-	return &VerifyError{Reason: r, Err: fmt.Errorf(format, args...)}
+// Refuse returns a VerifyError refusing a code of the kind named by of for
+// reason r, with a detail formatted as by fmt.Errorf.
+func Refuse(of string, r Reason, format string, args ...any) error {
+	return &VerifyError{Of: of, Reason: r, Err: fmt.Errorf(format, args...)}
 }
+
+func refuse(r Reason, format string, args ...any) error { return Refuse("pass", r, format, args...) }
 
 // ReasonOf returns the reason of a VerifyError in err's chain, or "".
 func ReasonOf(err error) Reason {

@@ -245,78 +245,33 @@ func signClaims(c PlaceClaims, priv ed25519.PrivateKey) (string, error) {
 	return text, nil
 }
 
-// Reason says why a place code was refused.
-type Reason string
+// Reason says why a place code was refused: one of pass's reasons but
+// ReasonTrustListExpired, as a pass's. A refusal is a *pass.VerifyError.
+type Reason = pass.Reason
 
 // The reasons VerifyPlaceCode refuses a code for.
 const (
 	// ReasonMalformed: not a place code of this format.
-	ReasonMalformed Reason = "malformed"
+	ReasonMalformed = pass.ReasonMalformed
 	// ReasonUnknownKey: signed by a key this deployment does not know, or
 	// by a revoked one.
-	ReasonUnknownKey Reason = "unknown_key"
+	ReasonUnknownKey = pass.ReasonUnknownKey
 	// ReasonBadSignature: the signature does not match: forged or altered.
-	ReasonBadSignature Reason = "bad_signature"
+	ReasonBadSignature = pass.ReasonBadSignature
 	// ReasonWrongRegion: a code of another region, or one claiming a
 	// region other than its key's.
-	ReasonWrongRegion Reason = "wrong_region"
+	ReasonWrongRegion = pass.ReasonWrongRegion
 	// ReasonExpired: a dated trip's code after its trip.
-	ReasonExpired Reason = "expired"
+	ReasonExpired = pass.ReasonExpired
 	// ReasonNotYetValid: issued more than CodeClockSkew ahead of now.
-	ReasonNotYetValid Reason = "not_yet_valid"
+	ReasonNotYetValid = pass.ReasonNotYetValid
 )
 
-// Sentinels matching a CodeError of each reason with errors.Is.
-var (
-	ErrMalformed    = errors.New("place code malformed")
-	ErrUnknownKey   = errors.New("place code signed by an unknown key")
-	ErrBadSignature = errors.New("place code signature invalid")
-	ErrWrongRegion  = errors.New("place code of another region")
-	ErrExpired      = errors.New("place code expired")
-	ErrNotYetValid  = errors.New("place code not yet valid")
-)
-
-func (r Reason) sentinel() error {
-	switch r {
-	case ReasonUnknownKey:
-		return ErrUnknownKey
-	case ReasonBadSignature:
-		return ErrBadSignature
-	case ReasonWrongRegion:
-		return ErrWrongRegion
-	case ReasonExpired:
-		return ErrExpired
-	case ReasonNotYetValid:
-		return ErrNotYetValid
-	}
-	return ErrMalformed
-}
-
-// CodeError is the error VerifyPlaceCode returns. errors.Is matches it
-// against its reason's sentinel.
-type CodeError struct {
-	Reason Reason
-	Err    error // detail, for logs; never shown to the person scanning
-}
-
-func (e *CodeError) Error() string {
-	return "verify place code: " + string(e.Reason) + ": " + e.Err.Error()
-}
-
-// Unwrap returns the reason's sentinel and the detail.
-func (e *CodeError) Unwrap() []error { return []error{e.Reason.sentinel(), e.Err} }
-
-// ReasonOf returns the reason of a CodeError in err's chain, or "".
-func ReasonOf(err error) Reason {
-	var ce *CodeError
-	if errors.As(err, &ce) {
-		return ce.Reason
-	}
-	return ""
-}
+// ReasonOf returns the reason of a refusal in err's chain, or "".
+func ReasonOf(err error) Reason { return pass.ReasonOf(err) }
 
 func refuse(r Reason, format string, args ...any) error {
-	return &CodeError{Reason: r, Err: fmt.Errorf(format, args...)}
+	return pass.Refuse("place code", r, format, args...)
 }
 
 // verifyKey is a public key codes are checked against.

@@ -124,7 +124,7 @@ func TestSignVerify(t *testing.T) {
 	if _, err := c.VerifyPlaceCode(text, got.Expires.Add(-time.Second)); err != nil {
 		t.Errorf("a second before expiry: %v", err)
 	}
-	if _, err := c.VerifyPlaceCode(text, got.Expires); ReasonOf(err) != ReasonExpired || !errors.Is(err, ErrExpired) {
+	if _, err := c.VerifyPlaceCode(text, got.Expires); ReasonOf(err) != ReasonExpired || !errors.Is(err, pass.ErrExpired) {
 		t.Errorf("at expiry: %v", err)
 	}
 	line := Place{ID: 8, Kind: Vehicle, Type: Bus, ServiceNumber: "526"}
@@ -275,8 +275,14 @@ func TestVerifyRefuses(t *testing.T) {
 			if ReasonOf(err) != tc.want {
 				t.Fatalf("verify = %+v, %v; want %s", got, err, tc.want)
 			}
-			if !errors.Is(err, tc.want.sentinel()) || got != (PlaceClaims{}) {
+			sentinels := map[Reason]error{ReasonMalformed: pass.ErrMalformed, ReasonUnknownKey: pass.ErrUnknownKey,
+				ReasonBadSignature: pass.ErrBadSignature, ReasonWrongRegion: pass.ErrWrongRegion,
+				ReasonNotYetValid: pass.ErrNotYetValid, ReasonExpired: pass.ErrExpired}
+			if !errors.Is(err, sentinels[tc.want]) || got != (PlaceClaims{}) {
 				t.Errorf("error %v does not match its sentinel, or claims %+v came back", err, got)
+			}
+			if !strings.HasPrefix(err.Error(), "verify place code: "+string(tc.want)) {
+				t.Errorf("error %q does not say it refused a place code for %s", err, tc.want)
 			}
 		})
 	}
