@@ -110,6 +110,15 @@ func setNetwork(online bool) chromedp.Action[chromedp.Void] {
 		if err := emulateNetwork(ctx, t, online); err != nil {
 			return err
 		}
+		if !online {
+			// A phone may have evicted its HTTP cache by the time it
+			// loses signal: what the pages need offline must come from
+			// their workers' caches alone (an asset answered by the HTTP
+			// cache would hide a worker that does not keep it).
+			if _, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+				return err
+			}
+		}
 		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline: !online, DownloadThroughput: -1, UploadThroughput: -1,
 		})
