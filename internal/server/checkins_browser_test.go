@@ -473,7 +473,8 @@ func TestBrowserCheckInSignOutUnsent(t *testing.T) {
 
 // TestBrowserSignOutUnsentElsewhere: on a resident's other pages, signing
 // out with check-ins still on the phone (not sent by the check-in page)
-// asks first; another account's do not count.
+// hands over to the check-in page, which sends them and signs out; with no
+// network it asks first. Another account's do not count.
 func TestBrowserSignOutUnsentElsewhere(t *testing.T) {
 	ctx := browser(t)
 	e := ciStart(t, dbtest.SQLite(t))
@@ -487,29 +488,48 @@ func TestBrowserSignOutUnsentElsewhere(t *testing.T) {
 		t.Fatal("the sign-out form names no account")
 	}
 	stub := `(window.asked = undefined, window.confirm = (m) => { window.asked = m; return false; }, true)`
-	left := func(account int) string {
-		return fmt.Sprintf(`(localStorage.setItem("outbreak.checkin.queue.v1", JSON.stringify([{account: %d, client_id: "left", kind: "checkin", t_in: 1}])), true)`, account)
+	code, err := json.Marshal(e.code(t, e.shop))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Another account's check-in: this one signs out without a question.
-	// (Were it asked, it would decline, and the sign-in form never show.)
+	left := func(account int) string {
+		return fmt.Sprintf(`(localStorage.setItem(%q, JSON.stringify([{account: %d, client_id: crypto.randomUUID(), kind: "checkin", code: %s, t_in: Math.floor(Date.now() / 1000) - 120, label: "shop"}])), true)`,
+			checkInQueueKey, account, code)
+	}
+	// Another account's check-in: this one signs out without a question,
+	// from where it is. (Were it asked, it would decline, and the sign-in
+	// form never show.)
 	eval[bool](t, ctx, left(account+1))
 	eval[bool](t, ctx, stub)
 	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
-	// Its own: asked, and declined, still signed in.
+	if n := len(ciStored(t, e.DB, "place_id = ?", e.shop.ID)); n != 0 {
+		t.Fatalf("another account's check-in was sent: %d at the shop", n)
+	}
+
+	// Its own, with no network: asked, and declined, still signed in.
 	do(t, ctx, signIn(e.URL, "resident-1"), chromedp.WaitVisible(css(`[data-testid=checkin-button]`)))
 	eval[bool](t, ctx, left(account))
+	do(t, ctx, setNetwork(false))
 	eval[bool](t, ctx, stub)
 	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)))
 	poll(t, ctx, "the warning", `typeof window.asked === "string"`)
 	if asked, want := eval[string](t, ctx, `window.asked`), strings.ReplaceAll(cat.For("zh").T("nav.logout_unsent"), "{n}", "1"); asked != want {
 		t.Errorf("asked %q, want %q", asked, want)
 	}
-	if !eval[bool](t, ctx, `document.querySelector("[data-testid=who]") !== null`) {
-		t.Fatal("signed out after declining")
+	if !eval[bool](t, ctx, `document.querySelector("[data-testid=who]") !== null`) || len(queued(t, ctx)) != 1 {
+		t.Fatal("signed out after declining, or the check-in is gone")
 	}
-	// Accepted: signed out, the phone's storage cleared.
-	eval[bool](t, ctx, `(window.confirm = () => true, true)`)
-	do(t, ctx, chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+
+	// With the network: the check-in page sends it, and signs out without
+	// asking (its confirm is the browser's own: a question would hold the
+	// page, and the sign-in form never show).
+	do(t, ctx, setNetwork(true), chromedp.Click(css(`form[action="/logout"] button`)), chromedp.WaitVisible(css(`#f-username`)))
+	if at := ciStored(t, e.DB, "place_id = ?", e.shop.ID); len(at) != 1 || at[0].ResidentID != ciActor(t, e.DB, "resident-1").ResidentID {
+		t.Errorf("at the shop after signing out: %+v", at)
+	}
+	if q := queued(t, ctx); len(q) != 0 {
+		t.Errorf("signed out, the phone still holds %v", q)
+	}
 }
 
 // waitCheckIns waits until the store holds more check-ins than before: the

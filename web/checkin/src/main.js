@@ -516,6 +516,15 @@ if (!cfg.offline && cfg.worker && "serviceWorker" in navigator) {
   });
 }
 
+// Signing out on another of the resident's pages with check-ins still
+// here comes to this page (signout.js): they are sent, then the sign-out
+// goes on as from this page's own button.
+if (!cfg.offline && logout && new URLSearchParams(location.search).has("signout")) {
+  history.replaceState(null, "", location.pathname);
+  moving = true; // neither a check-out on leaving nor a reload once sent
+  logout.requestSubmit();
+}
+
 showQueue();
 showRefused();
 if (cfg.offline && !account) $("ci-shell-status").textContent = t("offline_no_account");
