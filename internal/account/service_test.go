@@ -15,6 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
 
@@ -187,7 +188,7 @@ func TestRegister(t *testing.T) {
 				New:      resident.New{Name: "李四", IDNumber: cnID("420106", "19910303", "222"), Phone: "13900139000", CommunityCode: "420106001"},
 				Username: " 13800138000 ", Password: "long enough",
 			}, today)
-			wantField(t, err, "username", "taken")
+			validationtest.WantField(t, err, "username", "taken")
 			if residents() != nr || accounts() != na {
 				t.Fatalf("residents %d -> %d, accounts %d -> %d after a refused registration", nr, residents(), na, accounts())
 			}
@@ -207,7 +208,7 @@ func TestRegister(t *testing.T) {
 				New:      resident.New{Name: "冒名", IDNumber: idA, Phone: "13700137000", CommunityCode: "420102001"},
 				Username: "impostor", Password: "long enough",
 			}, today)
-			wantField(t, err, "id_number", "resident.id_taken")
+			validationtest.WantField(t, err, "id_number", "resident.id_taken")
 			if residents() != nr || accounts() != na {
 				t.Fatalf("residents %d -> %d, accounts %d -> %d", nr, residents(), na, accounts())
 			}
@@ -219,14 +220,14 @@ func TestRegister(t *testing.T) {
 				New:      resident.New{Name: "王五", IDNumber: cnID("420106", "19920202", "333"), CommunityCode: "420106001"},
 				Username: "ab", Password: "short",
 			}, today)
-			wantField(t, err, "username", "account.username")
-			wantField(t, err, "password", "account.password_length")
-			wantField(t, err, "phone", "required")
+			validationtest.WantField(t, err, "username", "account.username")
+			validationtest.WantField(t, err, "password", "account.password_length")
+			validationtest.WantField(t, err, "phone", "required")
 			_, err = svc.Register(ctx, account.Registration{
 				New:      resident.New{Name: "王五", IDNumber: cnID("420106", "19920202", "333"), Phone: "13600136000", CommunityCode: "420102"},
 				Username: "wangwu", Password: "long enough",
 			}, today)
-			wantField(t, err, "community_code", "resident.community")
+			validationtest.WantField(t, err, "community_code", "resident.community")
 			if residents() != nr || accounts() != na {
 				t.Fatalf("residents %d -> %d, accounts %d -> %d", nr, residents(), na, accounts())
 			}
@@ -279,13 +280,13 @@ func TestCreateStaff(t *testing.T) {
 				bad := ok
 				bad.JurisdictionCode = code
 				_, err := svc.CreateStaff(ctx, admin, bad)
-				wantField(t, err, "jurisdiction_code", "not_found")
+				validationtest.WantField(t, err, "jurisdiction_code", "not_found")
 			}
 			for _, role := range []rbac.Role{rbac.Resident, "root", ""} {
 				bad := ok
 				bad.Role = role
 				_, err := svc.CreateStaff(ctx, root, bad)
-				wantField(t, err, "role", "account.role")
+				validationtest.WantField(t, err, "role", "account.role")
 			}
 			epi, _ := e.s.Get(ctx, a.ID)
 			for _, actor := range []rbac.Actor{epi.Actor(), {AccountID: e.root.ID, Role: rbac.Commander, ScopePath: "/"},
@@ -297,11 +298,11 @@ func TestCreateStaff(t *testing.T) {
 			taken := ok
 			taken.Username = "EPI-106"
 			_, err := svc.CreateStaff(ctx, root, taken)
-			wantField(t, err, "username", "taken")
+			validationtest.WantField(t, err, "username", "taken")
 			_, err = svc.CreateStaff(ctx, root, account.NewStaff{Username: "x", DisplayName: " ", Role: rbac.Clinician, JurisdictionCode: "420106", Password: "short"})
-			wantField(t, err, "username", "account.username")
-			wantField(t, err, "display_name", "required_max")
-			wantField(t, err, "password", "account.password_length")
+			validationtest.WantField(t, err, "username", "account.username")
+			validationtest.WantField(t, err, "display_name", "required_max")
+			validationtest.WantField(t, err, "password", "account.password_length")
 			if accounts() != n {
 				t.Fatalf("accounts %d -> %d after refusals", n, accounts())
 			}
@@ -388,9 +389,9 @@ func TestUpdateStaff(t *testing.T) {
 		t.Run("refusals", func(t *testing.T) {
 			before, _ := e.s.Get(ctx, target.ID)
 			_, err := svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{Role: rbac.Resident})
-			wantField(t, err, "role", "account.role")
+			validationtest.WantField(t, err, "role", "account.role")
 			_, err = svc.UpdateStaff(ctx, admin, target.ID, account.StaffChange{JurisdictionCode: "420102"})
-			wantField(t, err, "jurisdiction_code", "not_found")
+			validationtest.WantField(t, err, "jurisdiction_code", "not_found")
 			// An admin of another district sees no such account.
 			admin102 := staffAccount(t, d, e.s, "admin-102", rbac.Admin, e.js["420102"], "pw")
 			if _, err := svc.UpdateStaff(ctx, admin102.Actor(), target.ID, account.StaffChange{Disabled: new(true)}); !errors.Is(err, db.ErrNotFound) {
@@ -425,9 +426,9 @@ func TestUpdateStaff(t *testing.T) {
 
 		t.Run("no admin disables or re-roles themselves", func(t *testing.T) {
 			_, err := svc.UpdateStaff(ctx, admin, e.admin.ID, account.StaffChange{Role: rbac.Admin, Disabled: new(true)})
-			wantField(t, err, "role", "account.self_change")
+			validationtest.WantField(t, err, "role", "account.self_change")
 			_, err = svc.UpdateStaff(ctx, admin, e.admin.ID, account.StaffChange{Role: rbac.Auditor})
-			wantField(t, err, "role", "account.self_change")
+			validationtest.WantField(t, err, "role", "account.self_change")
 			if got, _ := e.s.Get(ctx, e.admin.ID); got.Disabled || got.Role != rbac.Admin {
 				t.Fatalf("self change applied: %+v", got)
 			}
@@ -481,24 +482,24 @@ func TestIssueToken(t *testing.T) {
 			bad := ok
 			bad.Role = role
 			_, _, err := svc.IssueToken(ctx, admin, bad)
-			wantField(t, err, "role", "account.token_role")
+			validationtest.WantField(t, err, "role", "account.token_role")
 		}
 		for _, code := range []string{"420102", "4201", ""} {
 			bad := ok
 			bad.JurisdictionCode = code
 			_, _, err := svc.IssueToken(ctx, admin, bad)
-			wantField(t, err, "jurisdiction_code", "not_found")
+			validationtest.WantField(t, err, "jurisdiction_code", "not_found")
 		}
 		for _, days := range []int{-1, 731} {
 			bad := ok
 			bad.ExpiresInDays = days
 			_, _, err := svc.IssueToken(ctx, admin, bad)
-			wantField(t, err, "expires_in_days", "account.token_expiry")
+			validationtest.WantField(t, err, "expires_in_days", "account.token_expiry")
 		}
 		bad := ok
 		bad.Name = "  "
 		_, _, err = svc.IssueToken(ctx, admin, bad)
-		wantField(t, err, "name", "required_max")
+		validationtest.WantField(t, err, "name", "required_max")
 		epi := staffAccount(t, d, e.s, "epi", rbac.Epidemiologist, e.js["420106"], "pw")
 		lab := staffAccount(t, d, e.s, "lab", rbac.LabTechnician, e.js["420106"], "pw")
 		for _, actor := range []rbac.Actor{epi.Actor(), lab.Actor()} {
@@ -516,7 +517,7 @@ func TestSetLang(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		wantField(t, e.svc.SetLang(ctx, e.admin.ID, "fr"), "lang", "account.lang")
+		validationtest.WantField(t, e.svc.SetLang(ctx, e.admin.ID, "fr"), "lang", "account.lang")
 		if err := e.svc.SetLang(ctx, e.admin.ID, "en"); err != nil {
 			t.Fatal(err)
 		}

@@ -13,23 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
-	"github.com/outbreak-platform/outbreak/internal/validation"
 )
-
-// wantField fails unless err is a validation error naming field with code.
-func wantField(t *testing.T, err error, field, code string) {
-	t.Helper()
-	ve, ok := validation.As(err)
-	if !ok {
-		t.Fatalf("error = %v, want a validation error %s: %s", err, field, code)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field && f.Code == code {
-			return
-		}
-	}
-	t.Fatalf("error = %v, want field %s: %s", err, field, code)
-}
 
 // region builds province 42 > city 4201 > districts 420106, 420102 > one
 // community each.

@@ -9,23 +9,8 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
-	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 )
-
-// wantField fails unless err is a validation error naming field with code.
-func wantField(t *testing.T, err error, field, code string) {
-	t.Helper()
-	ve, ok := validation.As(err)
-	if !ok {
-		t.Fatalf("error = %v, want a validation error %s: %s", err, field, code)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field && f.Code == code {
-			return
-		}
-	}
-	t.Fatalf("error = %v, want field %s: %s", err, field, code)
-}
 
 func codes(js []jurisdiction.Jurisdiction) string {
 	var cs []string
@@ -102,15 +87,15 @@ func TestValidate(t *testing.T) {
 	}
 	bad := jurisdiction.New{Code: "42-01", NameZH: "", NameEN: strings.Repeat("x", 101)}
 	err := bad.Validate()
-	wantField(t, err, "code", "jurisdiction.code")
-	wantField(t, err, "name_zh", "required_max")
-	wantField(t, err, "name_en", "required_max")
+	validationtest.WantField(t, err, "code", "jurisdiction.code")
+	validationtest.WantField(t, err, "name_zh", "required_max")
+	validationtest.WantField(t, err, "name_en", "required_max")
 	for _, code := range []string{"", "abc", "42 01", strings.Repeat("1", 21), "四二"} {
 		n := jurisdiction.New{Code: code, NameZH: "名", NameEN: "n"}
-		wantField(t, n.Validate(), "code", "jurisdiction.code")
+		validationtest.WantField(t, n.Validate(), "code", "jurisdiction.code")
 	}
 	long := jurisdiction.New{Code: "42", NameZH: strings.Repeat("名", 101), NameEN: "n"}
-	wantField(t, long.Validate(), "name_zh", "required_max")
+	validationtest.WantField(t, long.Validate(), "name_zh", "required_max")
 	// 100 characters of Chinese is 300 bytes but allowed: the limit is in characters.
 	ok := jurisdiction.New{Code: "42", NameZH: strings.Repeat("名", 100), NameEN: "n"}
 	if err := ok.Validate(); err != nil {
@@ -176,12 +161,12 @@ func TestStore(t *testing.T) {
 
 		t.Run("no level below community", func(t *testing.T) {
 			_, err := s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "420106001001", NameZH: "楼", NameEN: "Block", ParentCode: "420106001"})
-			wantField(t, err, "parent_code", "jurisdiction.leaf")
+			validationtest.WantField(t, err, "parent_code", "jurisdiction.leaf")
 		})
 
 		t.Run("roots need the whole scope", func(t *testing.T) {
 			_, err := s.Create(ctx, d.W, js["42"].Path, jurisdiction.New{Code: "43", NameZH: "湖南省", NameEN: "Hunan"})
-			wantField(t, err, "parent_code", "out_of_scope")
+			validationtest.WantField(t, err, "parent_code", "out_of_scope")
 			if _, err := s.GetByCode(ctx, "43"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("refused root was stored: %v", err)
 			}
@@ -190,11 +175,11 @@ func TestStore(t *testing.T) {
 		t.Run("parent must be in scope", func(t *testing.T) {
 			n := jurisdiction.New{Code: "420106002", NameZH: "新社区", NameEN: "New", ParentCode: "420106"}
 			_, err := s.Create(ctx, d.W, js["420102"].Path, n)
-			wantField(t, err, "parent_code", "not_found")
+			validationtest.WantField(t, err, "parent_code", "not_found")
 			_, err = s.Create(ctx, d.W, "", n)
-			wantField(t, err, "parent_code", "not_found")
+			validationtest.WantField(t, err, "parent_code", "not_found")
 			_, err = s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "420199", NameZH: "无", NameEN: "None", ParentCode: "4299"})
-			wantField(t, err, "parent_code", "not_found")
+			validationtest.WantField(t, err, "parent_code", "not_found")
 
 			// A district admin adds a community to their own district.
 			j, err := s.Create(ctx, d.W, js["420106"].Path, n)
@@ -208,16 +193,16 @@ func TestStore(t *testing.T) {
 
 		t.Run("invalid input is refused before the store", func(t *testing.T) {
 			_, err := s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "x y", NameZH: "", NameEN: "X", ParentCode: "42"})
-			wantField(t, err, "code", "jurisdiction.code")
-			wantField(t, err, "name_zh", "required_max")
+			validationtest.WantField(t, err, "code", "jurisdiction.code")
+			validationtest.WantField(t, err, "name_zh", "required_max")
 		})
 
 		t.Run("duplicate code is taken", func(t *testing.T) {
 			_, err := s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "420106", NameZH: "重复", NameEN: "Dup", ParentCode: "4201"})
-			wantField(t, err, "code", "taken")
+			validationtest.WantField(t, err, "code", "taken")
 			// Also when the duplicate would sit elsewhere in the tree.
 			_, err = s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "4201", NameZH: "重复", NameEN: "Dup"})
-			wantField(t, err, "code", "taken")
+			validationtest.WantField(t, err, "code", "taken")
 			j, err := s.GetByCode(ctx, "420106")
 			if err != nil || j.NameZH != "武昌区" {
 				t.Fatalf("original changed: %+v, %v", j, err)
@@ -307,7 +292,7 @@ func TestStore(t *testing.T) {
 			if other.NameEN != "Dazhi Road" {
 				t.Fatalf("rename touched another jurisdiction: %+v", other)
 			}
-			wantField(t, s.Rename(ctx, jurisdiction.All, "420106001", "", "x"), "name_zh", "required_max")
+			validationtest.WantField(t, s.Rename(ctx, jurisdiction.All, "420106001", "", "x"), "name_zh", "required_max")
 			if err := s.Rename(ctx, jurisdiction.All, "999999", "无", "None"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("rename unknown = %v, want ErrNotFound", err)
 			}

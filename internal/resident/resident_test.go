@@ -14,7 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/resident"
-	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
 
@@ -33,21 +33,6 @@ func cnID(region, birth, seq string) string {
 func badCheck(id string) string {
 	const chars = "0123456789X"
 	return id[:17] + string(chars[(strings.IndexByte(chars, id[17])+1)%len(chars)])
-}
-
-// wantField fails unless err is a validation error naming field with code.
-func wantField(t *testing.T, err error, field, code string) {
-	t.Helper()
-	ve, ok := validation.As(err)
-	if !ok {
-		t.Fatalf("error = %v, want a validation error %s: %s", err, field, code)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field && f.Code == code {
-			return
-		}
-	}
-	t.Fatalf("error = %v, want field %s: %s", err, field, code)
 }
 
 func newVault(t *testing.T, fill byte) *vault.Vault {
@@ -201,7 +186,7 @@ func TestValidate(t *testing.T) {
 			if c.kind != "" {
 				k = c.kind
 			}
-			wantField(t, c.n.Validate(k, today, c.phone), c.field, c.code)
+			validationtest.WantField(t, c.n.Validate(k, today, c.phone), c.field, c.code)
 		})
 	}
 	t.Run("a dependent needs no phone", func(t *testing.T) {
@@ -448,23 +433,23 @@ func TestStore(t *testing.T) {
 			}
 			// A community outside the creator's scope.
 			_, err := f.rs.Create(ctx, d.W, district102, n, 0, 0)
-			wantField(t, err, "community_code", "resident.community")
+			validationtest.WantField(t, err, "community_code", "resident.community")
 			// Not a community.
 			district := n
 			district.CommunityCode = "420106"
 			_, err = f.rs.Create(ctx, d.W, jurisdiction.All, district, 0, 0)
-			wantField(t, err, "community_code", "resident.community")
+			validationtest.WantField(t, err, "community_code", "resident.community")
 			unknown := n
 			unknown.CommunityCode = "999999999"
 			_, err = f.rs.Create(ctx, d.W, jurisdiction.All, unknown, 0, 0)
-			wantField(t, err, "community_code", "resident.community")
+			validationtest.WantField(t, err, "community_code", "resident.community")
 			// A duplicate ID number, even in another community.
 			dup := resident.New{Name: "冒名", IDNumber: idA, Phone: "13500135001", CommunityCode: "420102001"}
 			if err := dup.Validate(kind, today, true); err != nil {
 				t.Fatal(err)
 			}
 			_, err = f.rs.Create(ctx, d.W, jurisdiction.All, dup, 0, 0)
-			wantField(t, err, "id_number", "resident.id_taken")
+			validationtest.WantField(t, err, "id_number", "resident.id_taken")
 			if after := f.count(t, "residents"); after != before {
 				t.Fatalf("residents %d -> %d after refused creates", before, after)
 			}

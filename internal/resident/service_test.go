@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 )
 
 type logRow struct {
@@ -87,7 +88,7 @@ func TestService(t *testing.T) {
 			if _, err := svc.ReadForStaff(ctx, worker, a.ID, "curiosity"); err == nil {
 				t.Error("invalid purpose accepted")
 			} else {
-				wantField(t, err, "purpose", "accesslog.purpose")
+				validationtest.WantField(t, err, "purpose", "accesslog.purpose")
 			}
 			if _, err := svc.ReadForStaff(ctx, worker, a.ID, ""); err == nil {
 				t.Error("empty purpose accepted")
@@ -151,9 +152,9 @@ func TestService(t *testing.T) {
 				t.Errorf("FindForStaff unknown = %v, %v", ids(found), err)
 			}
 			_, err = svc.FindForStaff(ctx, worker, " ", " ", "contact_tracing")
-			wantField(t, err, "q", "required")
+			validationtest.WantField(t, err, "q", "required")
 			_, err = svc.FindForStaff(ctx, worker, idA, "", "because")
-			wantField(t, err, "purpose", "accesslog.purpose")
+			validationtest.WantField(t, err, "purpose", "accesslog.purpose")
 			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing"); !errors.Is(err, resident.ErrForbidden) {
 				t.Errorf("FindForStaff as commander = %v, want ErrForbidden", err)
 			}
@@ -237,10 +238,10 @@ func TestService(t *testing.T) {
 			households, residents := f.count(t, "households"), f.count(t, "residents")
 			bad := badCheck(cnID("420106", "20200101", "002"))
 			_, err := svc.AddDependent(ctx, rbac.Actor{Role: rbac.Resident, ResidentID: g.ID}, resident.New{Name: "陈小一", IDNumber: bad}, today)
-			wantField(t, err, "id_number", "id.checksum")
+			validationtest.WantField(t, err, "id_number", "id.checksum")
 			// A taken ID number fails inside the transaction: the household goes too.
 			_, err = svc.AddDependent(ctx, rbac.Actor{Role: rbac.Resident, ResidentID: g.ID}, resident.New{Name: "陈二", IDNumber: idA}, today)
-			wantField(t, err, "id_number", "resident.id_taken")
+			validationtest.WantField(t, err, "id_number", "resident.id_taken")
 			if f.count(t, "households") != households || f.count(t, "residents") != residents {
 				t.Fatalf("households %d -> %d, residents %d -> %d", households, f.count(t, "households"), residents, f.count(t, "residents"))
 			}
@@ -253,7 +254,7 @@ func TestService(t *testing.T) {
 		t.Run("register by staff", func(t *testing.T) {
 			n := resident.New{Name: "周八", IDNumber: cnID("420102", "19880808", "881"), CommunityCode: "420102001"}
 			_, err := svc.RegisterByStaff(ctx, worker, n, today)
-			wantField(t, err, "community_code", "resident.community")
+			validationtest.WantField(t, err, "community_code", "resident.community")
 			if _, err := svc.RegisterByStaff(ctx, commander, n, today); !errors.Is(err, resident.ErrForbidden) {
 				t.Fatalf("RegisterByStaff as commander = %v, want ErrForbidden", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
@@ -51,7 +52,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("resident registers a train: %v", err)
 		}
 		_, err = reg.Register(ctx, as.owner, shop("", "420106001"))
-		wantField(t, err, "name", "venue.name")
+		validationtest.WantField(t, err, "name", "venue.name")
 		var places int
 		if err := db.Get(ctx, d.R, &places, "SELECT count(*) FROM places"); err != nil || places != 2 {
 			t.Fatalf("places = %d, %v; want 2", places, err)
@@ -73,9 +74,9 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("disable a missing place: %v", err)
 		}
 		_, err = reg.SetDisabled(ctx, as.owner, market.ID, true, strings.Repeat("长", venue.MaxReasonRunes+1))
-		wantField(t, err, "reason", "place.reason")
+		validationtest.WantField(t, err, "reason", "place.reason")
 		_, err = reg.SetDisabled(ctx, as.owner, market.ID, true, "<b>")
-		wantField(t, err, "reason", "place.reason")
+		validationtest.WantField(t, err, "reason", "place.reason")
 		if n := len(placeEntries(t, d)); n != 2 {
 			t.Fatalf("refused changes wrote entries: %d", n)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
-	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
@@ -26,21 +26,6 @@ var (
 )
 
 func fp(v float64) *float64 { return &v }
-
-// wantField fails unless err is a validation error naming field with code.
-func wantField(t *testing.T, err error, field, code string) {
-	t.Helper()
-	ve, ok := validation.As(err)
-	if !ok {
-		t.Fatalf("error = %v, want a validation error %s: %s", err, field, code)
-	}
-	for _, f := range ve.Fields {
-		if f.Field == field && f.Code == code {
-			return
-		}
-	}
-	t.Fatalf("error = %v, want field %s: %s", err, field, code)
-}
 
 // actors are the accounts of the fixture.
 type actors struct {
@@ -186,19 +171,19 @@ func TestStore(t *testing.T) {
 		}
 		_, err = s.Create(ctx, d.W, as.farWorker, venue.New{Type: venue.CompoundEntrance, Name: "x", Address: "x",
 			Latitude: fp(1), Longitude: fp(1), JurisdictionCode: "420106001"})
-		wantField(t, err, "jurisdiction_code", "not_found") // outside the worker's scope
+		validationtest.WantField(t, err, "jurisdiction_code", "not_found") // outside the worker's scope
 		_, err = s.Create(ctx, d.W, as.owner, shop("店", "420106"))
-		wantField(t, err, "jurisdiction_code", "venue.community") // a district, not a community
+		validationtest.WantField(t, err, "jurisdiction_code", "venue.community") // a district, not a community
 		_, err = s.Create(ctx, d.W, as.owner, shop("店", "999"))
-		wantField(t, err, "jurisdiction_code", "not_found")
+		validationtest.WantField(t, err, "jurisdiction_code", "not_found")
 		_, err = s.Create(ctx, d.W, as.owner, shop("", "420106001"))
-		wantField(t, err, "name", "venue.name")
+		validationtest.WantField(t, err, "name", "venue.name")
 		_, err = s.Create(ctx, d.W, as.admin, trip(venue.Train, "G1234", today))
-		wantField(t, err, "service_number", "venue.trip_taken")
+		validationtest.WantField(t, err, "service_number", "venue.trip_taken")
 		_, err = s.Create(ctx, d.W, as.admin, trip(venue.Bus, "526", civil.Date{}))
-		wantField(t, err, "service_number", "venue.trip_taken") // the undated line once
+		validationtest.WantField(t, err, "service_number", "venue.trip_taken") // the undated line once
 		_, err = s.Create(ctx, d.W, as.admin, trip(venue.Train, "G1234", today.AddDays(-400)))
-		wantField(t, err, "service_date", "venue.service_date")
+		validationtest.WantField(t, err, "service_date", "venue.service_date")
 		if _, err := s.Create(ctx, d.W, as.admin, trip(venue.Train, "G1234", today.AddDays(1))); err != nil {
 			t.Errorf("the same train the next day: %v", err)
 		}

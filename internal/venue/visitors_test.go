@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/validation"
+	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
 
@@ -43,7 +44,7 @@ func TestVisitValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := okVisit
 			tc.edit(&n)
-			wantField(t, n.Validate(), tc.field, tc.code)
+			validationtest.WantField(t, n.Validate(), tc.field, tc.code)
 		})
 	}
 }
@@ -113,9 +114,9 @@ func TestVisitors(t *testing.T) {
 		// Another's client id, another place, a shop, a disabled gate, staff, bad input: nothing stored.
 		other := okVisit
 		_, _, err = vs.Register(ctx, as.neighbour, gate.ID, other)
-		wantField(t, err, "client_id", "taken")
+		validationtest.WantField(t, err, "client_id", "taken")
 		_, _, err = vs.Register(ctx, as.owner, farGate.ID, other)
-		wantField(t, err, "client_id", "taken")
+		validationtest.WantField(t, err, "client_id", "taken")
 		other.ClientID = "neighbour-visit-1"
 		if _, _, err := vs.Register(ctx, as.neighbour, market.ID, other); !errors.Is(err, venue.ErrNotVisitable) {
 			t.Errorf("visit a shop: %v", err)
@@ -129,7 +130,7 @@ func TestVisitors(t *testing.T) {
 		bad := other
 		bad.HostUnit = ""
 		_, _, err = vs.Register(ctx, as.neighbour, gate.ID, bad)
-		wantField(t, err, "host_unit", "visit.text")
+		validationtest.WantField(t, err, "host_unit", "visit.text")
 		if _, err := reg.SetDisabled(ctx, as.farWorker, farGate.ID, true, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +181,7 @@ func TestVisitors(t *testing.T) {
 			t.Errorf("epidemiologist lists visitors: %v", err)
 		}
 		_, err = vs.List(ctx, as.worker, day, "curiosity")
-		wantField(t, err, "purpose", "accesslog.purpose")
+		validationtest.WantField(t, err, "purpose", "accesslog.purpose")
 		var logged []accesslog.Entry
 		if err := db.Select(ctx, d.R, &logged, "SELECT id, at, actor_id, actor_role, actor_name, resident_id, jurisdiction_id, action, purpose FROM access_log ORDER BY id"); err != nil {
 			t.Fatal(err)
