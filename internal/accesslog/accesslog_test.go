@@ -11,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -43,22 +44,7 @@ type world struct {
 func build(t *testing.T, d *db.DB) world {
 	t.Helper()
 	ctx := context.Background()
-	w := world{js: map[string]jurisdiction.Jurisdiction{}, residents: map[string]resident.Resident{}}
-	js := jurisdiction.NewStore(d)
-	for _, n := range []jurisdiction.New{
-		{Code: "42", NameZH: "湖北省", NameEN: "Hubei"},
-		{Code: "4201", NameZH: "武汉市", NameEN: "Wuhan", ParentCode: "42"},
-		{Code: "420106", NameZH: "武昌区", NameEN: "Wuchang", ParentCode: "4201"},
-		{Code: "420102", NameZH: "江岸区", NameEN: "Jiang'an", ParentCode: "4201"},
-		{Code: "420106001", NameZH: "中南路社区", NameEN: "Zhongnan Road", ParentCode: "420106"},
-		{Code: "420102001", NameZH: "大智路社区", NameEN: "Dazhi Road", ParentCode: "420102"},
-	} {
-		j, err := js.Create(ctx, d.W, jurisdiction.All, n)
-		if err != nil {
-			t.Fatalf("create %s: %v", n.Code, err)
-		}
-		w.js[n.Code] = j
-	}
+	w := world{js: jurisdictiontest.Region(t, d), residents: map[string]resident.Resident{}}
 	v, err := vault.New(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)

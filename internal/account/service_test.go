@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -43,7 +44,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{d: d, js: region(t, d), s: account.NewStore(d), rs: resident.NewStore(d, v)}
+	e := &env{d: d, js: jurisdictiontest.Region(t, d), s: account.NewStore(d), rs: resident.NewStore(d, v)}
 	e.svc = account.NewService(d, e.s, e.rs, jurisdiction.NewStore(d), cheap, "CN-RIC", 4)
 	e.root = staffAccount(t, d, e.s, "root-admin", rbac.Admin, e.js["42"], "root password")
 	e.admin = staffAccount(t, d, e.s, "admin-106", rbac.Admin, e.js["420106"], "admin password")

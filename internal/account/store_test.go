@@ -12,31 +12,9 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
-
-// region builds province 42 > city 4201 > districts 420106, 420102 > one
-// community each.
-func region(t *testing.T, d *db.DB) map[string]jurisdiction.Jurisdiction {
-	t.Helper()
-	s := jurisdiction.NewStore(d)
-	out := map[string]jurisdiction.Jurisdiction{}
-	for _, n := range []jurisdiction.New{
-		{Code: "42", NameZH: "湖北省", NameEN: "Hubei"},
-		{Code: "4201", NameZH: "武汉市", NameEN: "Wuhan", ParentCode: "42"},
-		{Code: "420106", NameZH: "武昌区", NameEN: "Wuchang", ParentCode: "4201"},
-		{Code: "420102", NameZH: "江岸区", NameEN: "Jiang'an", ParentCode: "4201"},
-		{Code: "420106001", NameZH: "中南路社区", NameEN: "Zhongnan Road", ParentCode: "420106"},
-		{Code: "420102001", NameZH: "大智路社区", NameEN: "Dazhi Road", ParentCode: "420102"},
-	} {
-		j, err := s.Create(context.Background(), d.W, jurisdiction.All, n)
-		if err != nil {
-			t.Fatalf("create %s: %v", n.Code, err)
-		}
-		out[n.Code] = j
-	}
-	return out
-}
 
 // staffAccount stores a staff account at jurisdiction j with password pw.
 func staffAccount(t *testing.T, d *db.DB, s account.Store, username string, role rbac.Role, j jurisdiction.Jurisdiction, pw string) account.Account {
@@ -66,7 +44,7 @@ func count(t *testing.T, d *db.DB, query string, args ...any) int {
 func TestAccounts(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		js := region(t, d)
+		js := jurisdictiontest.Region(t, d)
 		s := account.NewStore(d)
 		a := staffAccount(t, d, s, "epi-1", rbac.Epidemiologist, js["420106"], "pw")
 		b := staffAccount(t, d, s, "clin-1", rbac.Clinician, js["420102"], "pw")
@@ -153,7 +131,7 @@ func TestAccounts(t *testing.T) {
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		js := region(t, d)
+		js := jurisdictiontest.Region(t, d)
 		s := account.NewStore(d)
 		a := staffAccount(t, d, s, "worker-1", rbac.CommunityWorker, js["420106001"], "pw")
 		b := staffAccount(t, d, s, "worker-2", rbac.CommunityWorker, js["420102001"], "pw")
@@ -256,7 +234,7 @@ func TestSessions(t *testing.T) {
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		js := region(t, d)
+		js := jurisdictiontest.Region(t, d)
 		s := account.NewStore(d)
 		admin := staffAccount(t, d, s, "admin", rbac.Admin, js["42"], "pw")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
 
@@ -28,20 +29,7 @@ type post struct {
 func fixture(t *testing.T, d *db.DB) (wuchang, jiangan post, city jurisdiction.Jurisdiction) {
 	t.Helper()
 	ctx := context.Background()
-	js := jurisdiction.NewStore(d)
-	made := map[string]jurisdiction.Jurisdiction{}
-	for _, n := range []jurisdiction.New{
-		{Code: "42", NameZH: "湖北省", NameEN: "Hubei"},
-		{Code: "4201", NameZH: "武汉市", NameEN: "Wuhan", ParentCode: "42"},
-		{Code: "420106", NameZH: "武昌区", NameEN: "Wuchang", ParentCode: "4201"},
-		{Code: "420102", NameZH: "江岸区", NameEN: "Jiang'an", ParentCode: "4201"},
-	} {
-		j, err := js.Create(ctx, d.W, jurisdiction.All, n)
-		if err != nil {
-			t.Fatalf("create %s: %v", n.Code, err)
-		}
-		made[n.Code] = j
-	}
+	made := jurisdictiontest.Region(t, d)
 	accounts := account.NewStore(d)
 	mk := func(username string, j jurisdiction.Jurisdiction) post {
 		id, err := accounts.Create(ctx, d.W, account.Account{Username: username, PasswordHash: "x", Role: rbac.Checkpoint,

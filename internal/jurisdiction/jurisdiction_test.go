@@ -9,6 +9,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 )
 
@@ -18,28 +19,6 @@ func codes(js []jurisdiction.Jurisdiction) string {
 		cs = append(cs, j.Code)
 	}
 	return strings.Join(cs, ",")
-}
-
-// region builds province 42 > city 4201 > districts 420106, 420102 > one
-// community each, and returns them by code.
-func region(t *testing.T, ctx context.Context, d *db.DB, s jurisdiction.Store) map[string]jurisdiction.Jurisdiction {
-	t.Helper()
-	out := map[string]jurisdiction.Jurisdiction{}
-	for _, n := range []jurisdiction.New{
-		{Code: "42", NameZH: "湖北省", NameEN: "Hubei"},
-		{Code: "4201", NameZH: "武汉市", NameEN: "Wuhan", ParentCode: "42"},
-		{Code: "420106", NameZH: "武昌区", NameEN: "Wuchang", ParentCode: "4201"},
-		{Code: "420102", NameZH: "江岸区", NameEN: "Jiang'an", ParentCode: "4201"},
-		{Code: "420106001", NameZH: "中南路社区", NameEN: "Zhongnan Road", ParentCode: "420106"},
-		{Code: "420102001", NameZH: "大智路社区", NameEN: "Dazhi Road", ParentCode: "420102"},
-	} {
-		j, err := s.Create(ctx, d.W, jurisdiction.All, n)
-		if err != nil {
-			t.Fatalf("create %s: %v", n.Code, err)
-		}
-		out[n.Code] = j
-	}
-	return out
 }
 
 func TestLevelChild(t *testing.T) {
@@ -107,7 +86,7 @@ func TestStore(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		s := jurisdiction.NewStore(d)
-		js := region(t, ctx, d, s)
+		js := jurisdictiontest.Region(t, d)
 
 		t.Run("levels and paths", func(t *testing.T) {
 			want := map[string]struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
@@ -54,23 +55,7 @@ type fixture struct {
 // community each, and a resident store with an all-zero vault key.
 func setup(t *testing.T, d *db.DB) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	s := jurisdiction.NewStore(d)
-	f := &fixture{d: d, js: map[string]jurisdiction.Jurisdiction{}, rs: resident.NewStore(d, newVault(t, 0))}
-	for _, n := range []jurisdiction.New{
-		{Code: "42", NameZH: "湖北省", NameEN: "Hubei"},
-		{Code: "4201", NameZH: "武汉市", NameEN: "Wuhan", ParentCode: "42"},
-		{Code: "420106", NameZH: "武昌区", NameEN: "Wuchang", ParentCode: "4201"},
-		{Code: "420102", NameZH: "江岸区", NameEN: "Jiang'an", ParentCode: "4201"},
-		{Code: "420106001", NameZH: "中南路社区", NameEN: "Zhongnan Road", ParentCode: "420106"},
-		{Code: "420102001", NameZH: "大智路社区", NameEN: "Dazhi Road", ParentCode: "420102"},
-	} {
-		j, err := s.Create(ctx, d.W, jurisdiction.All, n)
-		if err != nil {
-			t.Fatalf("create %s: %v", n.Code, err)
-		}
-		f.js[n.Code] = j
-	}
+	f := &fixture{d: d, js: jurisdictiontest.Region(t, d), rs: resident.NewStore(d, newVault(t, 0))}
 	return f
 }
 
