@@ -93,6 +93,25 @@ func TestCommands(t *testing.T) {
 	if out, err := run(t, with("verify", text)...); err != nil {
 		t.Fatalf("a pass signed before the rotation: %s, %v", out, err)
 	}
+	// A rotation scheduled ahead says when; a second waits for none, and
+	// --in out of range is a usage error.
+	var rotated struct {
+		NewKID    string `json:"new_kid"`
+		SignsFrom string `json:"signs_from"`
+	}
+	out, err = run(t, append([]string{"keys", "rotate", "--in", "48h"}, store...)...)
+	if json.Unmarshal([]byte(out), &rotated); err != nil || rotated.NewKID == "" {
+		t.Fatalf("keys rotate --in 48h = %s, %v", out, err)
+	}
+	if at, err := time.Parse(time.RFC3339, rotated.SignsFrom); err != nil || time.Until(at) < 47*time.Hour || time.Until(at) > 48*time.Hour {
+		t.Errorf("scheduled rotation signs from %q (%v)", rotated.SignsFrom, err)
+	}
+	if out, err := run(t, append([]string{"keys", "rotate"}, store...)...); err == nil || !strings.Contains(err.Error(), "already scheduled") {
+		t.Errorf("a second rotation while one waits = %s, %v", out, err)
+	}
+	if _, err := run(t, append([]string{"keys", "rotate", "--in", "-1h"}, store...)...); exitCode(err) != 2 {
+		t.Errorf("keys rotate --in -1h: exit %d", exitCode(err))
+	}
 	verifyByURL(t, dsn, filepath.Join(dir, "k"), text)
 
 	if out, err := run(t, "audit", "verify", "--db", dsn); err != nil || !strings.Contains(out, `"ok": true`) {

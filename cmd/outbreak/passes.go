@@ -51,27 +51,37 @@ func openIssuer(ctx context.Context, cfg config.Config) (*db.DB, *issuer.Issuer,
 
 func keysCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "rotate" {
-		fmt.Fprintln(os.Stderr, "usage: outbreak keys rotate [--db DSN] [--key-file FILE]")
+		fmt.Fprintln(os.Stderr, "usage: outbreak keys rotate [--in DURATION] [--db DSN] [--key-file FILE]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
 		return errUsage{errors.New("keys: want the subcommand rotate")}
 	}
-	fs := newFlags("keys rotate", "Put a new pass-signing key in force. Passes signed with the old key stay valid\nuntil they expire: the old key stays in the trust list until then.")
+	fs := newFlags("keys rotate", "Put a new pass-signing key in force, now or --in a while. The new key is in the\n"+
+		"trust list at once, so that checkpoints which renew their list before it signs\n"+
+		"know it even offline; running servers sign with it within a minute of its time.\n"+
+		"Passes signed with the old key stay valid until they expire: the old key stays\n"+
+		"in the trust list until then. Only one rotation may wait at a time.")
+	in := fs.Duration("in", 0, "how long from now the new key starts signing (0: at once; at most 720h). Give\ncheckpoints time to renew their trust list: a day or two")
 	cfg, err := loadConfig(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if *in < 0 || *in > 720*time.Hour {
+		return errUsage{fmt.Errorf("keys rotate: --in %s: want 0 to 720h", *in)}
 	}
 	_, is, done, err := openIssuer(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer done()
-	oldKID, newKID, err := is.Rotate(ctx)
+	at := is.Now().Add(*in)
+	oldKID, newKID, err := is.Rotate(ctx, at)
 	if err != nil {
 		return err
 	}
-	return printJSON(map[string]string{"region": is.Region, "retired_kid": oldKID, "new_kid": newKID})
+	return printJSON(map[string]string{"region": is.Region, "retired_kid": oldKID, "new_kid": newKID,
+		"signs_from": at.UTC().Truncate(time.Second).Format(time.RFC3339)})
 }
 
 func passCmd(ctx context.Context, args []string) error {

@@ -51,6 +51,12 @@ func (c *holderCache) add(day civil.Date, holder string) {
 // written.
 func (is *Issuer) IssueTo(ctx context.Context, residentID int64, name string, colour pass.Colour) (string, pass.Claims, error) {
 	now := is.Now()
+	is.mu.Lock()
+	err := is.refresh(ctx, now)
+	is.mu.Unlock()
+	if err != nil {
+		return "", pass.Claims{}, err
+	}
 	day := civil.Of(now)
 	holder := is.HolderID(residentID, now)
 	if !is.holders.has(day, holder) {

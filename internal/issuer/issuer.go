@@ -2,6 +2,14 @@
 // keys — a long-lived root key that signs the trust list, and pass-signing
 // keys that are rotated on command — sealed in the store, and publishes the
 // signed trust list that verifiers anywhere use to check passes offline.
+//
+// A pass key signs from its created_at until its retired_at (NULL: until
+// the next rotation); passes it signed stay valid until its valid_until. A
+// rotation may be scheduled ahead: the new key is in the trust list at once,
+// with its ValidFrom in the future, so that a checkpoint which renews its
+// list before then and goes offline still knows the key when passes signed
+// with it arrive. Every process using the store — servers, and `outbreak
+// keys rotate` in its own — reads the keys again at least every KeyRefresh.
 package issuer
 
 import (
@@ -27,6 +35,14 @@ import (
 // PassLifetime is how long a pass is valid: at most 24 hours.
 const PassLifetime = 24 * time.Hour
 
+// KeyRefresh is how long a running issuer goes without reading the store's
+// pass keys again: a key put in force by another process signs here within
+// this time, and a retired key stays in the trust list this much longer.
+const KeyRefresh = time.Minute
+
+// ErrRotationPending refuses a rotation while another is scheduled.
+var ErrRotationPending = errors.New("issuer: a key rotation is already scheduled")
+
 // Issuer signs passes for one region.
 type Issuer struct {
 	DB     *db.DB
@@ -37,13 +53,15 @@ type Issuer struct {
 	// (its expires_at); zero means pass.DefaultTrustListLifetime.
 	TrustListMaxAge time.Duration
 
-	mu      sync.Mutex
-	current *signingKey // the pass key in force
-	root    *signingKey
-	doc     []byte // the trust list, signed (version 2)
-	docV1   []byte // the same keys in version 1, without expiry
-	docAt   time.Time
-	holders holderCache // the pass_holders rows written today (holders.go)
+	mu       sync.Mutex
+	current  *signingKey // the pass key in force
+	next     *signingKey // the pass key scheduled to sign from its CreatedAt, if any
+	loadedAt time.Time   // when current and next were read from the store
+	root     *signingKey
+	doc      []byte // the trust list, signed (version 2)
+	docV1    []byte // the same keys in version 1, without expiry
+	docAt    time.Time
+	holders  holderCache // the pass_holders rows written today (holders.go)
 }
 
 type signingKey struct {
@@ -63,13 +81,14 @@ func kidOf(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(pass.KeyID(pub))
 }
 
-func (is *Issuer) newKey(ctx context.Context, q db.Q, purpose string) (*signingKey, error) {
+// newKey makes and stores a key that signs from at.
+func (is *Issuer) newKey(ctx context.Context, q db.Q, purpose string, at time.Time) (*signingKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	k := &signingKey{KID: kidOf(pub), Purpose: purpose, Public: pub, Sealed: is.Vault.Seal(priv.Seed(), sealContext),
-		CreatedAt: is.Now().UTC().Truncate(time.Second), private: priv}
+		CreatedAt: at.UTC().Truncate(time.Second), private: priv}
 	if _, err := db.Exec(ctx, q, "INSERT INTO signing_keys (kid, purpose, public_key, private_sealed, created_at) VALUES (?, ?, ?, ?, ?)",
 		k.KID, k.Purpose, k.Public, k.Sealed, k.CreatedAt); err != nil {
 		return nil, fmt.Errorf("issuer: store %s key: %w", purpose, err)
@@ -93,54 +112,112 @@ const keyColumns = "kid, purpose, public_key, private_sealed, created_at, retire
 func (is *Issuer) Ensure(ctx context.Context) error {
 	is.mu.Lock()
 	defer is.mu.Unlock()
+	now := is.Now()
 	return is.DB.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		if is.root, err = is.load(ctx, tx, "root"); errors.Is(err, db.ErrNotFound) {
-			is.root, err = is.newKey(ctx, tx, "root")
+		if is.root, err = is.get(ctx, tx, "SELECT "+keyColumns+" FROM signing_keys WHERE purpose = 'root' AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1"); errors.Is(err, db.ErrNotFound) {
+			is.root, err = is.newKey(ctx, tx, "root", now)
 		}
 		if err != nil {
 			return err
 		}
-		if is.current, err = is.load(ctx, tx, "pass"); errors.Is(err, db.ErrNotFound) {
-			is.current, err = is.newKey(ctx, tx, "pass")
+		cur, next, err := is.passKeys(ctx, tx, now)
+		if errors.Is(err, db.ErrNotFound) {
+			cur, err = is.newKey(ctx, tx, "pass", now)
 		}
-		is.doc = nil
-		return err
+		if err != nil {
+			return err
+		}
+		is.current, is.next, is.loadedAt, is.doc = cur, next, now, nil
+		return nil
 	})
 }
 
-func (is *Issuer) load(ctx context.Context, q db.Q, purpose string) (*signingKey, error) {
+// get reads one key and opens its private half.
+func (is *Issuer) get(ctx context.Context, q db.Q, query string, args ...any) (*signingKey, error) {
 	var k signingKey
-	if err := db.Get(ctx, q, &k, "SELECT "+keyColumns+" FROM signing_keys WHERE purpose = ? AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1", purpose); err != nil {
+	if err := db.Get(ctx, q, &k, query, args...); err != nil {
 		return nil, err
 	}
 	return &k, is.open(&k)
 }
 
-// Rotate puts a new pass key in force. The old key is retired: it signs no
-// more passes but stays in the trust list until the last pass it signed
-// expires.
-func (is *Issuer) Rotate(ctx context.Context) (oldKID, newKID string, err error) {
+// passKeys reads the pass key that signs at now (db.ErrNotFound if none)
+// and the one scheduled to sign next, if any.
+func (is *Issuer) passKeys(ctx context.Context, q db.Q, now time.Time) (cur, next *signingKey, err error) {
+	now = now.UTC()
+	cur, err = is.get(ctx, q, "SELECT "+keyColumns+` FROM signing_keys WHERE purpose = 'pass' AND created_at <= ?
+		AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at DESC LIMIT 1`, now, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	next, err = is.get(ctx, q, "SELECT "+keyColumns+" FROM signing_keys WHERE purpose = 'pass' AND created_at > ? ORDER BY created_at LIMIT 1", now)
+	if errors.Is(err, db.ErrNotFound) {
+		return cur, nil, nil
+	}
+	return cur, next, err
+}
+
+// refresh reads the pass keys again when they were last read KeyRefresh or
+// more before now. The caller holds is.mu.
+func (is *Issuer) refresh(ctx context.Context, now time.Time) error {
+	if is.current != nil && now.Sub(is.loadedAt) < KeyRefresh {
+		return nil
+	}
+	cur, next, err := is.passKeys(ctx, is.DB.R, now)
+	if err != nil {
+		return fmt.Errorf("issuer: read pass keys: %w", err)
+	}
+	is.current, is.next, is.loadedAt = cur, next, now
+	return nil
+}
+
+// signer returns the pass key that signs at now: the one scheduled next
+// once its time has come. The caller holds is.mu.
+func (is *Issuer) signer(now time.Time) *signingKey {
+	if is.next != nil && !now.Before(is.next.CreatedAt) {
+		is.current, is.next = is.next, nil
+	}
+	return is.current
+}
+
+// Rotate puts a new pass key in force from at (now, if at is earlier) and
+// returns the old key's and the new key's ids. The new key is in the trust
+// list at once. The old key signs until at and stays in the trust list
+// until the last pass it signed expires. Only one rotation may wait at a
+// time (ErrRotationPending).
+func (is *Issuer) Rotate(ctx context.Context, at time.Time) (oldKID, newKID string, err error) {
 	if err := is.Ensure(ctx); err != nil {
 		return "", "", err
 	}
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	now := is.Now().UTC()
+	now := is.Now().UTC().Truncate(time.Second)
+	if at = at.UTC().Truncate(time.Second); at.Before(now) {
+		at = now
+	}
 	err = is.DB.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := db.Exec(ctx, tx, "UPDATE signing_keys SET retired_at = ?, valid_until = ? WHERE purpose = 'pass' AND retired_at IS NULL",
-			now, now.Add(PassLifetime)); err != nil {
-			return err
-		}
-		k, err := is.newKey(ctx, tx, "pass")
+		cur, next, err := is.passKeys(ctx, tx, now)
 		if err != nil {
 			return err
 		}
-		oldKID, newKID = is.current.KID, k.KID
-		is.current = k
+		if next != nil {
+			return fmt.Errorf("%w: key %s signs from %s", ErrRotationPending, next.KID, next.CreatedAt.UTC().Format(time.RFC3339))
+		}
+		// Other processes sign with the old key until they read the keys
+		// again: its passes are good for KeyRefresh longer.
+		if _, err := db.Exec(ctx, tx, "UPDATE signing_keys SET retired_at = ?, valid_until = ? WHERE purpose = 'pass' AND retired_at IS NULL",
+			at, at.Add(PassLifetime+KeyRefresh)); err != nil {
+			return err
+		}
+		k, err := is.newKey(ctx, tx, "pass", at)
+		if err != nil {
+			return err
+		}
+		oldKID, newKID = cur.KID, k.KID
 		return nil
 	})
-	is.doc = nil
+	is.loadedAt, is.doc = time.Time{}, nil // read the keys again before the next use
 	return oldKID, newKID, err
 }
 
@@ -183,6 +260,9 @@ func (is *Issuer) sign(ctx context.Context) error {
 	if is.doc != nil && now.Sub(is.docAt) < time.Minute {
 		return nil
 	}
+	if err := is.refresh(ctx, now); err != nil {
+		return err
+	}
 	var ks []signingKey
 	if err := db.Select(ctx, is.DB.R, &ks, "SELECT "+keyColumns+" FROM signing_keys WHERE purpose = 'pass' AND (valid_until IS NULL OR valid_until > ?) ORDER BY created_at",
 		now.UTC()); err != nil {
@@ -190,7 +270,13 @@ func (is *Issuer) sign(ctx context.Context) error {
 	}
 	var keys []pass.Key
 	for _, k := range ks {
-		until := now.Add(PassLifetime + 7*24*time.Hour) // in force: covers passes signed this coming week
+		// In force or scheduled: covers passes signed in the week from now,
+		// or from when it starts signing.
+		from := now
+		if k.CreatedAt.After(now) {
+			from = k.CreatedAt
+		}
+		until := from.Add(PassLifetime + 7*24*time.Hour)
 		if k.ValidUntil.Valid {
 			until = k.ValidUntil.Time
 		}
@@ -240,12 +326,12 @@ func (is *Issuer) HolderID(residentID int64, day time.Time) string {
 // Issue signs a pass showing colour for the holder with name.
 func (is *Issuer) Issue(residentID int64, name string, colour pass.Colour) (string, pass.Claims, error) {
 	is.mu.Lock()
-	k := is.current
+	now := is.Now().Truncate(time.Second)
+	k := is.signer(now)
 	is.mu.Unlock()
 	if k == nil {
 		return "", pass.Claims{}, errors.New("issuer: no signing key; call Ensure first")
 	}
-	now := is.Now().Truncate(time.Second)
 	c := pass.Claims{Version: 1, Region: is.Region, Holder: is.HolderID(residentID, now), MaskedName: pass.MaskName(name),
 		Colour: colour, IssuedAt: now, Expires: now.Add(PassLifetime)}
 	text, err := pass.Sign(c, k.private)

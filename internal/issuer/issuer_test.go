@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -51,7 +52,7 @@ func TestIssueRotateVerify(t *testing.T) {
 			t.Fatal("no sealed key")
 		}
 
-		oldKID, newKID, err := is.Rotate(ctx)
+		oldKID, newKID, err := is.Rotate(ctx, now)
 		if err != nil || oldKID == newKID {
 			t.Fatalf("rotate: %s %s %v", oldKID, newKID, err)
 		}
@@ -170,4 +171,159 @@ func payloadOf(t *testing.T, doc []byte) []byte {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// kidOfPass returns the key id a pass was signed with.
+func kidOfPass(t *testing.T, tl *pass.TrustList, text string, at time.Time) string {
+	t.Helper()
+	res, err := tl.Verify(text, at, "4201")
+	if err != nil {
+		t.Fatalf("verify at %s: %v", at, err)
+	}
+	return base64.RawURLEncoding.EncodeToString(res.KeyID)
+}
+
+// TestRotateElsewhere: `outbreak keys rotate` runs in its own process; a
+// running server signs with the new key within KeyRefresh, and the passes
+// it signed with the old key meanwhile stay valid to their end.
+func TestRotateElsewhere(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+		now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		server := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+		cli := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+		if err := server.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t0 := now
+		before, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Green)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldKID, newKID, err := cli.Rotate(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Not yet read again: the server still signs with the old key, and
+		// that pass is good for its whole day.
+		now = now.Add(issuer.KeyRefresh / 2)
+		stale, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Green)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(issuer.KeyRefresh)
+		fresh, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Green)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tl, err := server.Verifier(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name, text, kid string
+			issued          time.Time
+		}{
+			{"before", before, oldKID, t0},
+			{"stale", stale, oldKID, t0.Add(issuer.KeyRefresh / 2)},
+			{"fresh", fresh, newKID, now},
+		} {
+			// Good to its last second.
+			if got := kidOfPass(t, tl, c.text, c.issued.Add(issuer.PassLifetime-time.Second)); got != c.kid {
+				t.Errorf("the %s pass is signed by %s, want %s", c.name, got, c.kid)
+			}
+		}
+	})
+}
+
+// TestRotateScheduled: a rotation announced ahead puts the new key in the
+// trust list at once; a checkpoint that renewed its list then and went
+// offline verifies passes signed with the new key once it signs, and the
+// old key's passes until they end.
+func TestRotateScheduled(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+		now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
+		clock := func() time.Time { return now }
+		server := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+		cli := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+		if err := server.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		at := now.Add(48 * time.Hour)
+		oldKID, newKID, err := cli.Rotate(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second rotation waits for none: refused, nothing changed.
+		if _, _, err := cli.Rotate(ctx, now); !errors.Is(err, issuer.ErrRotationPending) {
+			t.Fatalf("a second rotation while one waits: %v", err)
+		}
+		var keys int
+		if err := db.Get(ctx, d.R, &keys, "SELECT COUNT(*) FROM signing_keys WHERE purpose = 'pass'"); err != nil || keys != 2 {
+			t.Fatalf("pass keys after the refused rotation: %d, %v", keys, err)
+		}
+
+		// The checkpoint renews its list a minute later and goes offline.
+		now = now.Add(issuer.KeyRefresh + time.Second)
+		doc, err := server.TrustList(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		offline, err := pass.ParseTrustList(doc, server.RootPublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(offline.Keys()); n != 2 {
+			t.Fatalf("the trust list holds %d keys, want the old and the announced", n)
+		}
+		// Until then, the old key signs.
+		now = at.Add(-issuer.KeyRefresh / 2)
+		last, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Green)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kidOfPass(t, offline, last, now); got != oldKID {
+			t.Errorf("before its time, signed by %s, want the old key %s", got, oldKID)
+		}
+		// From then, the new one, at once: the server read it ahead, and
+		// does not wait to read the keys again.
+		now = at
+		first, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Red)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kidOfPass(t, offline, first, now.Add(time.Hour)); got != newKID {
+			t.Errorf("at its time, signed by %s, want the new key %s", got, newKID)
+		}
+		if got := kidOfPass(t, offline, last, now.Add(23*time.Hour)); got != oldKID {
+			t.Errorf("the old key's last pass: %s", got)
+		}
+	})
+}
+
+// TestRotateFarAhead: a key announced weeks ahead is listed from its time.
+func TestRotateFarAhead(t *testing.T) {
+	ctx := context.Background()
+	v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+	now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
+	is := &issuer.Issuer{DB: dbtest.SQLite(t), Vault: v, Region: "4201", Now: func() time.Time { return now }}
+	at := now.Add(20 * 24 * time.Hour)
+	if _, _, err := is.Rotate(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := is.Verifier(ctx)
+	if err != nil {
+		t.Fatalf("the trust list with a key 20 days ahead: %v", err)
+	}
+	var found bool
+	for _, k := range tl.Keys() {
+		found = found || k.ValidFrom.Equal(at) && k.ValidUntil.After(at.Add(issuer.PassLifetime))
+	}
+	if !found {
+		t.Errorf("no key listed from %s: %+v", at, tl.Keys())
+	}
 }
