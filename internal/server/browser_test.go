@@ -15,10 +15,10 @@ import (
 )
 
 // browser starts headless Chromium (Debian's package; scripts/ensure-test-tools.sh
-// installs it) and returns a context to drive it. Without Chromium the test
-// fails when OUTBREAK_REQUIRE_BROWSER=1 (as make test sets) and is skipped,
-// loudly, otherwise.
-func browser(t *testing.T) context.Context {
+// installs it), with extra options if any, and returns a context to drive
+// it. Without Chromium the test fails when OUTBREAK_REQUIRE_BROWSER=1 (as
+// make test sets) and is skipped, loudly, otherwise.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := os.Getenv("OUTBREAK_CHROMIUM")
 	if path == "" {
@@ -41,6 +41,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844), // a phone's screen
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
@@ -49,6 +50,14 @@ func browser(t *testing.T) context.Context {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
+}
+
+// camera makes Chromium's fake camera show a video (a .y4m file).
+func camera(video string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", video),
+	}
 }
 
 func signIn(base, user string) chromedp.Action[chromedp.Void] {

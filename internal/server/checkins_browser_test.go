@@ -10,7 +10,6 @@ import (
 	"image/draw"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -173,31 +172,10 @@ func TestBrowserCheckIn(t *testing.T) {
 // button: Chromium's fake camera shows the poster's QR code, and the page
 // opens the place to confirm.
 func TestBrowserCheckInCamera(t *testing.T) {
-	path := os.Getenv("OUTBREAK_CHROMIUM")
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		browser(t) // skips, or fails, as every browser test does without Chromium
-	}
 	e := ciStart(t, dbtest.SQLite(t))
 	video := posterVideo(t, e.code(t, e.bus))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-video-capture", video),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	ctx := browser(t, camera(video)...)
 
 	do(t, ctx,
 		signIn(e.URL, "resident-1"),

@@ -12,7 +12,6 @@ import (
 	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -550,32 +549,11 @@ func cameraVideo(t *testing.T, text string, colour pass.Colour) string {
 // camera shows the resident's QR code, and the page reads it (with jsQR,
 // or the browser's own detector) and shows it green.
 func TestBrowserCheckpointCamera(t *testing.T) {
-	path := os.Getenv("OUTBREAK_CHROMIUM")
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		browser(t) // skips, or fails, as every browser test does without Chromium
-	}
 	ts := startServer(t, dbtest.SQLite(t), 300)
 	p := residentPass(t, ts)
 	video := cameraVideo(t, p.Text, pass.Colour(p.Colour))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.Headless,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-video-capture", video),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	ctx := browser(t, camera(video)...)
 
 	do(t, ctx,
 		signIn(ts.URL, "checkpoint-1"),
