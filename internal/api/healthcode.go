@@ -53,14 +53,17 @@ type OverrideView struct {
 
 // HistoryEntry is an audit entry about the holder.
 type HistoryEntry struct {
-	At         time.Time `json:"at"`
-	Kind       string    `json:"kind"`
-	Actor      string    `json:"actor"`
-	Role       string    `json:"role"`
-	Before     string    `json:"before"`
-	After      string    `json:"after"`
-	Reason     string    `json:"reason"`
-	LegalBasis string    `json:"legal_basis"`
+	At     time.Time `json:"at"`
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Role   string    `json:"role"`
+	Before string    `json:"before"`
+	After  string    `json:"after"`
+	Reason string    `json:"reason"` // as recorded
+	// ReasonText is the reason in the request's language: a rule-made
+	// change's told again from its facts (healthcode.Service.ReasonIn).
+	ReasonText string `json:"reason_text"`
+	LegalBasis string `json:"legal_basis"`
 }
 
 // CodeViewOf builds the view of c in lang, with the audit history.
@@ -87,7 +90,7 @@ func CodeViewOf(r *http.Request, d *healthcode.Service, c healthcode.Code, lang 
 	}
 	for _, a := range es {
 		v.History = append(v.History, HistoryEntry{At: a.At, Kind: a.Kind, Actor: a.ActorName, Role: a.ActorRole, Before: a.Before,
-			After: a.After, Reason: a.Reason, LegalBasis: a.LegalBasis})
+			After: a.After, Reason: a.Reason, ReasonText: d.ReasonIn(r.Context(), a, lang), LegalBasis: a.LegalBasis})
 	}
 	return v, nil
 }

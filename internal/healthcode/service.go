@@ -47,10 +47,11 @@ type Service struct {
 	// status or test results has committed (internal/tracing).
 	Tracer CaseTracer
 
-	mu      sync.Mutex
-	risks   *RiskMap
-	risksAt time.Time
-	jobs    jobs
+	mu       sync.Mutex
+	risks    *RiskMap
+	risksAt  time.Time
+	ruleSets map[string]*rules.RuleSet // earlier versions, by version (ReasonIn); nil: not known
+	jobs     jobs
 }
 
 // today is the date now in the region.
@@ -130,17 +131,24 @@ func change(old Code, hadOld bool, c Code) audit.Record {
 	var e Explanation
 	json.Unmarshal([]byte(c.Explanation), &e)
 	var ids, texts []string
+	var facts []map[string]string
 	for _, r := range e.Reasons {
 		ids = append(ids, r.RuleID)
 		texts = append(texts, r.Text[rules.LangEN])
+		facts = append(facts, r.Facts)
 	}
 	after := map[string]any{"colour": c.Colour, "rules": ids, "green_on": c.GreenOn, "rule_version": c.RuleVersion}
-	reason := "no rule in force: green"
+	reason := rules.NoRuleText(rules.LangEN)
 	if len(texts) > 0 {
 		reason = strings.Join(texts, "; ")
 	}
+	if facts == nil {
+		facts = []map[string]string{}
+	}
+	after["facts"] = facts // to tell the reasons again in the reader's language (ReasonIn)
 	if c.OverrideColour.Valid && c.Colour == c.OverrideColour.String {
 		reason = "manual override in force: " + c.OverrideReason.String
+		delete(after, "facts")
 	}
 	return audit.Record{ResidentID: c.ResidentID, Kind: audit.ColourChange, Before: before, After: after,
 		Reason: reason, LegalBasis: "rule set " + c.RuleVersion}

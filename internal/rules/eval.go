@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -513,6 +514,15 @@ func (e *evaluator) reason(r *rule, g day) Reason {
 	return Reason{RuleID: r.id, Colour: r.colour, GreenOn: g.date(), Facts: facts, Text: text}
 }
 
+// NoRuleText says, in language l, that no rule is in force: the reason of
+// a code turning green.
+func NoRuleText(l Lang) string {
+	if l == LangZH {
+		return "没有适用的规则：绿码"
+	}
+	return "no rule in force: green"
+}
+
 func whileCondition(r Reason) Condition {
 	return Condition{Kind: ConditionWhileTrue, RuleID: r.RuleID, Text: map[Lang]string{
 		LangZH: "以下情况持续期间不会自动解除：" + r.Text[LangZH],
@@ -583,6 +593,25 @@ func symptomCodes(set uint32) string {
 		}
 	}
 	return b.String()
+}
+
+// Explain renders the explanation of the rule id in language l from facts,
+// the Facts of a Reason this rule set gave, as Evaluate wrote it into the
+// Reason's Text. It reports false when the rule set has no rule id, or
+// does not speak l: a reason recorded under another rule set is explained
+// by that one.
+func (rs *RuleSet) Explain(id string, l Lang, facts map[string]string) (string, bool) {
+	i := slices.IndexFunc(rs.rules, func(r rule) bool { return r.id == id })
+	li := slices.Index(Langs, l)
+	if i < 0 || li < 0 {
+		return "", false
+	}
+	e := evaluator{rs: rs}
+	for _, w := range strings.Split(facts["symptoms"], ",") {
+		b, _ := symptomWords.bit(w)
+		e.symptoms |= b
+	}
+	return e.render(rs.rules[i].explain[li], l, facts), true
 }
 
 // render fills t's placeholders from facts in language l; words from the

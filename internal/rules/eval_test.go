@@ -396,7 +396,19 @@ func TestExplanations(t *testing.T) {
 			if r.Text[LangEN] != tc.en {
 				t.Errorf("en = %q\nwant %q", r.Text[LangEN], tc.en)
 			}
+			// Told again later, from the facts alone (a code's history).
+			for _, l := range Langs {
+				if got, ok := rs.Explain(r.RuleID, l, r.Facts); !ok || got != r.Text[l] {
+					t.Errorf("Explain(%s, %s) = %q, %v; want %q", r.RuleID, l, got, ok, r.Text[l])
+				}
+			}
 		})
+	}
+	if got, ok := rs.Explain("no-such-rule", LangZH, nil); ok {
+		t.Errorf("Explain of an unknown rule = %q", got)
+	}
+	if got, ok := rs.Explain("confirmed-case", "fr", nil); ok {
+		t.Errorf("Explain in an unknown language = %q", got)
 	}
 }
 

@@ -48,6 +48,11 @@ func checkOutcome(t *testing.T, rs *RuleSet, f Facts, o Outcome) {
 		if r.Text[LangZH] == "" || r.Text[LangEN] == "" {
 			t.Fatalf("reason %s without text: %v", r.RuleID, r.Text)
 		}
+		for _, l := range Langs {
+			if got, _ := rs.Explain(r.RuleID, l, r.Facts); got != r.Text[l] {
+				t.Fatalf("reason %s told again from its facts in %s: %q, want %q", r.RuleID, l, got, r.Text[l])
+			}
+		}
 		if dayOf(r.GreenOn) > dayOf(o.GreenOn) {
 			t.Fatalf("reason %s green on %v after the outcome's %v", r.RuleID, r.GreenOn, o.GreenOn)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,8 +27,10 @@ type codeJSON struct {
 		Text   string `json:"text"`
 	} `json:"reasons"`
 	History []struct {
-		Kind  string `json:"kind"`
-		Actor string `json:"actor"`
+		Kind       string `json:"kind"`
+		Actor      string `json:"actor"`
+		Reason     string `json:"reason"`
+		ReasonText string `json:"reason_text"`
 	} `json:"history"`
 }
 
@@ -80,6 +83,15 @@ func TestHealthCodeFlow(t *testing.T) {
 		}
 		if c.History[0].Kind != audit.ColourChange || c.History[1].Actor != "epidemiologist-1" {
 			t.Fatalf("history the holder sees: %+v", c.History)
+		}
+		// The colour change's reason, recorded in English, is told in the
+		// holder's language (zh), as the code's own reasons are, on the API
+		// and on the page.
+		if h := c.History[0]; h.ReasonText != c.Reasons[0].Text || !strings.Contains(h.ReasonText, "密切接触者") || !strings.Contains(h.Reason, "close contact") {
+			t.Fatalf("the colour change's reason: %q, recorded %q; the code's %q", h.ReasonText, h.Reason, c.Reasons[0].Text)
+		}
+		if page := res.get("/me").want(t, http.StatusOK, "the resident's page").String(); !strings.Contains(page, html.EscapeString(c.Reasons[0].Text)+"</span></td></tr>") {
+			t.Errorf("the page's history does not tell the reason in zh: %q", c.Reasons[0].Text)
 		}
 		// A checkpoint operator may not change anyone's code.
 		ts.demoLogin(t, "checkpoint-1").post(path+"/override", map[string]any{"colour": "green", "until": today,

@@ -35,6 +35,7 @@ type reasonView struct {
 type historyView struct {
 	audit.Entry
 	Summary string
+	Why     string // the reason in the page's language
 }
 
 func (h *Handler) codeView(r *http.Request, c healthcode.Code, lang string) (*codeView, error) {
@@ -54,7 +55,7 @@ func (h *Handler) codeView(r *http.Request, c healthcode.Code, lang string) (*co
 		return nil, err
 	}
 	for _, a := range es {
-		v.History = append(v.History, historyView{Entry: a, Summary: summary(a)})
+		v.History = append(v.History, historyView{Entry: a, Summary: summary(a), Why: h.Codes.ReasonIn(r.Context(), a, lang)})
 	}
 	if v.Appeals, err = healthcode.AppealsOf(r.Context(), h.Codes.DB, c.ResidentID); err != nil {
 		return nil, err

@@ -1,0 +1,86 @@
+package healthcode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/outbreak-platform/outbreak/internal/audit"
+	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/rules"
+)
+
+// ReasonIn returns an audit entry's reason for a reader of language lang.
+// The reason of a colour change the rules made is recorded in English, with
+// the facts each rule matched; it is told again from those facts by the
+// rule set that made it, in lang. Any other reason — a person's words, or
+// an entry recorded before the facts were — is returned as recorded.
+func (s *Service) ReasonIn(ctx context.Context, e audit.Entry, lang string) string {
+	if e.Kind != audit.ColourChange || lang == string(rules.LangEN) {
+		return e.Reason
+	}
+	var after struct {
+		Rules   []string            `json:"rules"`
+		Facts   []map[string]string `json:"facts"` // null: not recorded (an override, an older entry)
+		Version string              `json:"rule_version"`
+	}
+	if err := json.Unmarshal([]byte(e.After), &after); err != nil || after.Facts == nil || len(after.Facts) != len(after.Rules) {
+		return e.Reason
+	}
+	if len(after.Rules) == 0 {
+		return rules.NoRuleText(rules.Lang(lang))
+	}
+	rs, err := s.rulesOf(ctx, after.Version)
+	if err != nil || rs == nil {
+		return e.Reason
+	}
+	texts := make([]string, len(after.Rules))
+	for i, id := range after.Rules {
+		t, ok := rs.Explain(id, rules.Lang(lang), after.Facts[i])
+		if !ok {
+			return e.Reason
+		}
+		texts[i] = t
+	}
+	sep := "; "
+	if lang == string(rules.LangZH) {
+		sep = "；"
+	}
+	return strings.Join(texts, sep)
+}
+
+// rulesOf returns the rule set of a version: the one in force, one applied
+// to the store before, or the default; nil when none is known.
+func (s *Service) rulesOf(ctx context.Context, version string) (*rules.RuleSet, error) {
+	if rs := s.Rules.Get(); rs.Version() == version {
+		return rs, nil
+	}
+	s.mu.Lock()
+	rs, ok := s.ruleSets[version]
+	s.mu.Unlock()
+	if ok {
+		return rs, nil
+	}
+	var src string
+	err := db.Get(ctx, s.DB.R, &src, "SELECT source FROM rule_sets WHERE version = ? ORDER BY id DESC LIMIT 1", version)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		if rs, err = rules.Default(); err != nil || rs.Version() != version {
+			rs = nil
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if rs, err = rules.Parse([]byte(src)); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	if s.ruleSets == nil {
+		s.ruleSets = map[string]*rules.RuleSet{}
+	}
+	s.ruleSets[version] = rs
+	s.mu.Unlock()
+	return rs, nil
+}
