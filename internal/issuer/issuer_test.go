@@ -183,20 +183,29 @@ func kidOfPass(t *testing.T, tl *pass.TrustList, text string, at time.Time) stri
 	return base64.RawURLEncoding.EncodeToString(res.KeyID)
 }
 
+// serverAndCLI returns two issuers of one store on the clock *now — a
+// server's, keys loaded, and the one `outbreak keys rotate` makes in its
+// own process.
+func serverAndCLI(t *testing.T, d *db.DB, now *time.Time) (server, cli *issuer.Issuer) {
+	t.Helper()
+	v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
+	clock := func() time.Time { return *now }
+	server = &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+	cli = &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
+	if err := server.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return server, cli
+}
+
 // TestRotateElsewhere: `outbreak keys rotate` runs in its own process; a
 // running server signs with the new key within KeyRefresh, and the passes
 // it signed with the old key meanwhile stay valid to their end.
 func TestRotateElsewhere(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
 		now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
-		clock := func() time.Time { return now }
-		server := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
-		cli := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
-		if err := server.Ensure(ctx); err != nil {
-			t.Fatal(err)
-		}
+		server, cli := serverAndCLI(t, d, &now)
 		t0 := now
 		before, _, err := server.IssueTo(ctx, 42, "张大伟", pass.Green)
 		if err != nil {
@@ -245,14 +254,8 @@ func TestRotateElsewhere(t *testing.T) {
 func TestRotateScheduled(t *testing.T) {
 	ctx := context.Background()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		v, _ := vault.New(bytes.Repeat([]byte{7}, 32))
 		now := time.Date(2020, 2, 10, 9, 0, 0, 0, time.UTC)
-		clock := func() time.Time { return now }
-		server := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
-		cli := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: clock}
-		if err := server.Ensure(ctx); err != nil {
-			t.Fatal(err)
-		}
+		server, cli := serverAndCLI(t, d, &now)
 		at := now.Add(48 * time.Hour)
 		oldKID, newKID, err := cli.Rotate(ctx, at)
 		if err != nil {
