@@ -217,8 +217,14 @@ func (is *Issuer) Rotate(ctx context.Context, at time.Time) (oldKID, newKID stri
 		oldKID, newKID = cur.KID, k.KID
 		return nil
 	})
-	is.loadedAt, is.doc = time.Time{}, nil // read the keys again before the next use
-	return oldKID, newKID, err
+	if err != nil {
+		return "", "", err
+	}
+	is.loadedAt, is.doc = time.Time{}, nil
+	if err := is.refresh(ctx, now); err != nil { // this process signs with the new key from at too
+		return "", "", err
+	}
+	return oldKID, newKID, nil
 }
 
 // RootPublicKey is the root key's public half, which verifiers in other

@@ -64,6 +64,9 @@ func TestIssueRotateVerify(t *testing.T) {
 		if res, err := tl.Verify(fresh, now.Add(2*time.Hour), "4201"); err != nil || res.Colour != pass.Red {
 			t.Fatalf("new pass: %v", err)
 		}
+		if got := kidOfPass(t, tl, fresh, now); got != newKID {
+			t.Errorf("after the rotation, this process signs with %s, want the new key %s", got, newKID)
+		}
 		// A day later the retired key has left the trust list.
 		now = now.Add(25 * time.Hour)
 		tl, _ = is.Verifier(ctx)
