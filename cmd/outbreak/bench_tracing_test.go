@@ -32,6 +32,7 @@ func TestBenchTracing(t *testing.T) {
 		StoreBytes   int64           `json:"store_bytes"`
 		DBBytes      int64           `json:"db_bytes"`
 		PeakRSS      int64           `json:"peak_rss_bytes"`
+		PeakHeld     int64           `json:"peak_held_bytes"`
 		Load         string          `json:"load_avg_end"`
 		Meets        map[string]bool `json:"meets_target"`
 		Raw          struct {
@@ -52,12 +53,17 @@ func TestBenchTracing(t *testing.T) {
 	if res.StoreBytes <= 0 || res.DBBytes < res.StoreBytes || res.PeakRSS <= 0 || res.Load == "" {
 		t.Errorf("sizes on disk and in memory: %s", out)
 	}
+	// What the process holds is resident, and at most its peak (this test
+	// runs on Linux, where both are read).
+	if res.PeakHeld <= 0 || res.PeakHeld > res.PeakRSS {
+		t.Errorf("peak held %d, peak resident %d", res.PeakHeld, res.PeakRSS)
+	}
 	// The close contacts' rows written again, bare: every one of them.
 	if r := res.Raw.Rows; res.Raw.Seconds <= 0 || res.VsRaw <= 0 || r["contacts"] != res.BatchClose ||
 		r["contact_followups"] != res.BatchClose || r["traces"] != 5 || r["codes"] == 0 || r["audit_log"] <= res.BatchClose {
 		t.Errorf("raw write: %s", out)
 	}
-	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes"} {
+	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes", "peak_held_bytes"} {
 		if _, ok := res.Meets[k]; !ok {
 			t.Errorf("no verdict on %s", k)
 		}

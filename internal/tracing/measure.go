@@ -116,6 +116,10 @@ type Measurement struct {
 	StoreBytes   int64 `json:"store_bytes"`
 	DBBytes      int64 `json:"db_bytes"`
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// PeakHeldBytes is the largest resident set less the pages the process
+	// freed lazily (heldMemory), sampled every second but during the
+	// single traces; 0 where it cannot be read.
+	PeakHeldBytes int64 `json:"peak_held_bytes"`
 	// TracingIndex is what the tracer read: "memory" (Index) or "store".
 	// IndexLoadS is how long loading it took; HeapBytes is the Go heap in
 	// use after the ingest (the index's open day in it, its sealed days
@@ -171,6 +175,8 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		places = mv.Places
 	}
 	res := Measurement{Store: d.Dialect.String(), Residents: mv.Residents, Places: len(mv.Places), Days: o.Days, Batch: o.Batch}
+	held := watchHeld(time.Second)
+	defer held.Stop()
 	p := DefaultPolicy()
 	if o.Policy != nil {
 		p = *o.Policy
@@ -225,14 +231,14 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 			return res, fmt.Errorf("tracing: measure: vacuum: %w", err)
 		}
 	}
-	if err := measureTracing(ctx, d, places, p, mv, o, &res, logf); err != nil {
+	if err := measureTracing(ctx, d, places, p, mv, o, &res, held, logf); err != nil {
 		return res, err
 	}
 	res.StoreBytes, res.DBBytes, err = storeBytes(ctx, d)
 	if err != nil {
 		return res, err
 	}
-	res.PeakRSSBytes = peakRSS()
+	res.PeakRSSBytes, res.PeakHeldBytes = peakRSS(), held.Stop()
 	return res, nil
 }
 
@@ -279,7 +285,7 @@ func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOpt
 }
 
 // measureTracing times single traces and a batch of cases.
-func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *Movement, o MeasureOptions, res *Measurement, logf func(string, ...any)) error {
+func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *Movement, o MeasureOptions, res *Measurement, held *heldMemory, logf func(string, ...any)) error {
 	tracer, err := NewTracer(d, places, p)
 	if err != nil {
 		return err
@@ -301,6 +307,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		return cs
 	}
 	single := cases(o.Traces)
+	held.pause() // the single traces are timed one by one
 	// closeOnly times the close contacts of the single cases, one after
 	// another, and returns the p50 and p99 in milliseconds.
 	closeOnly := func() (p50, p99 float64, err error) {
@@ -342,6 +349,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		return err
 	}
 	logf("the same close contacts again: p50 %.1f ms, p99 %.1f ms", res.TraceCloseWarmP50Ms, res.TraceCloseWarmP99Ms)
+	held.resume()
 	if o.Reuse {
 		return nil // the batch's cases were confirmed and traced before
 	}
