@@ -54,8 +54,9 @@ func TestBenchTracing(t *testing.T) {
 		t.Errorf("sizes on disk and in memory: %s", out)
 	}
 	// What the process holds is resident, and at most its peak (this test
-	// runs on Linux, where both are read).
-	if res.PeakHeld <= 0 || res.PeakHeld > res.PeakRSS {
+	// runs on Linux, where both are read; the kernel's counters behind the
+	// peak lag the page tables by a few pages a thread).
+	if res.PeakHeld <= 0 || res.PeakHeld > res.PeakRSS+8<<20 {
 		t.Errorf("peak held %d, peak resident %d", res.PeakHeld, res.PeakRSS)
 	}
 	// The close contacts' rows written again, bare: every one of them.

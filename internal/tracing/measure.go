@@ -240,7 +240,8 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	if err != nil {
 		return res, err
 	}
-	res.PeakRSSBytes, res.PeakHeldBytes = peakRSS(), held.Stop()
+	res.PeakHeldBytes = held.Stop()
+	res.PeakRSSBytes = peakRSS() // after the last sample: the peak covers it
 	return res, nil
 }
 
