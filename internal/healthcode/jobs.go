@@ -296,8 +296,14 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 
 // LoadRules returns the rule set last applied to the store, or the default.
 func LoadRules(ctx context.Context, d *db.DB) (*rules.RuleSet, error) {
+	return storedRules(ctx, d, "")
+}
+
+// storedRules returns the rule set of version last applied to the store
+// (any version when version is ""), or the default when none was.
+func storedRules(ctx context.Context, d *db.DB, version string) (*rules.RuleSet, error) {
 	var src string
-	err := db.Get(ctx, d.R, &src, "SELECT source FROM rule_sets ORDER BY id DESC LIMIT 1")
+	err := db.Get(ctx, d.R, &src, "SELECT source FROM rule_sets WHERE ? = '' OR version = ? ORDER BY id DESC LIMIT 1", version, version)
 	if errors.Is(err, db.ErrNotFound) {
 		return rules.Default()
 	}

@@ -3,11 +3,9 @@ package healthcode
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/outbreak-platform/outbreak/internal/audit"
-	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 )
 
@@ -62,19 +60,12 @@ func (s *Service) rulesOf(ctx context.Context, version string) (*rules.RuleSet, 
 	if ok {
 		return rs, nil
 	}
-	var src string
-	err := db.Get(ctx, s.DB.R, &src, "SELECT source FROM rule_sets WHERE version = ? ORDER BY id DESC LIMIT 1", version)
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		if rs, err = rules.Default(); err != nil || rs.Version() != version {
-			rs = nil
-		}
-	case err != nil:
+	rs, err := storedRules(ctx, s.DB, version)
+	if err != nil {
 		return nil, err
-	default:
-		if rs, err = rules.Parse([]byte(src)); err != nil {
-			return nil, err
-		}
+	}
+	if rs.Version() != version { // not stored, and not the default
+		rs = nil
 	}
 	s.mu.Lock()
 	if s.ruleSets == nil {
