@@ -1,10 +1,6 @@
 package tracing
 
 import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,38 +60,15 @@ func (h *heldMemory) Stop() int64 {
 }
 
 func (h *heldMemory) sample() {
-	rss, lazy, ok := smapsRollup()
-	if !ok {
+	v := procSizes("/proc/self/smaps_rollup", "Rss:", "LazyFree:")
+	if v[0] < 0 {
 		return
 	}
-	held := rss - lazy
+	held := v[0] - max(v[1], 0)
 	for {
 		p := h.peak.Load()
 		if held <= p || h.peak.CompareAndSwap(p, held) {
 			return
 		}
 	}
-}
-
-// smapsRollup reads the process's resident and lazily freed bytes.
-func smapsRollup() (rss, lazy int64, ok bool) {
-	f, err := os.Open("/proc/self/smaps_rollup")
-	if err != nil {
-		return 0, 0, false
-	}
-	defer f.Close()
-	kb := func(s string) int64 {
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(s), " kB"), 10, 64)
-		return n * 1024
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if v, found := strings.CutPrefix(line, "Rss:"); found {
-			rss, ok = kb(v), true
-		} else if v, found := strings.CutPrefix(line, "LazyFree:"); found {
-			lazy = kb(v)
-		}
-	}
-	return rss, lazy, ok
 }

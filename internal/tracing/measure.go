@@ -448,24 +448,32 @@ func storeBytes(ctx context.Context, d *db.DB) (checkins, total int64, err error
 }
 
 // peakRSS reads the process's peak resident set from Linux; 0 elsewhere.
-func peakRSS() int64 { return procStatus("VmHWM:") }
+func peakRSS() int64 { return max(procSizes("/proc/self/status", "VmHWM:")[0], 0) }
 
 // currentRSS is the process's resident memory now (Linux; 0 elsewhere).
-func currentRSS() int64 { return procStatus("VmRSS:") }
+func currentRSS() int64 { return max(procSizes("/proc/self/status", "VmRSS:")[0], 0) }
 
-// procStatus reads a size in kB from /proc/self/status, in bytes.
-func procStatus(field string) int64 {
-	f, err := os.Open("/proc/self/status")
+// procSizes reads sizes in kB ("Field:   123 kB" lines) from a /proc file,
+// in bytes, one for each field; -1 for a field not found, every one -1
+// when the file cannot be read.
+func procSizes(path string, fields ...string) []int64 {
+	out := make([]int64, len(fields))
+	for i := range out {
+		out[i] = -1
+	}
+	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024
+		for i, field := range fields {
+			if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				out[i] = kb * 1024
+			}
 		}
 	}
-	return 0
+	return out
 }
