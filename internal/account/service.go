@@ -10,6 +10,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -23,9 +24,7 @@ var (
 	// tell which.
 	ErrBadCredentials = errors.New("account: wrong username or password")
 	// ErrBusy means too many password checks are under way; retry shortly.
-	ErrBusy = errors.New("account: too many sign-ins at once")
-	// ErrForbidden means the actor lacks the permission or the scope.
-	ErrForbidden = errors.New("account: not allowed")
+	ErrBusy = fault.New(fault.Unavailable, "error.busy", "account: too many sign-ins at once")
 )
 
 // DemoMetaKey marks a store filled by the demo generator.
@@ -195,7 +194,7 @@ func (s *Service) scopedJurisdiction(ctx context.Context, actor rbac.Actor, fiel
 // the actor may grant.
 func (s *Service) CreateStaff(ctx context.Context, actor rbac.Actor, n NewStaff) (Account, error) {
 	if !actor.Can(rbac.StaffManage) {
-		return Account{}, ErrForbidden
+		return Account{}, fault.ErrForbidden
 	}
 	var e validation.Errors
 	n.Username = NormalizeUsername(n.Username)
@@ -245,7 +244,7 @@ type StaffChange struct {
 // account ends its sessions at once.
 func (s *Service) UpdateStaff(ctx context.Context, actor rbac.Actor, id int64, c StaffChange) (Account, error) {
 	if !actor.Can(rbac.StaffManage) {
-		return Account{}, ErrForbidden
+		return Account{}, fault.ErrForbidden
 	}
 	a, err := s.Accounts.Get(ctx, id)
 	if errors.Is(err, db.ErrNotFound) || (err == nil && (!a.Role.IsStaff() || !jurisdiction.InScope(actor.ScopePath, a.JurisdictionPath.String))) {
@@ -310,7 +309,7 @@ type NewToken struct {
 // subtree. The secret is returned once.
 func (s *Service) IssueToken(ctx context.Context, actor rbac.Actor, n NewToken) (string, Token, error) {
 	if !actor.Can(rbac.TokenManage) {
-		return "", Token{}, ErrForbidden
+		return "", Token{}, fault.ErrForbidden
 	}
 	var e validation.Errors
 	if n.Name = strings.TrimSpace(n.Name); n.Name == "" || len(n.Name) > 80 {

@@ -11,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
@@ -292,8 +293,8 @@ func TestCreateStaff(t *testing.T) {
 			epi, _ := e.s.Get(ctx, a.ID)
 			for _, actor := range []rbac.Actor{epi.Actor(), {AccountID: e.root.ID, Role: rbac.Commander, ScopePath: "/"},
 				{AccountID: e.root.ID, Role: rbac.Auditor, ScopePath: "/"}, {Role: rbac.Resident, ResidentID: 1}} {
-				if _, err := svc.CreateStaff(ctx, actor, ok); !errors.Is(err, account.ErrForbidden) {
-					t.Errorf("CreateStaff as %s = %v, want ErrForbidden", actor.Role, err)
+				if _, err := svc.CreateStaff(ctx, actor, ok); !errors.Is(err, fault.ErrForbidden) {
+					t.Errorf("CreateStaff as %s = %v, want fault.ErrForbidden", actor.Role, err)
 				}
 			}
 			taken := ok
@@ -416,8 +417,8 @@ func TestUpdateStaff(t *testing.T) {
 				t.Errorf("update of an unknown account = %v, want ErrNotFound", err)
 			}
 			epi, _ := e.s.Get(ctx, bystander.ID)
-			if _, err := svc.UpdateStaff(ctx, epi.Actor(), target.ID, account.StaffChange{Disabled: new(true)}); !errors.Is(err, account.ErrForbidden) {
-				t.Errorf("update by a clinician = %v, want ErrForbidden", err)
+			if _, err := svc.UpdateStaff(ctx, epi.Actor(), target.ID, account.StaffChange{Disabled: new(true)}); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("update by a clinician = %v, want fault.ErrForbidden", err)
 			}
 			after, _ := e.s.Get(ctx, target.ID)
 			if after.Role != before.Role || after.Disabled || after.JurisdictionID != before.JurisdictionID {
@@ -504,8 +505,8 @@ func TestIssueToken(t *testing.T) {
 		epi := staffAccount(t, d, e.s, "epi", rbac.Epidemiologist, e.js["420106"], "pw")
 		lab := staffAccount(t, d, e.s, "lab", rbac.LabTechnician, e.js["420106"], "pw")
 		for _, actor := range []rbac.Actor{epi.Actor(), lab.Actor()} {
-			if _, _, err := svc.IssueToken(ctx, actor, ok); !errors.Is(err, account.ErrForbidden) {
-				t.Errorf("IssueToken as %s = %v, want ErrForbidden", actor.Role, err)
+			if _, _, err := svc.IssueToken(ctx, actor, ok); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("IssueToken as %s = %v, want fault.ErrForbidden", actor.Role, err)
 			}
 		}
 		if tokens() != n {

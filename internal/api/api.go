@@ -16,6 +16,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/exposure"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -72,7 +73,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		err = problem.New(http.StatusNotFound, "Not found, or not in your jurisdiction.")
 	case errors.Is(err, healthcode.ErrNoCode):
 		err = problem.New(http.StatusNotFound, "No health code yet: make a first health declaration.")
-	case errors.Is(err, account.ErrForbidden), errors.Is(err, resident.ErrForbidden), errors.Is(err, healthcode.ErrForbidden):
+	case errors.Is(err, fault.ErrForbidden), errors.Is(err, fault.ErrForbidden), errors.Is(err, fault.ErrForbidden):
 		err = problem.New(http.StatusForbidden, "Your role may not do this.")
 	case errors.Is(err, account.ErrBusy):
 		err = &problem.Error{Status: http.StatusServiceUnavailable, Detail: "Too many sign-ins at once; retry shortly.", RetryAfter: 2}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/problem"
@@ -30,7 +31,7 @@ func (h *Handler) registry() *venue.Registry {
 // placeError maps the place registry's sentinels to problem details.
 func placeError(err error) error {
 	switch {
-	case errors.Is(err, venue.ErrForbidden):
+	case errors.Is(err, fault.ErrForbidden):
 		return problem.New(http.StatusForbidden, "Your role may not register or change this place.")
 	case errors.Is(err, venue.ErrDisabled):
 		return problem.New(http.StatusConflict, "The place is disabled: enable it to print its posters.")
@@ -147,7 +148,7 @@ func (h *Handler) pathPlace(r *http.Request) (venue.Place, error) {
 func (h *Handler) PlacePoster(w http.ResponseWriter, r *http.Request) {
 	p, err := h.pathPlace(r)
 	if err == nil && !venue.MayManage(auth.From(r.Context()).Actor, p) {
-		err = venue.ErrForbidden
+		err = fault.ErrForbidden
 	}
 	if err != nil {
 		h.fail(w, r, placeError(err))

@@ -11,14 +11,15 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sentinel errors every store maps its driver errors to.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = fault.New(fault.NotFound, "error.not_found", "not found")
+	ErrConflict = fault.New(fault.Conflict, "error.conflict", "conflict")
 )
 
 // ConflictError is an ErrConflict that names the constraint that refused
@@ -29,6 +30,9 @@ func (e *ConflictError) Error() string { return "conflict on " + e.Constraint }
 func (e *ConflictError) Is(target error) bool {
 	return target == ErrConflict
 }
+
+// FaultKind makes a ConflictError a conflict wherever it is classified.
+func (e *ConflictError) FaultKind() fault.Kind { return fault.Conflict }
 
 // MapError turns driver errors into the package sentinels.
 func MapError(err error) error {

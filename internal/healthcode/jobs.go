@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 )
@@ -262,7 +263,7 @@ func (s *Service) DryRun(ctx context.Context, source []byte) (rules.DryRunReport
 // refused with its problems and the rules in force stay.
 func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []byte, ch Change) (*Job, error) {
 	if !actor.Can(rbac.AreaRiskWrite) {
-		return nil, ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	proposed, err := rules.Parse(source)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -23,10 +24,9 @@ import (
 
 // Errors besides validation errors.
 var (
-	ErrForbidden = errors.New("healthcode: not allowed")
 	// ErrNoCode means the person has no code yet: they have not declared
 	// and no authority has entered anything about them.
-	ErrNoCode = errors.New("healthcode: no code yet; make a first declaration")
+	ErrNoCode = fault.New(fault.NotFound, "error.no_code", "healthcode: no code yet; make a first declaration")
 )
 
 // Lookback is how far back the rules look at inputs.
@@ -265,7 +265,7 @@ func (s *Service) Code(ctx context.Context, residentID int64) (Code, error) {
 // holder checks that actor is residentID or their guardian.
 func (s *Service) holder(ctx context.Context, actor rbac.Actor, residentID int64) (resident.Resident, error) {
 	if actor.Role != rbac.Resident || actor.ResidentID == 0 {
-		return resident.Resident{}, ErrForbidden
+		return resident.Resident{}, fault.ErrForbidden
 	}
 	r, err := s.Residents.Get(ctx, jurisdiction.All, residentID)
 	if err != nil {
@@ -309,7 +309,7 @@ func (s *Service) Declare(ctx context.Context, actor rbac.Actor, residentID int6
 func (s *Service) staffChange(ctx context.Context, actor rbac.Actor, perm rbac.Permission, residentID int64, kind string,
 	ch Change, apply func(tx *db.Tx) (before, after any, err error)) (Code, error) {
 	if !actor.Can(perm) {
-		return Code{}, ErrForbidden
+		return Code{}, fault.ErrForbidden
 	}
 	if _, err := s.Residents.Get(ctx, actor.ScopePath, residentID); err != nil {
 		return Code{}, err
@@ -410,7 +410,7 @@ func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID 
 		return Code{}, err
 	}
 	if !actor.Can(rbac.CaseWrite) {
-		return Code{}, ErrForbidden
+		return Code{}, fault.ErrForbidden
 	}
 	if _, err := s.Residents.Get(ctx, actor.ScopePath, residentID); err != nil {
 		return Code{}, err
@@ -500,7 +500,7 @@ func (s *Service) FileAppeal(ctx context.Context, actor rbac.Actor, residentID i
 // AnswerAppeal records the epidemiologist's answer to an appeal in scope.
 func (s *Service) AnswerAppeal(ctx context.Context, actor rbac.Actor, appealID int64, answer string) error {
 	if !actor.Can(rbac.CaseWrite) {
-		return ErrForbidden
+		return fault.ErrForbidden
 	}
 	ans, err := validMessage("answer", answer, 5, 2000)
 	if err != nil {
@@ -536,7 +536,7 @@ func (s *Service) AnswerAppeal(ctx context.Context, actor rbac.Actor, appealID i
 // returns a job that recomputes every code.
 func (s *Service) SetRiskArea(ctx context.Context, actor rbac.Actor, r RiskArea) (*Job, error) {
 	if !actor.Can(rbac.AreaRiskWrite) {
-		return nil, ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	if err := r.Validate(s.today()); err != nil {
 		return nil, err

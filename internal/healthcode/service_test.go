@@ -15,6 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/demo"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/notify"
@@ -154,7 +155,7 @@ func TestOverrideAppealAndScope(t *testing.T) {
 		}
 		// A community worker may not override; the checkpoint neither.
 		if _, err := f.svc.SetOverride(ctx, f.actor(t, "checkpoint-1"), me.ResidentID, healthcode.Override{Colour: "green", Until: f.today(),
-			Change: healthcode.Change{Reason: "let me through please", LegalBasis: "none"}}); !errors.Is(err, healthcode.ErrForbidden) {
+			Change: healthcode.Change{Reason: "let me through please", LegalBasis: "none"}}); !errors.Is(err, fault.ErrForbidden) {
 			t.Fatalf("checkpoint override: %v", err)
 		}
 		// Out of scope: epidemiologist-2 works in Wuchang; a Jiang'an resident is not found.
@@ -207,7 +208,7 @@ func TestRiskAreaRecomputesEveryone(t *testing.T) {
 		}
 		commander := f.actor(t, "commander-1")
 		if _, err := f.svc.SetRiskArea(ctx, f.actor(t, "epidemiologist-1"), healthcode.RiskArea{JurisdictionCode: "420102", Level: "high",
-			From: f.today().AddDays(-3), Change: healthcode.Change{Reason: "cluster", LegalBasis: "b"}}); !errors.Is(err, healthcode.ErrForbidden) {
+			From: f.today().AddDays(-3), Change: healthcode.Change{Reason: "cluster", LegalBasis: "b"}}); !errors.Is(err, fault.ErrForbidden) {
 			t.Fatalf("epidemiologist sets risk: %v", err)
 		}
 		job, err := f.svc.SetRiskArea(ctx, commander, healthcode.RiskArea{JurisdictionCode: "420102", Level: "high",

@@ -9,12 +9,10 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
-
-// ErrForbidden means the actor may not do this at all.
-var ErrForbidden = errors.New("resident: not allowed")
 
 // Service runs the rules for reading and registering people.
 type Service struct {
@@ -27,7 +25,7 @@ type Service struct {
 // Self returns the resident an account of role Resident belongs to.
 func (s *Service) Self(ctx context.Context, actor rbac.Actor) (Resident, error) {
 	if actor.Role != rbac.Resident || actor.ResidentID == 0 {
-		return Resident{}, ErrForbidden
+		return Resident{}, fault.ErrForbidden
 	}
 	return s.Residents.Get(ctx, "/", actor.ResidentID)
 }
@@ -36,7 +34,7 @@ func (s *Service) Self(ctx context.Context, actor rbac.Actor) (Resident, error) 
 // reported as not found.
 func (s *Service) Dependent(ctx context.Context, actor rbac.Actor, id int64) (Resident, error) {
 	if actor.Role != rbac.Resident {
-		return Resident{}, ErrForbidden
+		return Resident{}, fault.ErrForbidden
 	}
 	r, err := s.Residents.Get(ctx, "/", id)
 	if err != nil {
@@ -66,7 +64,7 @@ func (s *Service) AddDependent(ctx context.Context, actor rbac.Actor, n New, tod
 		return Resident{}, err
 	}
 	if guardian.IsDependent() {
-		return Resident{}, ErrForbidden
+		return Resident{}, fault.ErrForbidden
 	}
 	if strings.TrimSpace(n.CommunityCode) == "" {
 		n.CommunityCode = guardian.CommunityCode
@@ -109,7 +107,7 @@ func (s *Service) AddDependent(ctx context.Context, actor rbac.Actor, n New, tod
 // is not returned if the log entry cannot be written.
 func (s *Service) ReadForStaff(ctx context.Context, actor rbac.Actor, id int64, purpose string) (Resident, error) {
 	if !actor.Can(rbac.ResidentRead) {
-		return Resident{}, ErrForbidden
+		return Resident{}, fault.ErrForbidden
 	}
 	if !accesslog.ValidPurpose(purpose) {
 		return Resident{}, validation.Field("purpose", "accesslog.purpose")
@@ -128,7 +126,7 @@ func (s *Service) ReadForStaff(ctx context.Context, actor rbac.Actor, id int64, 
 // the actor's scope; each person found is a logged read.
 func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, phone, purpose string) ([]Resident, error) {
 	if !actor.Can(rbac.ResidentRead) {
-		return nil, ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	if !accesslog.ValidPurpose(purpose) {
 		return nil, validation.Field("purpose", "accesslog.purpose")
@@ -171,7 +169,7 @@ func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, 
 // (a community worker signing up someone without a phone, for example).
 func (s *Service) RegisterByStaff(ctx context.Context, actor rbac.Actor, n New, today civil.Date) (Resident, error) {
 	if !actor.Can(rbac.ResidentWrite) {
-		return Resident{}, ErrForbidden
+		return Resident{}, fault.ErrForbidden
 	}
 	if err := n.Validate(s.IDKind, today, false); err != nil {
 		return Resident{}, err

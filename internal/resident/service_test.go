@@ -10,6 +10,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
@@ -94,8 +95,8 @@ func TestService(t *testing.T) {
 				t.Error("empty purpose accepted")
 			}
 			for _, actor := range []rbac.Actor{commander, lab, {Role: rbac.Resident, ResidentID: a.ID, ScopePath: "/"}} {
-				if _, err := svc.ReadForStaff(ctx, actor, a.ID, "case_investigation"); !errors.Is(err, resident.ErrForbidden) {
-					t.Errorf("ReadForStaff as %s = %v, want ErrForbidden", actor.Role, err)
+				if _, err := svc.ReadForStaff(ctx, actor, a.ID, "case_investigation"); !errors.Is(err, fault.ErrForbidden) {
+					t.Errorf("ReadForStaff as %s = %v, want fault.ErrForbidden", actor.Role, err)
 				}
 			}
 			if _, err := svc.ReadForStaff(ctx, worker102, a.ID, "case_investigation"); !errors.Is(err, db.ErrNotFound) {
@@ -155,8 +156,8 @@ func TestService(t *testing.T) {
 			validationtest.WantField(t, err, "q", "required")
 			_, err = svc.FindForStaff(ctx, worker, idA, "", "because")
 			validationtest.WantField(t, err, "purpose", "accesslog.purpose")
-			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing"); !errors.Is(err, resident.ErrForbidden) {
-				t.Errorf("FindForStaff as commander = %v, want ErrForbidden", err)
+			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("FindForStaff as commander = %v, want fault.ErrForbidden", err)
 			}
 			if after := len(accessLog(t, d)); after != before {
 				t.Fatalf("nothing found but log grew: %d -> %d", before, after)
@@ -215,18 +216,18 @@ func TestService(t *testing.T) {
 			if _, err := svc.Dependent(ctx, guardian, b.ID); !errors.Is(err, db.ErrNotFound) {
 				t.Errorf("Dependent of a non-dependent = %v, want ErrNotFound", err)
 			}
-			if _, err := svc.Dependent(ctx, worker, dep1.ID); !errors.Is(err, resident.ErrForbidden) {
-				t.Errorf("Dependent as staff = %v, want ErrForbidden", err)
+			if _, err := svc.Dependent(ctx, worker, dep1.ID); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("Dependent as staff = %v, want fault.ErrForbidden", err)
 			}
 
 			// A dependent cannot add dependents, nor can staff through this path.
 			residents := f.count(t, "residents")
 			asDep := rbac.Actor{Role: rbac.Resident, ResidentID: dep1.ID}
-			if _, err := svc.AddDependent(ctx, asDep, resident.New{Name: "刘小小", IDNumber: cnID("420102", "20200101", "022")}, today); !errors.Is(err, resident.ErrForbidden) {
-				t.Errorf("AddDependent by a dependent = %v, want ErrForbidden", err)
+			if _, err := svc.AddDependent(ctx, asDep, resident.New{Name: "刘小小", IDNumber: cnID("420102", "20200101", "022")}, today); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("AddDependent by a dependent = %v, want fault.ErrForbidden", err)
 			}
-			if _, err := svc.AddDependent(ctx, worker102, resident.New{Name: "刘小小", IDNumber: cnID("420102", "20200101", "022")}, today); !errors.Is(err, resident.ErrForbidden) {
-				t.Errorf("AddDependent by staff = %v, want ErrForbidden", err)
+			if _, err := svc.AddDependent(ctx, worker102, resident.New{Name: "刘小小", IDNumber: cnID("420102", "20200101", "022")}, today); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("AddDependent by staff = %v, want fault.ErrForbidden", err)
 			}
 			if got := f.count(t, "residents"); got != residents {
 				t.Fatalf("refused dependents were stored: %d -> %d", residents, got)
@@ -255,8 +256,8 @@ func TestService(t *testing.T) {
 			n := resident.New{Name: "周八", IDNumber: cnID("420102", "19880808", "881"), CommunityCode: "420102001"}
 			_, err := svc.RegisterByStaff(ctx, worker, n, today)
 			validationtest.WantField(t, err, "community_code", "resident.community")
-			if _, err := svc.RegisterByStaff(ctx, commander, n, today); !errors.Is(err, resident.ErrForbidden) {
-				t.Fatalf("RegisterByStaff as commander = %v, want ErrForbidden", err)
+			if _, err := svc.RegisterByStaff(ctx, commander, n, today); !errors.Is(err, fault.ErrForbidden) {
+				t.Fatalf("RegisterByStaff as commander = %v, want fault.ErrForbidden", err)
 			}
 			r, err := svc.RegisterByStaff(ctx, worker102, n, today)
 			if err != nil || r.ID == 0 || r.CommunityCode != "420102001" || r.IsDependent() {
@@ -269,10 +270,10 @@ func TestService(t *testing.T) {
 			if err != nil || r.ID != a.ID {
 				t.Fatalf("Self = %+v, %v", r, err)
 			}
-			if _, err := svc.Self(ctx, worker); !errors.Is(err, resident.ErrForbidden) {
+			if _, err := svc.Self(ctx, worker); !errors.Is(err, fault.ErrForbidden) {
 				t.Fatalf("Self as staff = %v", err)
 			}
-			if _, err := svc.Self(ctx, rbac.Actor{Role: rbac.Resident}); !errors.Is(err, resident.ErrForbidden) {
+			if _, err := svc.Self(ctx, rbac.Actor{Role: rbac.Resident}); !errors.Is(err, fault.ErrForbidden) {
 				t.Fatalf("Self without resident = %v", err)
 			}
 		})

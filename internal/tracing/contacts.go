@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -118,16 +119,13 @@ type FollowUpFilter struct {
 	Limit     int    // 200 when 0
 }
 
-// ErrForbidden refuses a reader without the permission.
-var ErrForbidden = healthcode.ErrForbidden
-
 // FollowUps lists the traced contacts in force living in the actor's scope
 // (or one community of it), exposed in the last Window days, those still
 // pending first. Every person listed is a read of their data: each is
 // logged with the purpose quarantine follow-up.
 func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access accesslog.Store, f FollowUpFilter) ([]FollowUp, error) {
 	if !actor.Can(rbac.ResidentWrite) && !actor.Can(rbac.CaseWrite) {
-		return nil, ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	if f.Status != "" && !slices.Contains(FollowUpStatuses, f.Status) {
 		return nil, validation.Field("status", "invalid")
@@ -205,7 +203,7 @@ func (c *FollowUpChange) Validate() error {
 // scope; the write is logged as a read of the person's data.
 func (s *Service) SetFollowUp(ctx context.Context, actor rbac.Actor, access accesslog.Store, contactID int64, c FollowUpChange) error {
 	if !actor.Can(rbac.ResidentWrite) && !actor.Can(rbac.CaseWrite) {
-		return ErrForbidden
+		return fault.ErrForbidden
 	}
 	if err := c.Validate(); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
@@ -238,7 +239,7 @@ func (s *Service) CaseChanged(ctx context.Context, actor rbac.Actor, residentID 
 // check-ins may have arrived from phones that were offline.
 func (s *Service) Retrace(ctx context.Context, actor rbac.Actor, residentID int64) (Trace, error) {
 	if !actor.Can(rbac.CaseWrite) {
-		return Trace{}, healthcode.ErrForbidden
+		return Trace{}, fault.ErrForbidden
 	}
 	return s.trace(ctx, actor, residentID, true, false)
 }

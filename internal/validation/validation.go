@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/outbreak-platform/outbreak/internal/fault"
 )
 
 // FieldError says what is wrong with one field.
@@ -59,6 +61,9 @@ func (e *Errors) Err() error {
 	}
 	return e
 }
+
+// FaultKind makes field errors invalid input wherever they are classified.
+func (e *Errors) FaultKind() fault.Kind { return fault.Invalid }
 
 func (e *Errors) Error() string {
 	parts := make([]string, len(e.Fields))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -60,7 +61,7 @@ func (r *Registry) Register(ctx context.Context, a rbac.Actor, n New) (Place, er
 }
 
 // SetDisabled disables or enables a place that a may manage (MayManage;
-// ErrForbidden otherwise) and records the change with reason, which may be
+// fault.ErrForbidden otherwise) and records the change with reason, which may be
 // empty. Setting what is already set changes nothing and records nothing.
 // It returns the place as it now is.
 func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disabled bool, reason string) (Place, error) {
@@ -81,7 +82,7 @@ func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disa
 			return err
 		}
 		if !MayManage(a, p) {
-			return ErrForbidden
+			return fault.ErrForbidden
 		}
 		if p.Disabled == disabled {
 			return nil

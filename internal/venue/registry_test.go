@@ -11,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
@@ -48,7 +49,7 @@ func TestRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Refused registrations leave neither a place nor an entry.
-		if _, err := reg.Register(ctx, as.owner, trip(venue.Train, "D1", civil.Of(now))); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.Register(ctx, as.owner, trip(venue.Train, "D1", civil.Of(now))); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("resident registers a train: %v", err)
 		}
 		_, err = reg.Register(ctx, as.owner, shop("", "420106001"))
@@ -64,10 +65,10 @@ func TestRegistry(t *testing.T) {
 		}
 
 		// Disabling: by the owner only; the entry says before and after.
-		if _, err := reg.SetDisabled(ctx, as.neighbour, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.neighbour, market.ID, true, ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("neighbour disables the market: %v", err)
 		}
-		if _, err := reg.SetDisabled(ctx, as.worker, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.worker, market.ID, true, ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("worker disables a shop: %v", err)
 		}
 		if _, err := reg.SetDisabled(ctx, as.owner, 1e9, true, ""); !errors.Is(err, db.ErrNotFound) {

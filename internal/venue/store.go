@@ -9,13 +9,11 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
-
-// ErrForbidden means the actor may not register or change such a place.
-var ErrForbidden = errors.New("venue: not allowed")
 
 // Filter narrows a search of places.
 type Filter struct {
@@ -28,7 +26,7 @@ type Filter struct {
 // Store keeps the places.
 type Store interface {
 	// Create registers a place for a, who must be allowed to (MayRegister,
-	// MayRegisterAt): ErrForbidden otherwise. A resident becomes the owner
+	// MayRegisterAt): fault.ErrForbidden otherwise. A resident becomes the owner
 	// of the venue. A second vehicle with the same service number and date
 	// is a field error on service_number.
 	Create(ctx context.Context, q db.Q, a rbac.Actor, n New) (Place, error)
@@ -71,7 +69,7 @@ const selectFrom = `SELECT p.id, p.kind, p.type, p.name, p.address, p.latitude, 
 func (s *store) Create(ctx context.Context, q db.Q, a rbac.Actor, n New) (Place, error) {
 	defer s.d.Observe("venue.create", time.Now())
 	if n.Type.Valid() && !MayRegister(a, n.Type) || len(RegisterableTypes(a)) == 0 {
-		return Place{}, ErrForbidden
+		return Place{}, fault.ErrForbidden
 	}
 	if err := n.Validate(civil.Of(s.now())); err != nil {
 		return Place{}, err

@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -151,8 +152,8 @@ func TestStore(t *testing.T) {
 			{"checkpoint registers anything", as.checkpoint, shop("店", "420106001")},
 			{"epidemiologist registers anything", as.epid, venue.New{}},
 		} {
-			if _, err := s.Create(ctx, d.W, tc.a, tc.n); !errors.Is(err, venue.ErrForbidden) {
-				t.Errorf("%s: %v; want ErrForbidden", tc.name, err)
+			if _, err := s.Create(ctx, d.W, tc.a, tc.n); !errors.Is(err, fault.ErrForbidden) {
+				t.Errorf("%s: %v; want fault.ErrForbidden", tc.name, err)
 			}
 		}
 		_, err = s.Create(ctx, d.W, as.farWorker, venue.New{Type: venue.CompoundEntrance, Name: "x", Address: "x",
@@ -253,13 +254,13 @@ func TestStore(t *testing.T) {
 
 		// SetDisabled: by whoever may manage the place.
 		reg := &venue.Registry{DB: d, Store: s}
-		if _, err := reg.SetDisabled(ctx, as.neighbour, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.neighbour, market.ID, true, ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("neighbour disables the market: %v", err)
 		}
-		if _, err := reg.SetDisabled(ctx, as.farWorker, gate.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.farWorker, gate.ID, true, ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("far worker disables the gate: %v", err)
 		}
-		if _, err := reg.SetDisabled(ctx, as.worker, market.ID, true, ""); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := reg.SetDisabled(ctx, as.worker, market.ID, true, ""); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("worker disables a shop: %v", err)
 		}
 		if _, err := reg.SetDisabled(ctx, as.owner, 1e9, true, ""); !errors.Is(err, db.ErrNotFound) {

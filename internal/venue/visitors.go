@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
@@ -127,7 +128,7 @@ const selectVisits = `SELECT v.id, v.place_id, v.resident_id, v.host_unit, v.hos
 	FROM visitor_registrations v JOIN places p ON p.id = v.place_id JOIN residents r ON r.id = v.resident_id `
 
 // Register records that resident a visits through the compound entrance
-// placeID. Only a resident registers (ErrForbidden otherwise), only at an
+// placeID. Only a resident registers (fault.ErrForbidden otherwise), only at an
 // enabled compound entrance (ErrNotVisitable, ErrDisabled; db.ErrNotFound
 // for no place). A registration whose client id is already stored is not
 // stored again: Register returns the stored one and created false; a client
@@ -135,7 +136,7 @@ const selectVisits = `SELECT v.id, v.place_id, v.resident_id, v.host_unit, v.hos
 func (v *Visitors) Register(ctx context.Context, a rbac.Actor, placeID int64, n NewVisit) (visit Visit, created bool, err error) {
 	defer v.DB.Observe("venue.visit_register", time.Now())
 	if a.Role != rbac.Resident || a.ResidentID == 0 {
-		return Visit{}, false, ErrForbidden
+		return Visit{}, false, fault.ErrForbidden
 	}
 	var p Place
 	if err := db.Get(ctx, v.DB.R, &p, selectFrom+"WHERE p.id = ?", placeID); err != nil {
@@ -184,7 +185,7 @@ func MayListVisitors(a rbac.Actor) bool {
 // read was not logged.
 func (v *Visitors) List(ctx context.Context, a rbac.Actor, f VisitFilter, purpose string) ([]Visit, error) {
 	if !MayListVisitors(a) {
-		return nil, ErrForbidden
+		return nil, fault.ErrForbidden
 	}
 	if !accesslog.ValidPurpose(purpose) {
 		return nil, validation.Field("purpose", "accesslog.purpose")

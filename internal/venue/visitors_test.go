@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
 	"github.com/outbreak-platform/outbreak/internal/venue"
@@ -121,7 +122,7 @@ func TestVisitors(t *testing.T) {
 		if _, _, err := vs.Register(ctx, as.neighbour, market.ID, other); !errors.Is(err, venue.ErrNotVisitable) {
 			t.Errorf("visit a shop: %v", err)
 		}
-		if _, _, err := vs.Register(ctx, as.worker, gate.ID, other); !errors.Is(err, venue.ErrForbidden) {
+		if _, _, err := vs.Register(ctx, as.worker, gate.ID, other); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("a worker registers a visit: %v", err)
 		}
 		if _, _, err := vs.Register(ctx, as.neighbour, 1e9, other); !errors.Is(err, db.ErrNotFound) {
@@ -174,10 +175,10 @@ func TestVisitors(t *testing.T) {
 		if list, err := vs.List(ctx, as.worker, venue.VisitFilter{BeforeID: nv.ID, Limit: 1}, "contact_tracing"); err != nil || len(list) != 1 || list[0].ID != v.ID {
 			t.Fatalf("the next page: %+v, %v", list, err)
 		}
-		if _, err := vs.List(ctx, as.admin, day, "contact_tracing"); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := vs.List(ctx, as.admin, day, "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("admin lists visitors: %v", err)
 		}
-		if _, err := vs.List(ctx, as.epid, day, "contact_tracing"); !errors.Is(err, venue.ErrForbidden) {
+		if _, err := vs.List(ctx, as.epid, day, "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
 			t.Errorf("epidemiologist lists visitors: %v", err)
 		}
 		_, err = vs.List(ctx, as.worker, day, "curiosity")

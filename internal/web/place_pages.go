@@ -13,6 +13,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -39,7 +40,7 @@ func (h *Handler) visitors() *venue.Visitors {
 func (h *Handler) placeFail(w http.ResponseWriter, r *http.Request, p *page, form string, err error) {
 	status, key := 0, ""
 	switch {
-	case errors.Is(err, venue.ErrForbidden):
+	case errors.Is(err, fault.ErrForbidden):
 		status, key = http.StatusForbidden, "error.forbidden"
 	case errors.Is(err, venue.ErrDisabled):
 		status, key = http.StatusConflict, "place.disabled_note"
@@ -64,11 +65,11 @@ func (h *Handler) placeOf(r *http.Request) (venue.Place, error) {
 }
 
 // managedPlace reads the place of the path, which the signed-in actor must
-// be allowed to manage (venue.ErrForbidden otherwise).
+// be allowed to manage (fault.ErrForbidden otherwise).
 func (h *Handler) managedPlace(r *http.Request) (venue.Place, error) {
 	p, err := h.placeOf(r)
 	if err == nil && !venue.MayManage(auth.From(r.Context()).Actor, p) {
-		err = venue.ErrForbidden
+		err = fault.ErrForbidden
 	}
 	return p, err
 }
@@ -134,7 +135,7 @@ func (h *Handler) placeFormPage(w http.ResponseWriter, r *http.Request) (*page, 
 	d := placeFormData{Types: venue.RegisterableTypes(a), MaxName: venue.MaxNameRunes, MaxAddress: venue.MaxAddressRunes}
 	p.Data = d
 	if len(d.Types) == 0 {
-		return p, venue.ErrForbidden
+		return p, fault.ErrForbidden
 	}
 	for _, t := range d.Types {
 		d.Venue = d.Venue || t.Kind() == venue.Venue
@@ -218,7 +219,7 @@ func (h *Handler) PlaceCreate(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context()).Actor
 	n, err := placeInput(r.PostForm, h.today())
 	if n.Type.Valid() && !venue.MayRegister(a, n.Type) {
-		err = venue.ErrForbidden
+		err = fault.ErrForbidden
 	}
 	if err != nil {
 		h.placeFail(w, r, p, "place_new", err)
@@ -477,7 +478,7 @@ func (h *Handler) VisitorList(w http.ResponseWriter, r *http.Request) {
 	p := h.newPage(w, r, "visitors.title")
 	a := auth.From(r.Context()).Actor
 	if !venue.MayListVisitors(a) {
-		h.placeFail(w, r, p, "", venue.ErrForbidden)
+		h.placeFail(w, r, p, "", fault.ErrForbidden)
 		return
 	}
 	q := r.URL.Query()

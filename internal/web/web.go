@@ -28,6 +28,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/exposure"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
@@ -240,7 +241,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p *page, form str
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		status, key = http.StatusNotFound, "error.not_found"
-	case errors.Is(err, account.ErrForbidden), errors.Is(err, resident.ErrForbidden):
+	case errors.Is(err, fault.ErrForbidden), errors.Is(err, fault.ErrForbidden):
 		status, key = http.StatusForbidden, "error.forbidden"
 	case errors.Is(err, account.ErrBusy):
 		status, key = http.StatusServiceUnavailable, "error.busy"
