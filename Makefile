@@ -14,7 +14,7 @@ build: assets
 
 # The checkpoint page's script: the npm packages pinned in
 # web/checkpoint/package-lock.json (installed again only when it changes),
-# then web/checkpoint/src bundled into internal/checkpoint/static/checkpoint.js,
+# then web/checkpoint/src bundled into internal/http/checkpoint/static/checkpoint.js,
 # which is committed so that `go build` works from a clean clone.
 assets: $(CHECKPOINT)/node_modules/.installed $(CHECKIN)/node_modules/.installed $(MAP)/node_modules/.installed
 	cd $(CHECKPOINT) && npm run --silent build
@@ -26,13 +26,13 @@ $(CHECKPOINT)/node_modules/.installed: $(CHECKPOINT)/package.json $(CHECKPOINT)/
 	touch $@
 
 # The check-in page's script (issue 4): web/checkin/src, with the
-# checkpoint's camera scanner, bundled into internal/web/static/checkin.js.
+# checkpoint's camera scanner, bundled into internal/http/render/static/checkin.js.
 $(CHECKIN)/node_modules/.installed: $(CHECKIN)/package.json $(CHECKIN)/package-lock.json
 	cd $(CHECKIN) && npm ci --no-audit --no-fund
 	touch $@
 
 # The public map's script and stylesheet (issue 4): web/map/src with
-# Leaflet, bundled into internal/web/static/map.js and map.css.
+# Leaflet, bundled into internal/http/render/static/map.js and map.css.
 $(MAP)/node_modules/.installed: $(MAP)/package.json $(MAP)/package-lock.json
 	cd $(MAP) && npm ci --no-audit --no-fund
 	touch $@

@@ -4,7 +4,7 @@
 // each verified at its own check-in time, and each either refused with a
 // reason or stored exactly once however often a phone sends it.
 //
-// The pages (internal/web) and the API (internal/api) are thin over it.
+// The pages and the API (internal/http/checkin) are thin over it.
 package checkin
 
 import (

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
@@ -26,9 +24,6 @@ import (
 // (issuer.ResidentOf) names the resident. The check-in's client id is
 // derived from the passage's, and its time is the passage's, so a passage
 // sent again is one check-in.
-
-// PlacesPath lists the places an operator may stand at.
-const PlacesPath = "/api/v1/checkpoint/places"
 
 // Holders names the resident a pass's holder id was issued to:
 // *issuer.Issuer.
@@ -48,9 +43,67 @@ func PlaceOK(a rbac.Actor, p venue.Place) bool {
 	return p.Kind == venue.Venue && a.ScopePath != "" && jurisdiction.InScope(a.ScopePath, p.JurisdictionPath)
 }
 
+// Service records what checkpoints see: passages, and those at a place as
+// check-ins of the passes' holders.
+type Service struct {
+	Store Store
+	// Region is the region whose passes are this issuer's.
+	Region string
+	Now    func() time.Time
+	// Places, Holders and CheckIns turn accepted passages at a place into
+	// check-ins; without them passages carry no place.
+	Places   venue.Store
+	Holders  Holders
+	CheckIns CheckIns
+}
+
+// Record takes a batch of passages from actor's checkpoint page and
+// records each once; those accepted at a place become check-ins.
+func (s *Service) Record(ctx context.Context, actor rbac.Actor, b Batch) (Recorded, error) {
+	now := s.Now()
+	if err := b.Validate(now); err != nil {
+		return Recorded{}, err
+	}
+	places, err := s.checkPlaces(ctx, actor, b.Passages)
+	if err != nil {
+		return Recorded{}, err
+	}
+	rec, err := s.Store.Record(ctx, actor, b.Passages, now)
+	if err != nil {
+		return Recorded{}, err
+	}
+	// Every accepted passage at a place, new or sent again: a check-in lost
+	// to a failure after the passages were stored is made when the page
+	// sends them again; one already made is kept once.
+	if rec.CheckIns, err = s.checkIns(ctx, b.Passages, places); err != nil {
+		return Recorded{}, err
+	}
+	return rec, nil
+}
+
+// Day is the count of a day's passages at checkpoints in a scope.
+type Day struct {
+	Date string    `json:"date"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	Summary
+}
+
+// Today counts today's passages at checkpoints in actor's scope.
+func (s *Service) Today(ctx context.Context, actor rbac.Actor) (Day, error) {
+	now := s.Now()
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	to := from.AddDate(0, 0, 1)
+	sum, err := s.Store.Summary(ctx, actor.ScopePath, from, to)
+	if err != nil {
+		return Day{}, err
+	}
+	return Day{Date: from.Format(time.DateOnly), From: from, To: to, Summary: sum}, nil
+}
+
 // checkPlaces checks the place of every passage, returning the places by
 // id, or field errors naming passages[i].place_id.
-func (h *Handler) checkPlaces(ctx context.Context, a rbac.Actor, ps []Passage) (map[int64]venue.Place, error) {
+func (h *Service) checkPlaces(ctx context.Context, a rbac.Actor, ps []Passage) (map[int64]venue.Place, error) {
 	places := map[int64]venue.Place{}
 	bad := map[int64]bool{}
 	var e validation.Errors
@@ -86,14 +139,14 @@ func (h *Handler) checkPlaces(ctx context.Context, a rbac.Actor, ps []Passage) (
 // and stores them, returning how many were new. A passage whose holder id
 // this issuer did not give out (a pass of before the record was kept) is
 // left a passage.
-func (h *Handler) checkIns(ctx context.Context, ps []Passage, places map[int64]venue.Place) (int, error) {
+func (h *Service) checkIns(ctx context.Context, ps []Passage, places map[int64]venue.Place) (int, error) {
 	if h.CheckIns == nil || h.Holders == nil {
 		return 0, nil
 	}
 	var cs []tracing.CheckIn
 	for _, p := range ps {
 		pl, ok := places[p.PlaceID]
-		if p.Result != Accepted || !ok || pl.Disabled || p.Region != h.Issuer.Region {
+		if p.Result != Accepted || !ok || pl.Disabled || p.Region != h.Region {
 			continue
 		}
 		rid, err := h.Holders.ResidentOf(ctx, p.Holder, p.SeenAt)
@@ -127,23 +180,19 @@ type PlaceView struct {
 	Address string     `json:"address"`
 }
 
-// PlaceList lists the places in the operator's scope whose name starts
-// with ?q= (all, up to 200, without), for the page's choice of where it
-// stands.
-func (h *Handler) PlaceList(w http.ResponseWriter, r *http.Request) {
-	a := auth.From(r.Context()).Actor
+// PlacesFor lists the places in a's scope whose name starts with q (all,
+// up to 200, when q is empty), for the page's choice of where it stands.
+func (h *Service) PlacesFor(ctx context.Context, a rbac.Actor, q string) ([]PlaceView, error) {
 	out := []PlaceView{}
-	if h.Places != nil && a.ScopePath != "" {
-		ps, err := h.Places.Search(r.Context(), a.ScopePath, venue.Filter{NamePrefix: strings.TrimSpace(r.URL.Query().Get("q")),
-			Kind: venue.Venue, Limit: 200})
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		for _, p := range ps {
-			out = append(out, PlaceView{ID: p.ID, Type: p.Type, Name: p.Name, Address: p.Address})
-		}
+	if h.Places == nil || a.ScopePath == "" {
+		return out, nil
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	h.write(w, r, http.StatusOK, map[string]any{"places": out})
+	ps, err := h.Places.Search(ctx, a.ScopePath, venue.Filter{NamePrefix: strings.TrimSpace(q), Kind: venue.Venue, Limit: 200})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out = append(out, PlaceView{ID: p.ID, Type: p.Type, Name: p.Name, Address: p.Address})
+	}
+	return out, nil
 }

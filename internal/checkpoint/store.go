@@ -3,18 +3,18 @@ package checkpoint
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
 
 // ErrNoPost means the actor is not an account posted to a jurisdiction, so
 // there is no checkpoint to record a passage at.
-var ErrNoPost = errors.New("checkpoint: the actor has no account and jurisdiction")
+var ErrNoPost = fault.New(fault.Forbidden, "checkpoint.no_post", "checkpoint: the actor has no account and jurisdiction")
 
 // Recorded says what became of a batch.
 type Recorded struct {

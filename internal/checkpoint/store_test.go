@@ -4,84 +4,39 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/checkpoint"
+	"github.com/outbreak-platform/outbreak/internal/checkpoint/checkpointtest"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
-	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
-	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
-
-// post is a checkpoint account at a jurisdiction, as an actor.
-type post struct {
-	actor rbac.Actor
-	j     jurisdiction.Jurisdiction
-}
-
-// fixture builds city 4201 > districts 420106 and 420102, with one
-// checkpoint account in each district.
-func fixture(t *testing.T, d *db.DB) (wuchang, jiangan post, city jurisdiction.Jurisdiction) {
-	t.Helper()
-	ctx := context.Background()
-	made := jurisdictiontest.Region(t, d)
-	accounts := account.NewStore(d)
-	mk := func(username string, j jurisdiction.Jurisdiction) post {
-		id, err := accounts.Create(ctx, d.W, account.Account{Username: username, PasswordHash: "x", Role: rbac.Checkpoint,
-			DisplayName: username, Lang: "zh", JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}})
-		if err != nil {
-			t.Fatalf("create %s: %v", username, err)
-		}
-		a, err := accounts.Get(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return post{actor: a.Actor(), j: j}
-	}
-	return mk("checkpoint-a", made["420106"]), mk("checkpoint-b", made["420102"]), made["4201"]
-}
-
-var seq atomic.Int64
-
-// newPassage returns an accepted passage of colour, or with colour "" a
-// refused one.
-func newPassage(seen time.Time, colour string) checkpoint.Passage {
-	p := checkpoint.Passage{ClientID: fmt.Sprintf("00000000-0000-4000-8000-%012d", seq.Add(1)), SeenAt: seen, Result: checkpoint.Accepted,
-		Holder: "MFRGGZDFMZTWQ2LK", Region: "4201", Colour: colour, KID: "AAAAAAAAAAA"}
-	if colour == "" {
-		p.Result, p.Reason, p.Holder, p.Region = checkpoint.Refused, "bad_signature", "", ""
-	}
-	return p
-}
 
 func TestStore(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		s := checkpoint.NewStore(d)
-		wuchang, jiangan, city := fixture(t, d)
+		wuchang, jiangan, city := checkpointtest.Fixture(t, d)
 		day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 		at := day.Add(9 * time.Hour)
 
-		batch := []checkpoint.Passage{newPassage(at, "green"), newPassage(at, "green"), newPassage(at, "red"), newPassage(at, "")}
-		rec, err := s.Record(ctx, wuchang.actor, batch, at)
+		batch := []checkpoint.Passage{checkpointtest.NewPassage(at, "green"), checkpointtest.NewPassage(at, "green"), checkpointtest.NewPassage(at, "red"), checkpointtest.NewPassage(at, "")}
+		rec, err := s.Record(ctx, wuchang.Actor, batch, at)
 		if err != nil || rec != (checkpoint.Recorded{Received: 4, New: 4}) {
 			t.Fatalf("first batch: %+v, %v", rec, err)
 		}
 		// The same batch again, with one new passage and one twice over.
-		again := append(batch, newPassage(at.Add(time.Minute), "yellow"))
+		again := append(batch, checkpointtest.NewPassage(at.Add(time.Minute), "yellow"))
 		again = append(again, again[len(again)-1])
-		rec, err = s.Record(ctx, wuchang.actor, again, at.Add(time.Hour))
+		rec, err = s.Record(ctx, wuchang.Actor, again, at.Add(time.Hour))
 		if err != nil || rec != (checkpoint.Recorded{Received: 6, New: 1, Duplicates: 5}) {
 			t.Fatalf("batch sent again: %+v, %v", rec, err)
 		}
 		// Another checkpoint, yesterday and today.
-		if _, err := s.Record(ctx, jiangan.actor, []checkpoint.Passage{newPassage(at, "green"), newPassage(day.Add(-time.Minute), "green")}, at); err != nil {
+		if _, err := s.Record(ctx, jiangan.Actor, []checkpoint.Passage{checkpointtest.NewPassage(at, "green"), checkpointtest.NewPassage(day.Add(-time.Minute), "green")}, at); err != nil {
 			t.Fatal(err)
 		}
 
@@ -100,8 +55,8 @@ func TestStore(t *testing.T) {
 			batch[3].ClientID); err != nil {
 			t.Fatal(err)
 		}
-		if refused.Holder.Valid || refused.Colour.Valid || refused.Reason.String != "bad_signature" || refused.Juris != wuchang.j.ID ||
-			refused.By != wuchang.actor.AccountID {
+		if refused.Holder.Valid || refused.Colour.Valid || refused.Reason.String != "bad_signature" || refused.Juris != wuchang.J.ID ||
+			refused.By != wuchang.Actor.AccountID {
 			t.Fatalf("refused passage stored as %+v", refused)
 		}
 
@@ -110,8 +65,8 @@ func TestStore(t *testing.T) {
 			scope string
 			want  checkpoint.Summary
 		}{
-			{wuchang.j.Path, checkpoint.Summary{Green: 2, Yellow: 1, Red: 1, Refused: 1, Total: 5}},
-			{jiangan.j.Path, checkpoint.Summary{Green: 1, Total: 1}},
+			{wuchang.J.Path, checkpoint.Summary{Green: 2, Yellow: 1, Red: 1, Refused: 1, Total: 5}},
+			{jiangan.J.Path, checkpoint.Summary{Green: 1, Total: 1}},
 			{city.Path, checkpoint.Summary{Green: 3, Yellow: 1, Red: 1, Refused: 1, Total: 6}},
 			{"", checkpoint.Summary{}},
 		} {
@@ -126,8 +81,8 @@ func TestStore(t *testing.T) {
 			t.Errorf("record without a post: %v, want ErrNoPost", err)
 		}
 		// A batch that fails halfway writes nothing.
-		bad := []checkpoint.Passage{newPassage(at, "green"), newPassage(at, "purple")}
-		if _, err := s.Record(ctx, wuchang.actor, bad, at); err == nil {
+		bad := []checkpoint.Passage{checkpointtest.NewPassage(at, "green"), checkpointtest.NewPassage(at, "purple")}
+		if _, err := s.Record(ctx, wuchang.Actor, bad, at); err == nil {
 			t.Error("a passage of colour purple was stored")
 		}
 		if err := db.Get(ctx, d.R, &rows, "SELECT count(*) FROM passages"); err != nil || rows != 7 {

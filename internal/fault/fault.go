@@ -8,6 +8,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is what sort of failure an error is, as a caller sees it.
@@ -32,9 +33,20 @@ const (
 	Unavailable
 	// TooMany is a caller over its rate limit; it may retry later.
 	TooMany
+	// Malformed is input that cannot be read at all (broken JSON, a body
+	// of the wrong type or size), before any rule is applied to it.
+	Malformed
+	// TooLarge is input over its size limit.
+	TooLarge
+	// Unsupported is input in a format the endpoint does not take.
+	Unsupported
+	// Unauthenticated is a request that needs a signed-in account or a
+	// valid API token and has neither.
+	Unauthenticated
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "forbidden", "conflict", "unavailable", "too_many"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "forbidden", "conflict", "unavailable", "too_many",
+	"malformed", "too_large", "unsupported", "unauthenticated"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -53,6 +65,9 @@ type Error struct {
 	Args []any
 	Msg  string
 	Err  error
+	// RetryAfter, for Unavailable and TooMany, is when the caller may try
+	// again; 0 leaves it to the classifier.
+	RetryAfter time.Duration
 }
 
 // New returns an error of kind with a catalogue key and a message for logs
@@ -110,6 +125,26 @@ func Wrap(kind Kind, key string, err error) error {
 		return nil
 	}
 	return &Error{Kind: kind, Key: key, Err: err}
+}
+
+// Limited returns a TooMany error that may be retried after wait, worded
+// by key ("" for the general "too many requests").
+func Limited(key string, wait time.Duration) error {
+	if key == "" {
+		key = "error.too_many"
+	}
+	return &Error{Kind: TooMany, Key: key, Msg: "rate limited", RetryAfter: wait}
+}
+
+// RetryAfterOf returns the first RetryAfter in err's chain, 0 if none.
+func RetryAfterOf(err error) time.Duration {
+	for err != nil {
+		if e, ok := err.(*Error); ok && e.RetryAfter > 0 {
+			return e.RetryAfter
+		}
+		err = errors.Unwrap(err)
+	}
+	return 0
 }
 
 // The kinds' common sentinels, for errors that need no words of their own.

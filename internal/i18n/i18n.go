@@ -132,3 +132,35 @@ func (l *Localizer) Has(id string) bool {
 	_, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: id})
 	return err == nil && !strings.HasPrefix(id, " ")
 }
+
+// Message is a text to be worded in the reader's language later: a
+// catalogue key and its placeholders. Domain packages return messages
+// (a reason, a summary) instead of text in one language.
+type Message struct {
+	Key  string         `json:"key"`
+	Args map[string]any `json:"args,omitempty"`
+}
+
+// M returns the message key with args given as name, value pairs.
+func M(key string, args ...any) Message {
+	m := Message{Key: key}
+	for i := 0; i+1 < len(args); i += 2 {
+		if m.Args == nil {
+			m.Args = map[string]any{}
+		}
+		m.Args[fmt.Sprint(args[i])] = args[i+1]
+	}
+	return m
+}
+
+// Say words m.
+func (l *Localizer) Say(m Message) string {
+	if m.Key == "" {
+		return ""
+	}
+	args := make([]any, 0, 2*len(m.Args))
+	for k, v := range m.Args {
+		args = append(args, k, v)
+	}
+	return l.T(m.Key, args...)
+}

@@ -14,7 +14,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/outbreak-platform/outbreak/internal/problem"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 )
 
 // MaxBody is the default cap on a request body.
@@ -29,7 +29,7 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 func DecodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return problem.New(http.StatusUnsupportedMediaType, "Content-Type must be application/json.")
+		return fault.New(fault.Unsupported, "error.json_content_type", "jsonio: Content-Type must be application/json")
 	}
 	return DecodeReader(http.MaxBytesReader(w, r.Body, limit), v)
 }
@@ -42,10 +42,10 @@ func DecodeReader(body io.Reader, v any) error {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		return problem.New(http.StatusBadRequest, "The body must hold a single JSON object.")
+		return fault.New(fault.Malformed, "error.json_single", "jsonio: the body must hold a single JSON object")
 	}
 	if hasNUL(reflect.ValueOf(v)) {
-		return problem.New(http.StatusBadRequest, `Text must not contain the NUL character (\u0000).`)
+		return fault.New(fault.Malformed, "error.json_nul", "jsonio: text holds a NUL character")
 	}
 	return nil
 }
@@ -80,31 +80,39 @@ func hasNUL(v reflect.Value) bool {
 	return false
 }
 
+// The decoding failures that name where they are.
+var (
+	errJSONSyntax   = fault.New(fault.Malformed, "error.json_syntax", "jsonio: malformed JSON")
+	errJSONType     = fault.New(fault.Malformed, "error.json_type", "jsonio: a field of the wrong type")
+	errJSONTooLarge = fault.New(fault.TooLarge, "error.json_too_large", "jsonio: the body is too large")
+	errJSONUnknown  = fault.New(fault.Malformed, "error.json_unknown", "jsonio: an unknown field")
+)
+
 func decodeError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &syn):
-		return problem.New(http.StatusBadRequest, fmt.Sprintf("Malformed JSON at byte %d.", syn.Offset))
+		return errJSONSyntax.With("Offset", syn.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return problem.New(http.StatusBadRequest, "Malformed JSON: the body ends too early.")
+		return fault.New(fault.Malformed, "error.json_short", "jsonio: the body ends too early")
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
 			field = "(body)"
 		}
-		return problem.New(http.StatusBadRequest, fmt.Sprintf("Field %q must be of type %s (at byte %d).", field, typ.Type, typ.Offset))
+		return errJSONType.With("Field", field, "Type", typ.Type.String(), "Offset", typ.Offset)
 	case errors.As(err, &maxErr):
-		return problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The body is larger than %d bytes.", maxErr.Limit))
+		return errJSONTooLarge.With("Limit", maxErr.Limit)
 	case errors.Is(err, io.EOF):
-		return problem.New(http.StatusBadRequest, "The body is empty; a JSON object is required.")
+		return fault.New(fault.Malformed, "error.json_empty", "jsonio: the body is empty")
 	}
 	if msg := err.Error(); len(msg) > 21 && msg[:21] == "json: unknown field \"" {
-		return problem.New(http.StatusBadRequest, fmt.Sprintf("Unknown field %s.", msg[20:]))
+		return errJSONUnknown.With("Field", strings.Trim(msg[20:], `"`))
 	}
 	// Errors from a field's own UnmarshalJSON (a malformed date, say).
-	return problem.New(http.StatusBadRequest, "Invalid JSON value: "+err.Error())
+	return &fault.Error{Kind: fault.Malformed, Key: "error.json_value", Err: err}
 }
 
 // Write encodes v into a buffer first, so that a failure is a clean error

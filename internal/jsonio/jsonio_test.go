@@ -1,14 +1,12 @@
 package jsonio
 
 import (
-	"errors"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
-	"github.com/outbreak-platform/outbreak/internal/problem"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 )
 
 type sample struct {
@@ -20,34 +18,36 @@ type sample struct {
 func TestDecode(t *testing.T) {
 	for _, tc := range []struct {
 		body, ctype string
-		status      int
+		kind        fault.Kind
 	}{
-		{`{"name":"a","n":1,"day":"2020-02-03"}`, "application/json", 0},
-		{`{"name":"a"}`, "text/plain", 415},
-		{`{"name":`, "application/json", 400},
-		{`{"name":"a"} {"name":"b"}`, "application/json", 400},
-		{`{"nam":"a"}`, "application/json", 400},
-		{`{"n":"x"}`, "application/json", 400},
-		{`{"day":"2020-02-30"}`, "application/json", 400},
-		{``, "application/json", 400},
-		{`{"name":"` + strings.Repeat("a", MaxBody) + `"}`, "application/json", 413},
+		{`{"name":"a","n":1,"day":"2020-02-03"}`, "application/json", fault.Internal},
+		{`{"name":"a"}`, "text/plain", fault.Unsupported},
+		{`{"name":`, "application/json", fault.Malformed},
+		{`{"name":"a"} {"name":"b"}`, "application/json", fault.Malformed},
+		{`{"nam":"a"}`, "application/json", fault.Malformed},
+		{`{"n":"x"}`, "application/json", fault.Malformed},
+		{`{"day":"2020-02-30"}`, "application/json", fault.Malformed},
+		{``, "application/json", fault.Malformed},
+		{`{"name":"` + strings.Repeat("a", MaxBody) + `"}`, "application/json", fault.TooLarge},
 	} {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 		r.Header.Set("Content-Type", tc.ctype)
 		var s sample
 		err := Decode(httptest.NewRecorder(), r, &s)
-		var pe *problem.Error
 		switch {
-		case tc.status == 0 && err != nil:
+		case tc.kind == fault.Internal && err != nil:
 			t.Errorf("%.40q: %v", tc.body, err)
-		case tc.status != 0 && (!errors.As(err, &pe) || pe.Status != tc.status):
-			t.Errorf("%.40q: err = %v, want status %d", tc.body, err, tc.status)
+		case tc.kind != fault.Internal && fault.KindOf(err) != tc.kind:
+			t.Errorf("%.40q: err = %v (%v), want %v", tc.body, err, fault.KindOf(err), tc.kind)
+		}
+		if key, _ := fault.Message(err); err != nil && key == "" {
+			t.Errorf("%.40q: err %v names no message", tc.body, err)
 		}
 	}
 }
 
 // FuzzDecode checks that no body makes the decoder panic or fail with
-// anything but a 4xx problem.
+// anything but an error of the caller's (a kind, with a message).
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{"name":"a","n":1,"day":"2020-02-03"}`, `{}`, `[]`, `{"n":1e400}`, `{"day":null}`, "\x00"} {
 		f.Add(s)
@@ -60,9 +60,11 @@ func FuzzDecode(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var pe *problem.Error
-		if !errors.As(err, &pe) || pe.Status < 400 || pe.Status >= 500 || pe.Status == http.StatusInternalServerError {
-			t.Fatalf("body %q: error %v is not a 4xx problem", body, err)
+		if k := fault.KindOf(err); k == fault.Internal || k == fault.Unavailable {
+			t.Fatalf("body %q: error %v is not the caller's (kind %v)", body, err, k)
+		}
+		if key, _ := fault.Message(err); key == "" {
+			t.Fatalf("body %q: error %v names no message", body, err)
 		}
 	})
 }

@@ -230,3 +230,15 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("jurisdiction: %s: %w", op, err)
 }
+
+// Service is what administrators change in the hierarchy, within their
+// scope.
+type Service struct {
+	DB    *db.DB
+	Store Store
+}
+
+// Create adds a jurisdiction below one in actor's scope.
+func (s *Service) Create(ctx context.Context, scope string, n New) (Jurisdiction, error) {
+	return s.Store.Create(ctx, s.DB.W, scope, n)
+}

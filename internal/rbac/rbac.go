@@ -1,7 +1,10 @@
 // Package rbac names the platform's roles, what each may do, and who is acting.
 package rbac
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Role is what an account is for. Residents hold their own health data;
 // every other role is staff, scoped to a jurisdiction subtree.
@@ -55,6 +58,23 @@ const (
 	// AreaRiskWrite sets the risk level of areas.
 	AreaRiskWrite
 )
+
+var permNames = []string{"resident_read", "resident_write", "stats_read", "access_log_read", "staff_manage",
+	"jurisdiction_manage", "token_manage", "pass_verify", "lab_result_write", "case_write", "clinical_write", "area_risk_write"}
+
+// String names the permissions in p, joined by "+".
+func (p Permission) String() string {
+	var names []string
+	for i, n := range permNames {
+		if p&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "+")
+}
 
 var rolePerms = map[Role]Permission{
 	Resident:        0,

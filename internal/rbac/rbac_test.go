@@ -33,3 +33,12 @@ func TestCanGrant(t *testing.T) {
 		t.Error("token issue rule wrong")
 	}
 }
+
+func TestPermissionNames(t *testing.T) {
+	if got := (ResidentRead | CaseWrite).String(); got != "resident_read+case_write" {
+		t.Errorf("String = %q", got)
+	}
+	if got := AreaRiskWrite.String(); got != "area_risk_write" {
+		t.Errorf("the last permission is named %q: permNames is out of step with the constants", got)
+	}
+}

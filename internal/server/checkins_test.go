@@ -703,7 +703,7 @@ func TestCheckInLoadShedding(t *testing.T) {
 	start := time.Now()
 	r := ciPost(t, c, "/api/v1/checkins", map[string]any{"checkins": []map[string]any{item()}})
 	p := r.problem(t, http.StatusServiceUnavailable, "a check-in with the gate full")
-	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" || !strings.Contains(p.Detail, "Retry") {
+	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" || !strings.Contains(p.Detail, "再试") {
 		t.Errorf("shed: Retry-After %q, %+v", ra, p)
 	}
 	if took := time.Since(start); took < 90*time.Millisecond || took > 2*time.Second {
@@ -962,8 +962,8 @@ func TestCheckInScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join("..", "web", "static", "checkin.js"))
+	got, err := os.ReadFile(filepath.Join("..", "http", "render", "static", "checkin.js"))
 	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("internal/web/static/checkin.js is not built from web/checkin/src as it is now (%v): run make assets", err)
+		t.Fatalf("internal/http/render/static/checkin.js is not built from web/checkin/src as it is now (%v): run make assets", err)
 	}
 }

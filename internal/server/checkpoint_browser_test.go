@@ -24,9 +24,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/outbreak-platform/outbreak/internal/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	cphttp "github.com/outbreak-platform/outbreak/internal/http/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/pass"
@@ -381,7 +381,7 @@ func TestBrowserCheckpointTrustListExpired(t *testing.T) {
 		for (const key of await caches.keys()) {
 			if (!key.startsWith("outbreak-checkpoint-")) continue;
 			const cache = await caches.open(key);
-			await cache.put("`+checkpoint.TrustListURL+`", new Response(doc, {headers: {"Content-Type": "application/json"}}));
+			await cache.put("`+cphttp.TrustListURL+`", new Response(doc, {headers: {"Content-Type": "application/json"}}));
 			kept++;
 		}
 		return kept === 1;

@@ -3,10 +3,10 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -61,7 +61,7 @@ func startServer(t testing.TB, d *db.DB, residents int) *testServer {
 // test ends (or cancel is called), and returns the server and its address.
 func serveOn(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg config.Config, d *db.DB, v *vault.Vault) (*server.Server, *testServer) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	s, err := server.New(ctx, cfg, log, d, v, server.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

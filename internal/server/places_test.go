@@ -355,12 +355,12 @@ func TestPlacePages(t *testing.T) {
 		id := strings.TrimPrefix(loc, "/places/")
 		wantPoster(t, res.get(loc+"/poster.svg?lang=en"), placeJSON{ID: atoi(t, id), Name: "汉正街小吃"}, "en", "the poster from the page")
 		mustContain(t, "print page", placePage(t, res, loc+"/print?lang=en", http.StatusOK), `src="`+loc+`/poster.svg?lang=en"`, "@page")
-		res.get(loc+"/poster.svg?lang=xx").html(t, http.StatusBadRequest, "a poster in language xx")
+		res.get(loc+"/poster.svg?lang=xx").html(t, http.StatusUnprocessableEntity, "a poster in language xx")
 		mustContain(t, "the new shop's page", body, loc+`/poster.pdf?lang=zh"`, loc+`/poster.pdf?lang=en"`)
 		if r := res.get(loc + "/poster.pdf?lang=en"); r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/pdf" {
 			t.Errorf("the PDF poster from the page: %d %v", r.Status, r.Header)
 		}
-		res.get(loc+"/poster.pdf?lang=xx").html(t, http.StatusBadRequest, "a PDF poster in language xx")
+		res.get(loc+"/poster.pdf?lang=xx").html(t, http.StatusUnprocessableEntity, "a PDF poster in language xx")
 
 		// Another resident may not open, print or disable it.
 		other := ts.formLogin(t, "resident-2")
@@ -422,7 +422,7 @@ func TestPlacePages(t *testing.T) {
 		mustContain(t, "the train's page", body, "D5", `data-testid="carriage-form"`, `name="carriage"`)
 		wantPoster(t, admin.get(tloc+"/poster.svg?carriage=12&lang=zh"), placeJSON{ID: atoi(t, strings.TrimPrefix(tloc, "/places/")), Name: "D5 武汉—上海"},
 			"zh", "a carriage poster from the page", "12 号车厢")
-		admin.get(tloc+"/poster.svg?carriage=0").html(t, http.StatusBadRequest, "carriage 0")
+		admin.get(tloc+"/poster.svg?carriage=0").html(t, http.StatusUnprocessableEntity, "carriage 0")
 
 		// Roles without places are refused the pages.
 		ts.formLogin(t, "epidemiologist-1").get("/places").html(t, http.StatusForbidden, "an epidemiologist opens the places")

@@ -409,7 +409,7 @@ func TestPublicRateLimit(t *testing.T) {
 }
 
 // TestMapBundleIsFresh builds the map's script and stylesheet from web/map
-// and fails when the committed internal/web/static/map.js or map.css
+// and fails when the committed internal/http/render/static/map.js or map.css
 // differs: someone changed the source and forgot `make assets`. Without
 // node or the npm packages (make assets installs them) it is skipped, loudly.
 func TestMapBundleIsFresh(t *testing.T) {
@@ -432,12 +432,12 @@ func TestMapBundleIsFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		committed, err := os.ReadFile(filepath.Join("..", "web", "static", name))
+		committed, err := os.ReadFile(filepath.Join("..", "http", "render", "static", name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(fresh, committed) {
-			t.Errorf("internal/web/static/%s is not built from web/map as it is now: run make assets", name)
+			t.Errorf("internal/http/render/static/%s is not built from web/map as it is now: run make assets", name)
 		}
 	}
 }

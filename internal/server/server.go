@@ -22,7 +22,6 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/account"
-	"github.com/outbreak-platform/outbreak/internal/api"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/checkin"
 	"github.com/outbreak-platform/outbreak/internal/checkpoint"
@@ -31,6 +30,19 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/exposure"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
+	accounthttp "github.com/outbreak-platform/outbreak/internal/http/account"
+	audithttp "github.com/outbreak-platform/outbreak/internal/http/audit"
+	checkinhttp "github.com/outbreak-platform/outbreak/internal/http/checkin"
+	checkpointhttp "github.com/outbreak-platform/outbreak/internal/http/checkpoint"
+	exposurehttp "github.com/outbreak-platform/outbreak/internal/http/exposure"
+	healthcodehttp "github.com/outbreak-platform/outbreak/internal/http/healthcode"
+	homehttp "github.com/outbreak-platform/outbreak/internal/http/home"
+	jurisdictionhttp "github.com/outbreak-platform/outbreak/internal/http/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/http/render"
+	residenthttp "github.com/outbreak-platform/outbreak/internal/http/resident"
+	"github.com/outbreak-platform/outbreak/internal/http/route"
+	tracinghttp "github.com/outbreak-platform/outbreak/internal/http/tracing"
+	venuehttp "github.com/outbreak-platform/outbreak/internal/http/venue"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
@@ -42,7 +54,6 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 	"github.com/outbreak-platform/outbreak/internal/venue"
-	"github.com/outbreak-platform/outbreak/internal/web"
 )
 
 // Server is the platform's HTTP side.
@@ -51,27 +62,25 @@ type Server struct {
 	log      *slog.Logger
 	db       *db.DB
 	registry *prometheus.Registry
-	web      *web.Handler
-	api      *api.Handler
-	cp       *checkpoint.Handler
+	mux      *route.Mux
 	sessions *auth.Sessions
-	accounts *account.Service
 	codes    *healthcode.Service
 	traces   *tracing.Service
 	sender   notify.Sender
-
-	// Check-ins (issue 4): the pages, the API and its gate, and the
-	// issuer's record of pass holders (purged in housekeeping).
-	checkinPages *web.CheckIns
-	checkinAPI   *api.CheckIns
-	holders      *issuer.Issuer
+	// holders is the issuer's record of pass holders (purged in
+	// housekeeping); visitors, the compound entrances' visitors.
+	holders  *issuer.Issuer
+	visitors *venue.Visitors
+	// checkinGate admits the check-in API's writes.
+	checkinGate *checkinhttp.Gate
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inFlight chan struct{}
 }
 
-// New builds the server on an open, migrated store.
+// New builds the server on an open, migrated store: every domain service
+// once, then every area's pages and API on the services it uses.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *vault.Vault, reg *prometheus.Registry) (*Server, error) {
 	cat, err := i18n.Load()
 	if err != nil {
@@ -79,6 +88,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	}
 	loc := cfg.Loc()
 	now := func() time.Time { return time.Now().In(loc) }
+
+	// The domain: stores and services.
 	juris := jurisdiction.NewStore(d)
 	residents := resident.NewStore(d, v)
 	accounts := account.NewStore(d)
@@ -87,7 +98,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	resSvc := &resident.Service{DB: d, Residents: residents, Access: access, IDKind: cfg.IDKind}
 	sessions := &auth.Sessions{Accounts: accounts, Log: log, TTL: cfg.SessionTTL, StaffTTL: cfg.StaffTTL}
 	per := time.Minute / time.Duration(cfg.LoginPerMinute)
-	byIP, byUser := auth.NewLimiter(per, cfg.LoginPerMinute), auth.NewLimiter(per, cfg.LoginPerMinute)
 	clientIP := auth.ClientIP{Trusted: cfg.TrustedProxies}
 
 	ruleSet, err := healthcode.LoadRules(ctx, d)
@@ -140,41 +150,59 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		return nil, err
 	}
 	codes.Tracer = traces
+	registry := &venue.Registry{DB: d, Store: places}
+	visitors := &venue.Visitors{DB: d, Access: access, Now: now}
+	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Writer: &tracing.Coalescer{Store: checkins},
+		Residents: resSvc, Now: now, Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour}
+	passages := &checkpoint.Service{Store: checkpoint.NewStore(d), Region: region, Now: now, Places: places, Holders: iss, CheckIns: checkins}
 
-	// Public look-ups (issue 4): anyone, limited per client address.
-	exposures := exposure.NewStore(d, now)
-	publicByIP := auth.NewLimiter(time.Minute/time.Duration(cfg.PublicPerMinute), cfg.PublicPerMinute)
-
-	w := &web.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
-		Places: places, PlaceCodes: placeCodes, CheckIns: checkins, Tracing: traces}
-	w.Exposures, w.PublicByIP, w.MapTiles = exposures, publicByIP, cfg.MapTiles
-	if err := w.Init(cfg.DevAssets); err != nil {
+	// The areas: each area's pages and API, built once on what it uses.
+	rd, err := render.New(log, cat, now, cfg.DevAssets)
+	if err != nil {
 		return nil, err
 	}
-	a := &api.Handler{Log: log, Catalog: cat, Sessions: sessions, Accounts: accSvc, Residents: resSvc, Jurisdictions: juris,
-		Access: access, LoginByIP: byIP, LoginByUser: byUser, ClientIP: clientIP, Now: now, Codes: codes, Issuer: iss,
-		Places: places, PlaceCodes: placeCodes, CheckIns: checkins, Tracing: traces}
-	a.Exposures, a.PublicByIP = exposures, publicByIP
-
-	cp := &checkpoint.Handler{Log: log, Catalog: cat, Store: checkpoint.NewStore(d), Issuer: iss, Jurisdictions: juris, Now: now}
-	cp.Places, cp.Holders, cp.CheckIns = places, iss, checkins // passages at a place are check-ins
-	if err := cp.Init(); err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, log: log, db: d, registry: reg, web: w, api: a, cp: cp, sessions: sessions, accounts: accSvc, codes: codes, traces: traces,
-		sender:   &notify.LogSender{Log: log, Keep: 100},
-		inFlight: make(chan struct{}, cfg.MaxInFlight)}
-	checkinSvc := &checkin.Service{DB: d, Places: places, Codes: placeCodes, CheckIns: checkins, Writer: &tracing.Coalescer{Store: checkins}, Residents: resSvc, Now: now,
-		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour}
 	gate := cfg.CheckInConcurrency
 	if gate == 0 {
 		gate = max(4, 2*runtime.GOMAXPROCS(0))
 	}
-	s.checkinPages = &web.CheckIns{Handler: w, Service: checkinSvc}
-	s.checkinAPI = &api.CheckIns{Handler: a, Service: checkinSvc, Gate: api.NewGate(gate, 16*gate, 100*time.Millisecond),
-		PerAccount: auth.NewLimiter(time.Minute/time.Duration(cfg.CheckInsPerMinute), min(60, cfg.CheckInsPerMinute))}
-	s.holders = iss
+	checkinGate := checkinhttp.NewGate(gate, 16*gate, 100*time.Millisecond)
+	perAccount := auth.NewLimiter(time.Minute/time.Duration(cfg.CheckInsPerMinute), min(60, cfg.CheckInsPerMinute))
+	publicByIP := auth.NewLimiter(time.Minute/time.Duration(cfg.PublicPerMinute), cfg.PublicPerMinute)
+	loginLimits := accounthttp.Limits{ByIP: auth.NewLimiter(per, cfg.LoginPerMinute), ByUser: auth.NewLimiter(per, cfg.LoginPerMinute), ClientIP: clientIP}
+
+	areaList := []func() (route.Area, error){
+		func() (route.Area, error) { return homehttp.New(rd, juris, residents) },
+		func() (route.Area, error) { return accounthttp.New(rd, accSvc, sessions, resSvc, juris, loginLimits) },
+		func() (route.Area, error) {
+			return jurisdictionhttp.New(rd, &jurisdiction.Service{DB: d, Store: juris})
+		},
+		func() (route.Area, error) { return residenthttp.New(rd, resSvc, juris, codes, traces) },
+		func() (route.Area, error) { return healthcodehttp.New(rd, codes, resSvc, iss, juris) },
+		func() (route.Area, error) { return audithttp.New(rd, d, access) },
+		func() (route.Area, error) { return tracinghttp.New(rd, traces, resSvc, access) },
+		func() (route.Area, error) { return venuehttp.New(rd, registry, placeCodes, visitors, checkins, juris) },
+		func() (route.Area, error) {
+			return exposurehttp.New(rd, exposure.NewStore(d, now), placeCodes, publicByIP, clientIP, cfg.MapTiles)
+		},
+		func() (route.Area, error) {
+			return checkinhttp.New(rd, checkinSvc, resSvc, sessions, region, checkinGate, perAccount)
+		},
+		func() (route.Area, error) { return checkpointhttp.New(rd, passages, iss, juris) },
+	}
+	s := &Server{cfg: cfg, log: log, db: d, registry: reg, sessions: sessions, codes: codes, traces: traces,
+		sender: &notify.LogSender{Log: log, Keep: 100}, holders: iss, visitors: visitors, checkinGate: checkinGate,
+		inFlight: make(chan struct{}, cfg.MaxInFlight)}
+	s.mux = route.NewMux(rd)
+	s.mux.Add(s.operations(rd)...)
+	for _, build := range areaList {
+		a, err := build()
+		if err != nil {
+			return nil, err
+		}
+		s.mux.Mount(a)
+	}
+	s.mux.Add(route.A("/api/", route.Anyone, func(w http.ResponseWriter, r *http.Request) { rd.Problem(w, r, errNoSuchRoute) }))
+
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outbreak_http_requests_total", Help: "HTTP requests by route, method, status code and who is to blame for failures.",
 	}, []string{"route", "method", "code", "blame"})
@@ -198,7 +226,16 @@ func NewRegistry() *prometheus.Registry {
 }
 
 // Handler returns the whole HTTP handler.
-func (s *Server) Handler() http.Handler { return s.routes() }
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = s.sessions.Load(h)
+	return s.observe(h)
+}
+
+// Routes lists every route the server serves, with its guard: the
+// access-control map (docs/ROUTES.md is written from it).
+func (s *Server) Routes() []route.Route { return s.mux.Routes() }
 
 // Serve accepts connections on ln until ctx is done, then stops accepting,
 // lets requests in flight finish (up to 20 s) and returns.
@@ -254,7 +291,7 @@ func (s *Server) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("purged declarations past the retention window", "count", n, "days", s.cfg.RetentionDays)
 		}
-		(&venue.Visitors{DB: s.db, Now: s.codes.Now}).Housekeep(ctx, s.log)
+		s.visitors.Housekeep(ctx, s.log)
 		s.purgeHolders(ctx)
 		select {
 		case <-ctx.Done():
@@ -350,7 +387,7 @@ func (s *Server) CheckIns() *tracing.Store { return s.traces.CheckIns }
 
 // CheckInGate is the admission in front of the check-in API's writes; the
 // tests hold it to see the API shed load.
-func (s *Server) CheckInGate() *api.Gate { return s.checkinAPI.Gate }
+func (s *Server) CheckInGate() *checkinhttp.Gate { return s.checkinGate }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	jsonio.Write(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -406,8 +443,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w}
-		var route string
-		r = r.WithContext(withRoute(r.Context(), &route))
+		var label string
+		r = r.WithContext(route.WithLabel(r.Context(), &label))
 		select {
 		case s.inFlight <- struct{}{}:
 			defer func() { <-s.inFlight }()
@@ -432,17 +469,17 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			route = s.count(r, rec.status, start, route)
+			label = s.count(r, rec.status, start, label)
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("route", route), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+				slog.String("route", label), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
 
-func (s *Server) count(r *http.Request, status int, start time.Time, route string) string {
-	if route == "" {
-		route = "unmatched"
+func (s *Server) count(r *http.Request, status int, start time.Time, label string) string {
+	if label == "" {
+		label = "unmatched"
 	}
 	blame := "none"
 	switch {
@@ -451,9 +488,9 @@ func (s *Server) count(r *http.Request, status int, start time.Time, route strin
 	case status >= 400:
 		blame = "client"
 	}
-	s.requests.WithLabelValues(route, r.Method, strconv.Itoa(status), blame).Inc()
-	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	return route
+	s.requests.WithLabelValues(label, r.Method, strconv.Itoa(status), blame).Inc()
+	s.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	return label
 }
 
 // IssuingRegion is the configured region, or the store's first city (the

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/vault"
@@ -107,7 +108,7 @@ const (
 var ErrNoKey = errors.New("venue: no place key; call Ensure first")
 
 // ErrDisabled refuses a poster for a disabled place.
-var ErrDisabled = errors.New("venue: place is disabled")
+var ErrDisabled = fault.New(fault.Conflict, "place.disabled_note", "venue: place is disabled")
 
 func kidText(kid []byte) string { return base64.RawURLEncoding.EncodeToString(kid) }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -126,4 +127,39 @@ func PosterFileName(p Place, carriage int, lang string, f Format) string {
 	}
 	b.WriteString(lang + "." + f.Ext())
 	return b.String()
+}
+
+// List is the places a may see listed: a resident's own (newest first), or
+// for staff the places in their scope that f matches.
+func (r *Registry) List(ctx context.Context, a rbac.Actor, f Filter) ([]Place, error) {
+	if a.Role.IsStaff() {
+		return r.Store.Search(ctx, a.ScopePath, f)
+	}
+	if a.Role != rbac.Resident || a.AccountID == 0 {
+		return nil, fault.ErrForbidden
+	}
+	return r.Store.ListOwned(ctx, a.AccountID)
+}
+
+// Read returns the place id as a may read it: one a manages, or for staff
+// one in their scope; any other is not found.
+func (r *Registry) Read(ctx context.Context, a rbac.Actor, id int64) (Place, error) {
+	p, err := r.Store.Get(ctx, id)
+	if err != nil {
+		return Place{}, err
+	}
+	if !MayManage(a, p) && !(a.Role.IsStaff() && jurisdiction.InScope(a.ScopePath, p.JurisdictionPath)) {
+		return Place{}, db.ErrNotFound
+	}
+	return p, nil
+}
+
+// Managed returns the place id, which a must be allowed to manage
+// (fault.ErrForbidden otherwise).
+func (r *Registry) Managed(ctx context.Context, a rbac.Actor, id int64) (Place, error) {
+	p, err := r.Store.Get(ctx, id)
+	if err == nil && !MayManage(a, p) {
+		err = fault.ErrForbidden
+	}
+	return p, err
 }

@@ -2,7 +2,6 @@ package venue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -32,7 +31,7 @@ const (
 
 // ErrNotVisitable means the place is not a residential compound's entrance:
 // visitors register only there.
-var ErrNotVisitable = errors.New("venue: visitors register at compound entrances only")
+var ErrNotVisitable = fault.New(fault.NotFound, "visit.not_visitable", "venue: visitors register at compound entrances only")
 
 // NewVisit is what a visitor fills in at a compound entrance: whom they
 // visit and why. ClientID is the id the form (or app) gave the

@@ -1,14 +1,14 @@
 // Bundles src/main.js and what it imports — the checkpoint page's camera
 // scanner (web/checkpoint/src/scan.js) and jsQR, resolved from this
 // folder's own node_modules — into one file for the check-in page:
-// internal/web/static/checkin.js, or the file named as the first argument
+// internal/http/render/static/checkin.js, or the file named as the first argument
 // (the Go test compares a fresh build with the committed bundle that way).
 import { build } from "esbuild";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
-const outfile = process.argv[2] || fileURLToPath(new URL("../../internal/web/static/checkin.js", import.meta.url));
+const outfile = process.argv[2] || fileURLToPath(new URL("../../internal/http/render/static/checkin.js", import.meta.url));
 
 // scan.js lives in web/checkpoint: its "jsqr" is this package's, whatever
 // is installed there.

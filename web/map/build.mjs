@@ -1,13 +1,13 @@
-// Bundles src/main.js with Leaflet into internal/web/static/map.js, and
+// Bundles src/main.js with Leaflet into internal/http/render/static/map.js, and
 // src/map.css with Leaflet's stylesheet (its images inlined) into
-// internal/web/static/map.css; or into the folder named as the first
+// internal/http/render/static/map.css; or into the folder named as the first
 // argument (the Go test compares a fresh build with the committed files
 // that way).
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
-const outdir = process.argv[2] || fileURLToPath(new URL("../../internal/web/static/", import.meta.url));
+const outdir = process.argv[2] || fileURLToPath(new URL("../../internal/http/render/static/", import.meta.url));
 const src = (f) => fileURLToPath(new URL("src/" + f, import.meta.url));
 
 const common = {

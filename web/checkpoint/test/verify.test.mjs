@@ -1,6 +1,6 @@
 // Checks the page's verifier against passes and trust lists made by the Go
 // code, with what Go's pass.Verify answered for each
-// (internal/checkpoint/testdata/passes.json, made by TestVerifierVectors;
+// (internal/http/checkpoint/testdata/passes.json, made by TestVerifierVectors;
 // OUTBREAK_PASS_VECTORS names another file).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -22,7 +22,7 @@ import {
 } from "../src/verify.js";
 
 const file =
-  process.env.OUTBREAK_PASS_VECTORS || fileURLToPath(new URL("../../../internal/checkpoint/testdata/passes.json", import.meta.url));
+  process.env.OUTBREAK_PASS_VECTORS || fileURLToPath(new URL("../../../internal/http/checkpoint/testdata/passes.json", import.meta.url));
 const vectors = JSON.parse(readFileSync(file, "utf8"));
 
 const ascii = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
