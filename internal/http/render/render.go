@@ -214,7 +214,7 @@ func (rd *Renderer) funcs() template.FuncMap {
 		"day": func(t time.Time) string { return t.In(rd.Loc()).Format("2006-01-02") },
 		// atsec is at to the second, for the auditor's logs.
 		"atsec": func(t time.Time) string { return t.In(rd.Loc()).Format("2006-01-02 15:04:05") },
-		"num": Num,
+		"num":   Num,
 	}
 }
 

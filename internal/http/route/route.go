@@ -32,7 +32,9 @@ type Guard struct {
 func (g Guard) Allows(p *auth.Principal) bool { return g.allow(p) }
 
 // NewGuard is a guard of its own rule.
-func NewGuard(name string, allow func(p *auth.Principal) bool) Guard { return Guard{Name: name, allow: allow} }
+func NewGuard(name string, allow func(p *auth.Principal) bool) Guard {
+	return Guard{Name: name, allow: allow}
+}
 
 // The guards every area uses.
 var (
