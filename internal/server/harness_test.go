@@ -29,6 +29,8 @@ type testServer struct {
 	// CheckIns is the server's check-in store: check-ins written through
 	// another would be missed by its in-memory index.
 	CheckIns *tracing.Store
+	// Server is the platform itself, for its route table.
+	Server *server.Server
 }
 
 // cheap password hashing keeps the tests fast; production costs are in config.
@@ -78,7 +80,7 @@ func serveOn(t testing.TB, ctx context.Context, cancel context.CancelFunc, cfg c
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return s, &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v, CheckIns: s.CheckIns()}
+	return s, &testServer{URL: "http://" + ln.Addr().String(), DB: d, Vault: v, CheckIns: s.CheckIns(), Server: s}
 }
 
 // tracingIndex waits up to 10 s for the tracer's in-memory index to load
