@@ -288,6 +288,15 @@ func TestPage(t *testing.T) {
 		if !strings.Contains(html.UnescapeString(body), want) {
 			t.Errorf("%s page lacks its title %q", lang, want)
 		}
+		// Every colour says what to do, and the operator can sign out.
+		for _, c := range []string{"green", "yellow", "red"} {
+			if txt := cfg.Texts["colour."+c]; !strings.Contains(txt, "·") {
+				t.Errorf("%s: colour %s says no instruction: %q", lang, c, txt)
+			}
+		}
+		if cfg.Texts["logout_unsent"] == "" || !strings.Contains(body, `action="/logout"`) || !strings.Contains(body, `id="cp-logout"`) {
+			t.Errorf("%s: the page has no sign-out (with its warning about unsent passages)", lang)
+		}
 	}
 }
 

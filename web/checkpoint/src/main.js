@@ -384,6 +384,12 @@ $("cp-text").addEventListener("paste", () => {
   }, 0);
 });
 $("cp-next").addEventListener("click", dismiss);
+// Signing out keeps this account's unsent passages on the phone (they go
+// when the same account signs in again), but say so first.
+$("cp-logout").addEventListener("submit", (e) => {
+  const n = queue.size(cfg.account_id);
+  if (n > 0 && !confirm(t("logout_unsent", { n }))) e.preventDefault();
+});
 document.addEventListener("keydown", (e) => {
   if (current && (e.key === "Escape" || e.key === "Enter")) {
     e.preventDefault();
