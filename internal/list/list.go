@@ -77,3 +77,22 @@ func Map[T, U any](o Of[T], f func(T) U) Of[U] {
 	}
 	return Of[U]{Items: out, Total: o.Total, Page: o.Page}
 }
+
+// Every walks a whole list MaxLimit rows at a time, for an export, and
+// returns all its rows. It stops at the total read with the first page, so
+// that rows added meanwhile do not make it run on.
+func Every[T any](fetch func(Page) (Of[T], error)) ([]T, error) {
+	var out []T
+	p := All
+	for {
+		o, err := fetch(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o.Items...)
+		if !o.More() || len(o.Items) == 0 {
+			return out, nil
+		}
+		p = p.Next()
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -112,62 +113,100 @@ func (f FollowUp) EvidenceIn(lang string) string {
 	return f.Evidence
 }
 
-// FollowUpFilter narrows a contact list.
+// FollowUpFilter narrows a contact list the way a community worker or an
+// epidemiologist works through it: by community, follow-up status, kind of
+// contact, case (its pseudonym) and exposure dates.
 type FollowUpFilter struct {
-	Community string // a jurisdiction code in scope; the whole scope when empty
-	Status    string // one of FollowUpStatuses; all when empty
-	Limit     int    // 200 when 0
+	Community string     // a jurisdiction code in scope; the whole scope when empty
+	Status    string     // one of FollowUpStatuses; all when empty
+	Kind      string     // "close" or "secondary"; both when empty
+	Case      string     // a case's pseudonym ("C0004"); every case when empty
+	From, To  civil.Date // exposed on or after From, on or before To, when set
 }
 
-// FollowUps lists the traced contacts in force living in the actor's scope
-// (or one community of it), exposed in the last Window days, those still
-// pending first. Every person listed is a read of their data: each is
-// logged with the purpose quarantine follow-up.
-func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access accesslog.Store, f FollowUpFilter) ([]FollowUp, error) {
+// followUpKinds are the kinds of contact a list can be narrowed to.
+var followUpKinds = []string{"close", "secondary"}
+
+// FollowUps lists page p of the traced contacts in force living in the
+// actor's scope (or one community of it), exposed in the last Window days,
+// those still pending first, with the total of the whole list. Every
+// person listed is a read of their data: each is logged with the purpose
+// quarantine follow-up.
+func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access accesslog.Store, f FollowUpFilter, p list.Page) (list.Of[FollowUp], error) {
+	var none list.Of[FollowUp]
 	if !actor.Can(rbac.ResidentWrite) && !actor.Can(rbac.CaseWrite) {
-		return nil, fault.ErrForbidden
+		return none, fault.ErrForbidden
 	}
+	var e validation.Errors
 	if f.Status != "" && !slices.Contains(FollowUpStatuses, f.Status) {
-		return nil, validation.Field("status", "invalid")
+		e.Add("status", "invalid")
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 200
+	if f.Kind != "" && !slices.Contains(followUpKinds, f.Kind) {
+		e.Add("kind", "invalid")
 	}
+	if f.Case != "" && (len(f.Case) > 16 || !validation.PlainText(f.Case)) {
+		e.Add("case", "invalid")
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		e.Add("to", "date_order")
+	}
+	if err := e.Err(); err != nil {
+		return none, err
+	}
+	if err := p.Validate(); err != nil {
+		return none, err
+	}
+	p = p.Norm()
 	scope := actor.ScopePath
 	if f.Community != "" {
 		var path string
 		if err := db.Get(ctx, s.DB.R, &path, "SELECT path FROM jurisdictions WHERE code = ?", f.Community); err != nil {
 			if errors.Is(err, db.ErrNotFound) {
-				return nil, validation.Field("community", "not_found")
+				return none, validation.Field("community", "not_found")
 			}
-			return nil, wrap("follow-ups", err)
+			return none, wrap("follow-ups", err)
 		}
 		if !jurisdiction.InScope(actor.ScopePath, path) {
-			return nil, validation.Field("community", "not_found")
+			return none, validation.Field("community", "not_found")
 		}
 		scope = path
 	}
 	lo, hi := jurisdiction.Range(scope)
 	since := civil.Of(s.Now()).AddDays(-healthcode.Window)
-	q := `SELECT c.id AS contact_id, r.id AS resident_id, r.name, j.code AS community_code, j.name_zh AS community_name_zh,
-			j.name_en AS community_name_en, j.id AS community_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, t.pseudonym,
-			f.status, f.note, f.updated_at
-		FROM contacts c
+	from := `FROM contacts c
 		JOIN contact_followups f ON f.contact_id = c.id
 		JOIN traces t ON t.id = c.trace_id
 		JOIN residents r ON r.id = c.resident_id
 		JOIN jurisdictions j ON j.id = r.community_id
 		WHERE j.path >= ? AND j.path < ? AND c.withdrawn_at IS NULL AND c.exposed_on >= ?`
 	args := []any{lo, hi, since}
-	if f.Status != "" {
-		q += " AND f.status = ?"
-		args = append(args, f.Status)
+	for _, c := range []struct {
+		sql string
+		v   any
+		on  bool
+	}{
+		{" AND f.status = ?", f.Status, f.Status != ""},
+		{" AND c.kind = ?", f.Kind, f.Kind != ""},
+		{" AND t.pseudonym = ?", strings.ToUpper(f.Case), f.Case != ""},
+		{" AND c.exposed_on >= ?", f.From, !f.From.IsZero()},
+		{" AND c.exposed_on <= ?", f.To, !f.To.IsZero()},
+	} {
+		if c.on {
+			from += c.sql
+			args = append(args, c.v)
+		}
 	}
-	q += " ORDER BY CASE WHEN f.status = 'pending' THEN 0 ELSE 1 END, c.kind, c.exposed_on DESC, c.id LIMIT ?"
-	args = append(args, f.Limit)
+	var total int64
+	if err := db.Get(ctx, s.DB.R, &total, "SELECT count(*) "+from, args...); err != nil {
+		return none, wrap("follow-ups", err)
+	}
+	q := `SELECT c.id AS contact_id, r.id AS resident_id, r.name, j.code AS community_code, j.name_zh AS community_name_zh,
+			j.name_en AS community_name_en, j.id AS community_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, t.pseudonym,
+			f.status, f.note, f.updated_at ` + from +
+		" ORDER BY CASE WHEN f.status = 'pending' THEN 0 ELSE 1 END, c.kind, c.exposed_on DESC, c.id LIMIT ? OFFSET ?"
 	var out []FollowUp
-	if err := db.Select(ctx, s.DB.R, &out, q, args...); err != nil {
-		return nil, wrap("follow-ups", err)
+	if err := db.Select(ctx, s.DB.R, &out, q, append(args, p.Limit, p.Offset)...); err != nil {
+		return none, wrap("follow-ups", err)
 	}
 	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
 		for _, fu := range out {
@@ -177,7 +216,7 @@ func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access access
 		}
 		return nil
 	})
-	return out, err
+	return list.New(out, total, p), err
 }
 
 // FollowUpChange is a community worker's note on a contact's follow-up.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/outbreak-platform/outbreak/internal/civil"
+
 	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -98,4 +100,18 @@ func withQuery(path string, q url.Values) string {
 		return path
 	}
 	return path + "?" + q.Encode()
+}
+
+// DateParam reads the query date ?name=YYYY-MM-DD (zero when absent);
+// a malformed one is a field error added to e.
+func DateParam(r *http.Request, name string, e *validation.Errors) civil.Date {
+	s := strings.TrimSpace(r.URL.Query().Get(name))
+	if s == "" {
+		return civil.Date{}
+	}
+	d, err := civil.Parse(s)
+	if err != nil {
+		e.Add(name, "date")
+	}
+	return d
 }

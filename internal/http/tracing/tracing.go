@@ -8,13 +8,16 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -132,25 +135,69 @@ func (h *Handler) MyContacts(w http.ResponseWriter, r *http.Request) {
 
 type followUpData struct {
 	Items     []tracing.FollowUp
+	Pager     render.Pager
 	Statuses  []string
 	Community string
 	Status    string
 }
 
+// followUpQuery reads a follow-up list's filters and page from the query.
+func followUpQuery(r *http.Request) (tracing.FollowUpFilter, list.Page, error) {
+	q := r.URL.Query()
+	var e validation.Errors
+	f := tracing.FollowUpFilter{Community: q.Get("community"), Status: q.Get("status"), Kind: q.Get("kind"),
+		Case: strings.TrimSpace(q.Get("case")), From: render.DateParam(r, "from", &e), To: render.DateParam(r, "to", &e)}
+	if err := e.Err(); err != nil {
+		return f, list.First, err
+	}
+	p, err := render.PageOf(r)
+	return f, p, err
+}
+
 // FollowUps lists the traced contacts living in the worker's jurisdiction
-// for follow-up: call them, order quarantine, note the outcome. Each person
-// listed is a logged read.
+// for follow-up: call them, order quarantine, note the outcome; with its
+// total, pages, filters and a CSV export. Each person listed is a logged
+// read.
 func (h *Handler) FollowUps(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "contacts.followup_title")
 	p.Form = r.URL.Query()
-	f := tracing.FollowUpFilter{Community: r.URL.Query().Get("community"), Status: r.URL.Query().Get("status")}
-	items, err := h.tracing.FollowUps(r.Context(), auth.From(r.Context()).Actor, h.access, f)
-	p.Data = followUpData{Items: items, Statuses: tracing.FollowUpStatuses, Community: f.Community, Status: f.Status}
+	a := auth.From(r.Context()).Actor
+	f, pg, err := followUpQuery(r)
+	d := followUpData{Statuses: tracing.FollowUpStatuses, Community: f.Community, Status: f.Status}
+	p.Data = d
+	if err == nil && render.WantsCSV(r) {
+		var all []tracing.FollowUp
+		all, err = list.Every(func(pg list.Page) (list.Of[tracing.FollowUp], error) {
+			return h.tracing.FollowUps(r.Context(), a, h.access, f, pg)
+		})
+		if err == nil {
+			h.followUpCSV(w, r, p.L, all)
+			return
+		}
+	}
+	var items list.Of[tracing.FollowUp]
+	if err == nil {
+		items, err = h.tracing.FollowUps(r.Context(), a, h.access, f, pg)
+	}
 	if err != nil {
 		h.t.Fail(w, r, p, "contacts_followup", err)
 		return
 	}
+	d.Items, d.Pager = items.Items, render.Pages(r, items).WithCSV(r)
+	p.Data = d
 	h.t.Render(w, r, http.StatusOK, "contacts_followup", p)
+}
+
+// followUpCSV writes contacts as the CSV a worker takes to a meeting.
+func (h *Handler) followUpCSV(w http.ResponseWriter, r *http.Request, l *i18n.Localizer, items []tracing.FollowUp) {
+	rows := make([][]string, len(items))
+	for i, f := range items {
+		rows[i] = []string{f.Name, f.CommunityName(l.Lang), l.T("contacts.kind_" + f.Kind), f.ExposedOn.String(), f.Case,
+			l.T("followup." + f.Status), f.Note, f.EvidenceIn(l.Lang)}
+	}
+	render.CSV(w, "contacts-"+h.rd.Today().String(), []string{l.T("contacts.csv_name"), l.T("contacts.csv_community"),
+		l.T("contacts.kind"), l.T("contacts.exposed_on"), l.T("contacts.case"), l.T("contacts.csv_status"),
+		l.T("contacts.csv_note"), l.T("contacts.csv_evidence")}, rows)
 }
 
 // SetFollowUp records the outcome of following up one contact.
@@ -192,19 +239,20 @@ func (h *Handler) APIMyContacts(w http.ResponseWriter, r *http.Request) {
 	h.rd.JSON(w, r, http.StatusOK, map[string]any{"contact": len(cs) > 0, "contacts": cs, "as_of": h.rd.Now()})
 }
 
-// APIFollowUps lists the traced contacts in the caller's jurisdiction to
-// follow up (?community=CODE, ?status=pending...).
+// APIFollowUps lists a page of the traced contacts in the caller's
+// jurisdiction to follow up (?community=CODE, ?status=pending, ?kind=close,
+// ?case=C0004, ?from=, ?to=, ?offset=, ?limit=), with the total.
 func (h *Handler) APIFollowUps(w http.ResponseWriter, r *http.Request) {
-	items, err := h.tracing.FollowUps(r.Context(), auth.From(r.Context()).Actor, h.access,
-		tracing.FollowUpFilter{Community: r.URL.Query().Get("community"), Status: r.URL.Query().Get("status")})
+	f, pg, err := followUpQuery(r)
+	var items list.Of[tracing.FollowUp]
+	if err == nil {
+		items, err = h.tracing.FollowUps(r.Context(), auth.From(r.Context()).Actor, h.access, f, pg)
+	}
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	if items == nil {
-		items = []tracing.FollowUp{}
-	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"contacts": items})
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"contacts": items.Items, "total": items.Total, "offset": items.Offset, "limit": items.Limit})
 }
 
 // APISetFollowUp records the follow-up of one contact: {status, note}.
