@@ -172,11 +172,6 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		}
 	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		for _, t := range []string{"households", "residents"} {
-			if err := tx.ResetSequence(ctx, t); err != nil {
-				return err
-			}
-		}
 		for k, v := range map[string]string{account.DemoMetaKey: "true", "demo_seed": strconv.FormatUint(o.Seed, 10),
 			"demo_residents": strconv.Itoa(res.Residents)} {
 			if err := db.SetMeta(ctx, tx, k, v); err != nil {
