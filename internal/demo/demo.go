@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
@@ -43,7 +41,7 @@ type Options struct {
 	Residents int
 	Seed      uint64
 	Batch     int       // residents per transaction; default 20,000
-	Progress  io.Writer // where the progress bar goes; nil for none
+	Progress  io.Writer // where progress goes (a bar on a terminal, plain lines elsewhere); nil for none
 }
 
 // Result counts what was made.
@@ -99,13 +97,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		}
 	}()
 
-	var bar *progressbar.ProgressBar
-	if o.Progress != nil {
-		bar = progressbar.NewOptions(o.Residents, progressbar.OptionSetWriter(o.Progress),
-			progressbar.OptionSetDescription("residents"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("residents"), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }))
-	}
+	bar := newProgress(o.Progress, o.Residents, "residents")
 
 	// One goroutine makes batches while this one writes them.
 	type batch struct {
@@ -167,9 +159,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		res.Residents += len(b.people)
 		res.ResidentAccounts += len(b.accounts)
 		res.Dependents += len(b.people) - len(b.accounts)
-		if bar != nil {
-			bar.Add(len(b.people))
-		}
+		bar.Add(len(b.people))
 	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
 		for k, v := range map[string]string{account.DemoMetaKey: "true", "demo_seed": strconv.FormatUint(o.Seed, 10),
@@ -180,9 +170,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		}
 		return nil
 	})
-	if bar != nil {
-		bar.Finish()
-	}
+	bar.Finish()
 	if err != nil {
 		return res, err
 	}
