@@ -122,7 +122,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 				if !p.GuardianID.Valid {
 					b.accounts = append(b.accounts, account.Account{
 						Username: "resident-" + strconv.FormatInt(p.ID, 10), PasswordHash: g.pwHash, Role: rbac.Resident,
-						DisplayName: p.Name, ResidentID: sql.NullInt64{Int64: p.ID, Valid: true}, Lang: "zh", Demo: true, CreatedAt: g.now,
+						DisplayName: p.Name, ResidentID: sql.NullInt64{Int64: p.ID, Valid: true}, Demo: true, CreatedAt: g.now,
 					})
 				}
 			}
@@ -237,7 +237,7 @@ func (g *gen) staff(ctx context.Context, s Stores) (int, error) {
 			count[prefix]++
 			name := fmt.Sprintf("%s-%d", prefix, count[prefix])
 			_, err = s.Accounts.Create(ctx, tx, account.Account{Username: name, PasswordHash: g.pwHash, Role: rbac.Role(role),
-				DisplayName: name, JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}, Lang: "zh", Demo: true})
+				DisplayName: name, JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}, Demo: true})
 			made++
 			return err
 		}
