@@ -65,6 +65,18 @@ func TestNewAccountTakesBrowserLanguage(t *testing.T) {
 			t.Errorf("admin-1 signed in by API from an English browser: answer lang %q, stored %q, %v", me.Lang, stored, err)
 		}
 
+		// A staff account an administrator makes (from a Chinese browser)
+		// takes its own holder's browser's language at its first sign-in.
+		admin, _ := ts.login(t, "admin-1", demoPassword)
+		admin.header.Set("Accept-Language", "zh-CN")
+		admin.post("/api/v1/staff", map[string]string{"username": "new-clinician", "display_name": "New Clinician", "role": "clinician",
+			"jurisdiction_code": "4201", "password": "long password"}).want(t, http.StatusCreated, "create staff")
+		r = browser("en").post("/api/v1/login", map[string]string{"username": "new-clinician", "password": "long password"})
+		r.want(t, http.StatusOK, "new staff sign-in").json(t, &me)
+		if me.Lang != "en" {
+			t.Errorf("a new staff account signed in from an English browser: lang %q", me.Lang)
+		}
+
 		// A language chosen is kept whatever the browser says.
 		c, _ := ts.login(t, "resident-2", demoPassword)
 		c.send(http.MethodPut, "/api/v1/me/lang", map[string]string{"lang": "zh"}).want(t, http.StatusNoContent, "choose zh")
