@@ -40,7 +40,9 @@ $(MAP)/node_modules/.installed: $(MAP)/package.json $(MAP)/package-lock.json
 
 # Build, create the embedded store with the demo region when it is empty,
 # and serve on $(ADDR) (make run ADDR=:9090). The server prints the demo
-# logins when it starts, so the demo does not print them as well.
+# logins when it starts, so the demo does not print them as well. Logs are
+# text lines, on a terminal or not, unless OUTBREAK_LOG_FORMAT says otherwise.
+run: export OUTBREAK_LOG_FORMAT ?= text
 run: build
 	./$(BIN) demo --db $(DB) --residents $(RESIDENTS) --if-empty --logins=false
 	./$(BIN) serve --db $(DB) --addr $(ADDR)
