@@ -3,6 +3,7 @@ GO       ?= go
 BIN      := bin/outbreak
 RESIDENTS ?= 20000
 DB       ?= sqlite:./data/outbreak.db
+ADDR     ?= 127.0.0.1:8080
 CHECKPOINT := web/checkpoint
 CHECKIN  := web/checkin
 MAP      := web/map
@@ -38,10 +39,13 @@ $(MAP)/node_modules/.installed: $(MAP)/package.json $(MAP)/package-lock.json
 	touch $@
 
 # Build, create the embedded store with the demo region when it is empty,
-# and serve on 127.0.0.1:8080.
+# and serve on $(ADDR) (make run ADDR=:9090). The server prints the demo
+# logins when it starts, so the demo does not print them as well. Logs are
+# text lines, on a terminal or not, unless OUTBREAK_LOG_FORMAT says otherwise.
+run: export OUTBREAK_LOG_FORMAT ?= text
 run: build
-	./$(BIN) demo --db $(DB) --residents $(RESIDENTS) --if-empty
-	./$(BIN) serve --db $(DB)
+	./$(BIN) demo --db $(DB) --residents $(RESIDENTS) --if-empty --logins=false
+	./$(BIN) serve --db $(DB) --addr $(ADDR)
 
 # Every test: unit, store contract tests on SQLite and (when reachable)
 # PostgreSQL, HTTP tests, fuzz seeds, and the browser tests in Chromium.

@@ -24,6 +24,7 @@ func demoCmd(ctx context.Context, args []string) error {
 	ifEmpty := fs.Bool("if-empty", false, "do nothing, successfully, when the store already holds people")
 	health := fs.Bool("health", true, "also give the region declarations, a few cases and contacts, a high-risk area, and codes")
 	days := fs.Int("days", 14, "days of movement: places, and the residents' check-ins over the days up to today")
+	logins := fs.Bool("logins", true, "print one demo login per role at the end (make run leaves that to serve, which prints them when it starts)")
 	movement := fs.String("movement", "auto", "generate the movement: yes, no, or auto (when --residents is at most 200,000)")
 	cfg, err := loadConfig(fs, args)
 	if err != nil {
@@ -93,7 +94,9 @@ func demoCmd(ctx context.Context, args []string) error {
 	fmt.Printf("demo region generated in %s: %d residents (%d dependents) in %d households, %d communities, %d staff accounts (%.0f residents/s)\n",
 		res.Elapsed.Round(1e6), res.Residents, res.Dependents, res.Households, res.Communities, res.StaffAccounts,
 		float64(res.Residents)/res.Elapsed.Seconds())
-	printDemoLogins(ctx, d)
+	if *logins {
+		printDemoLogins(ctx, d)
+	}
 	return nil
 }
 

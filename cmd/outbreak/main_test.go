@@ -24,6 +24,12 @@ import (
 // run calls the command line as a user would and returns what it printed.
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return runCtx(t, context.Background(), args...)
+}
+
+// runCtx is run with a context, which a signal would cancel.
+func runCtx(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +42,7 @@ func run(t *testing.T, args ...string) (string, error) {
 		io.Copy(&b, r)
 		done <- b.String()
 	}()
-	err = realMain(context.Background(), args)
+	err = realMain(ctx, args)
 	w.Close()
 	os.Stdout = stdout
 	return <-done, err

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/server"
 )
@@ -13,7 +14,7 @@ import (
 func serveCmd(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "Run the web server: pages, API, /healthz, /readyz and /metrics.\nSettings also come from OUTBREAK_* environment variables (see README).")
 	var addr string
-	fs.StringVar(&addr, "addr", "", "listen address HOST:PORT (env OUTBREAK_ADDR, default 127.0.0.1:8080)")
+	fs.StringVar(&addr, "addr", "", "listen address HOST:PORT (env OUTBREAK_ADDR, default "+config.Default().Addr+")")
 	cfg, err := loadConfig(fs, args)
 	if addr != "" {
 		cfg.Addr = addr

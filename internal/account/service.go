@@ -118,7 +118,9 @@ type Registration struct {
 	resident.New
 	Username string `json:"username"`
 	Password string `json:"password"`
-	Lang     string `json:"lang"`
+	// Lang is the language the person reads; a handler fills in the
+	// browser's when the person did not say.
+	Lang string `json:"lang"`
 }
 
 func validatePassword(e *validation.Errors, field, pw string) {
@@ -222,7 +224,8 @@ func (s *Service) CreateStaff(ctx context.Context, actor rbac.Actor, n NewStaff)
 	if err != nil {
 		return Account{}, err
 	}
-	a := Account{Username: n.Username, PasswordHash: hash, Role: n.Role, DisplayName: n.DisplayName, Lang: "zh",
+	// No language yet: the person's browser gives it at the first sign-in.
+	a := Account{Username: n.Username, PasswordHash: hash, Role: n.Role, DisplayName: n.DisplayName,
 		JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}, CreatedBy: sql.NullInt64{Int64: actor.AccountID, Valid: true},
 		JurisdictionCode: sql.NullString{String: j.Code, Valid: true}, JurisdictionPath: sql.NullString{String: j.Path, Valid: true}}
 	a.ID, err = s.Accounts.Create(ctx, s.DB.W, a)
@@ -338,9 +341,27 @@ func (s *Service) IssueToken(ctx context.Context, actor rbac.Actor, n NewToken) 
 	return secret, t, err
 }
 
+// AdoptLang gives an account that has no language of its own (a demo
+// account, a staff account just made) the language the person's browser
+// asks for, at their first sign-in, and keeps it from then on. A language
+// the account already has, chosen or taken before, is left alone.
+func (s *Service) AdoptLang(ctx context.Context, a *Account, browser string) error {
+	if ValidLang(a.Lang) || !ValidLang(browser) {
+		return nil
+	}
+	if err := s.Accounts.SetLang(ctx, a.ID, browser); err != nil {
+		return fmt.Errorf("account: adopt lang: %w", err)
+	}
+	a.Lang = browser
+	return nil
+}
+
+// ValidLang reports whether l is a language an account may have.
+func ValidLang(l string) bool { return l == "zh" || l == "en" }
+
 // SetLang records the account's language.
 func (s *Service) SetLang(ctx context.Context, id int64, lang string) error {
-	if lang != "zh" && lang != "en" {
+	if !ValidLang(lang) {
 		return validation.Field("lang", "account.lang")
 	}
 	if err := s.Accounts.SetLang(ctx, id, lang); err != nil {

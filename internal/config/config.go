@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,81 +72,29 @@ const (
 	MaxTrustListMaxAge = 30 * 24 * time.Hour
 )
 
-// Default returns the defaults.
+// Default returns the defaults declared in Settings.
 func Default() Config {
-	return Config{
-		DB: "sqlite:./data/outbreak.db", Addr: "127.0.0.1:8080", KeyFile: "./data/outbreak.key",
-		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024, CheckInsPerMinute: 120,
-		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
-		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
-		PublicPerMinute: 60, TrustListMaxAge: 7 * 24 * time.Hour,
+	c := Config{Argon2: account.DefaultParams}
+	for _, s := range Settings {
+		if s.Default == "" {
+			continue
+		}
+		if err := s.set(&c, s.Default); err != nil {
+			panic(fmt.Sprintf("config: default of %s: %v", s.Env, err)) // a declaration error, caught by every test
+		}
 	}
+	return c
 }
 
-// FromEnv overlays OUTBREAK_* variables on c; getenv is os.Getenv in real use.
+// FromEnv overlays the OUTBREAK_* variables of Settings on c; getenv is
+// os.Getenv in real use. It reports every bad value at once.
 func (c *Config) FromEnv(getenv func(string) string) error {
 	var errs []error
-	str := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	num := func(name string, dst *int) {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q is not a whole number", name, v))
-				return
+	for _, s := range Settings {
+		if v := getenv(s.Env); v != "" {
+			if err := s.set(c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", s.Env, v, err))
 			}
-			*dst = n
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q is not a duration (like 12h)", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	str("OUTBREAK_DB", &c.DB)
-	str("OUTBREAK_ADDR", &c.Addr)
-	str("OUTBREAK_KEY_FILE", &c.KeyFile)
-	str("OUTBREAK_ID_KIND", &c.IDKind)
-	str("OUTBREAK_LOG_FORMAT", &c.LogFormat)
-	str("OUTBREAK_LOG_LEVEL", &c.LogLevel)
-	str("OUTBREAK_DEV_ASSETS", &c.DevAssets)
-	str("OUTBREAK_REGION", &c.Region)
-	str("OUTBREAK_TIMEZONE", &c.TimeZone)
-	str("OUTBREAK_RULES_FILE", &c.RulesFile)
-	str("OUTBREAK_MAP_TILES", &c.MapTiles)
-	str("OUTBREAK_PUBLIC_URL", &c.PublicURL)
-	str("OUTBREAK_TRACING_INDEX", &c.TracingIndex)
-	num("OUTBREAK_PUBLIC_PER_MINUTE", &c.PublicPerMinute)
-	num("OUTBREAK_RETENTION_DAYS", &c.RetentionDays)
-	var mem, t int = int(c.Argon2.Memory), int(c.Argon2.Time)
-	num("OUTBREAK_ARGON2_MEMORY_KIB", &mem)
-	num("OUTBREAK_ARGON2_TIME", &t)
-	c.Argon2.Memory, c.Argon2.Time = uint32(max(mem, 0)), uint32(max(t, 0))
-	num("OUTBREAK_MAX_HASHING", &c.MaxHashing)
-	num("OUTBREAK_MAX_IN_FLIGHT", &c.MaxInFlight)
-	num("OUTBREAK_CHECKIN_CONCURRENCY", &c.CheckInConcurrency)
-	num("OUTBREAK_CHECKINS_PER_MINUTE", &c.CheckInsPerMinute)
-	num("OUTBREAK_LOGIN_PER_MINUTE", &c.LoginPerMinute)
-	dur("OUTBREAK_SESSION_TTL", &c.SessionTTL)
-	dur("OUTBREAK_STAFF_SESSION_TTL", &c.StaffTTL)
-	dur("OUTBREAK_TRUST_LIST_MAX_AGE", &c.TrustListMaxAge)
-	if v := getenv("OUTBREAK_TRUSTED_PROXIES"); v != "" {
-		c.TrustedProxies = nil
-		for _, s := range strings.Split(v, ",") {
-			p, err := netip.ParsePrefix(strings.TrimSpace(s))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("OUTBREAK_TRUSTED_PROXIES: %q is not a CIDR prefix", s))
-				continue
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
 	return errors.Join(errs...)

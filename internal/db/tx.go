@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -104,6 +105,8 @@ func (tx *Tx) Dialect() Dialect { return tx.db.Dialect }
 
 // BulkInsert writes many rows into table in as few round trips as the
 // dialect allows: COPY on PostgreSQL, multi-row INSERT statements on SQLite.
+// Rows may carry explicit ids: afterwards every sequence of the table's
+// columns written is past the largest value, on both stores.
 func (tx *Tx) BulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -166,19 +169,50 @@ func (tx *Tx) copyFrom(ctx context.Context, table string, cols []string, rows []
 	if err != nil {
 		return fmt.Errorf("db: copy into %s: %w", table, MapError(err))
 	}
+	return tx.advanceSequences(ctx, table, cols)
+}
+
+// advanceSequences moves the sequence behind every serial or identity
+// column of table that cols wrote explicitly past the column's largest
+// value, so that the next row the database numbers itself does not collide
+// with a loaded one. COPY, unlike nextval, leaves sequences where they were.
+// It never moves a sequence back. SQLite needs nothing: an INTEGER PRIMARY
+// KEY takes max(id)+1 and AUTOINCREMENT records explicit ids too.
+func (tx *Tx) advanceSequences(ctx context.Context, table string, cols []string) error {
+	seqs, err := sequences(ctx, tx, table)
+	if err != nil {
+		return err
+	}
+	for _, sc := range seqs {
+		if !slices.Contains(cols, sc.Column) {
+			continue
+		}
+		q := fmt.Sprintf(`SELECT setval(%s, m) FROM (SELECT max(%s) AS m FROM %s) x
+			WHERE m IS NOT NULL AND m >= (SELECT last_value FROM %s)`,
+			quoteLiteral(sc.Sequence), pgx.Identifier{sc.Column}.Sanitize(), pgx.Identifier{table}.Sanitize(), sc.Sequence)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("db: advance sequence %s of %s: %w", sc.Sequence, table, MapError(err))
+		}
+	}
 	return nil
 }
 
-// ResetSequence moves table's id sequence past the largest id, after rows
-// were written with explicit ids. SQLite needs nothing: it takes max(id)+1.
-func (tx *Tx) ResetSequence(ctx context.Context, table string) error {
-	if tx.db.Dialect != Postgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, fmt.Sprintf(
-		"SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), COALESCE((SELECT max(id) FROM %[1]s), 0) + 1, false)", table))
-	if err != nil {
-		return fmt.Errorf("db: reset sequence of %s: %w", table, err)
-	}
-	return nil
+// seqColumn is a column of a table whose default comes from a sequence.
+type seqColumn struct {
+	Column   string `db:"col"`
+	Sequence string `db:"seq"`
 }
+
+// sequences lists table's serial and identity columns.
+func sequences(ctx context.Context, q Q, table string) ([]seqColumn, error) {
+	var cs []seqColumn
+	err := q.SelectContext(ctx, &cs, `SELECT a.attname AS col, pg_get_serial_sequence(quote_ident($1), a.attname) AS seq
+		FROM pg_attribute a WHERE a.attrelid = to_regclass(quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped
+		AND pg_get_serial_sequence(quote_ident($1), a.attname) IS NOT NULL ORDER BY a.attnum`, table)
+	if err != nil {
+		return nil, fmt.Errorf("db: sequences of %s: %w", table, MapError(err))
+	}
+	return cs, nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/outbreak-platform/outbreak/internal/account"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
@@ -43,7 +41,7 @@ type Options struct {
 	Residents int
 	Seed      uint64
 	Batch     int       // residents per transaction; default 20,000
-	Progress  io.Writer // where the progress bar goes; nil for none
+	Progress  io.Writer // where progress goes (a bar on a terminal, plain lines elsewhere); nil for none
 }
 
 // Result counts what was made.
@@ -99,13 +97,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		}
 	}()
 
-	var bar *progressbar.ProgressBar
-	if o.Progress != nil {
-		bar = progressbar.NewOptions(o.Residents, progressbar.OptionSetWriter(o.Progress),
-			progressbar.OptionSetDescription("residents"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("residents"), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(o.Progress) }))
-	}
+	bar := newProgress(o.Progress, o.Residents, "residents")
 
 	// One goroutine makes batches while this one writes them.
 	type batch struct {
@@ -130,7 +122,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 				if !p.GuardianID.Valid {
 					b.accounts = append(b.accounts, account.Account{
 						Username: "resident-" + strconv.FormatInt(p.ID, 10), PasswordHash: g.pwHash, Role: rbac.Resident,
-						DisplayName: p.Name, ResidentID: sql.NullInt64{Int64: p.ID, Valid: true}, Lang: "zh", Demo: true, CreatedAt: g.now,
+						DisplayName: p.Name, ResidentID: sql.NullInt64{Int64: p.ID, Valid: true}, Demo: true, CreatedAt: g.now,
 					})
 				}
 			}
@@ -167,16 +159,9 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		res.Residents += len(b.people)
 		res.ResidentAccounts += len(b.accounts)
 		res.Dependents += len(b.people) - len(b.accounts)
-		if bar != nil {
-			bar.Add(len(b.people))
-		}
+		bar.Add(len(b.people))
 	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		for _, t := range []string{"households", "residents"} {
-			if err := tx.ResetSequence(ctx, t); err != nil {
-				return err
-			}
-		}
 		for k, v := range map[string]string{account.DemoMetaKey: "true", "demo_seed": strconv.FormatUint(o.Seed, 10),
 			"demo_residents": strconv.Itoa(res.Residents)} {
 			if err := db.SetMeta(ctx, tx, k, v); err != nil {
@@ -185,9 +170,7 @@ func Generate(ctx context.Context, s Stores, o Options) (res Result, err error) 
 		}
 		return nil
 	})
-	if bar != nil {
-		bar.Finish()
-	}
+	bar.Finish()
 	if err != nil {
 		return res, err
 	}
@@ -254,7 +237,7 @@ func (g *gen) staff(ctx context.Context, s Stores) (int, error) {
 			count[prefix]++
 			name := fmt.Sprintf("%s-%d", prefix, count[prefix])
 			_, err = s.Accounts.Create(ctx, tx, account.Account{Username: name, PasswordHash: g.pwHash, Role: rbac.Role(role),
-				DisplayName: name, JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}, Lang: "zh", Demo: true})
+				DisplayName: name, JurisdictionID: sql.NullInt64{Int64: j.ID, Valid: true}, Demo: true})
 			made++
 			return err
 		}

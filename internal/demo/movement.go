@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
@@ -405,8 +403,7 @@ func (m *Movement) WritePlaces(ctx context.Context, d *db.DB) (int, error) {
 			return 0, fmt.Errorf("demo: places: %w", err)
 		}
 	}
-	err := d.InTx(ctx, func(tx *db.Tx) error { return tx.ResetSequence(ctx, "places") })
-	return len(sites), err
+	return len(sites), nil
 }
 
 // Names of venues by kind: Chinese, English.
@@ -504,13 +501,7 @@ func (m *Movement) Load(ctx context.Context, d *db.DB, store *tracing.Store, bat
 			}
 		}()
 	}
-	var bar *progressbar.ProgressBar
-	if progress != nil {
-		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(progress),
-			progressbar.OptionSetDescription("check-ins"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("check-ins"), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(progress) }))
-	}
+	bar := newProgress(progress, -1, "check-ins")
 	batches := make(chan []tracing.CheckIn, 2)
 	genCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -530,12 +521,8 @@ func (m *Movement) Load(ctx context.Context, d *db.DB, store *tracing.Store, bat
 			return n, fmt.Errorf("demo: check-ins: %w", err)
 		}
 		n += int64(added)
-		if bar != nil {
-			bar.Add(len(b))
-		}
+		bar.Add(len(b))
 	}
-	if bar != nil {
-		bar.Finish()
-	}
+	bar.Finish()
 	return n, nil
 }

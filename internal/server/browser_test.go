@@ -46,6 +46,9 @@ func browserFor(t *testing.T, limit time.Duration, extra ...chromedp.ExecAllocat
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(390, 844), // a phone's screen
+		// A phone set to Chinese, as the region's people's are: accounts
+		// without a language of their own take the browser's.
+		chromedp.Flag("lang", "zh-CN"), chromedp.Flag("accept-lang", "zh-CN,zh"),
 	)
 	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -93,7 +93,12 @@ func (h *Handler) signIn(r *http.Request, username, password string) (account.Ac
 	if !ok1 || !ok2 {
 		return account.Account{}, fault.Limited("login.too_many", max(wait1, wait2)+time.Second)
 	}
-	return h.accounts.Authenticate(r.Context(), username, password)
+	a, err := h.accounts.Authenticate(r.Context(), username, password)
+	if err != nil {
+		return a, err
+	}
+	// Before the session: Lang(r) is the cookie's or the browser's here.
+	return a, h.accounts.AdoptLang(r.Context(), &a, render.Lang(r))
 }
 
 // allowSignUp spends one of the client address's attempts on a sign-up.

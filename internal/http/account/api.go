@@ -123,6 +123,9 @@ func (h *Handler) APIRegister(w http.ResponseWriter, r *http.Request) {
 		h.rd.Problem(w, r, err)
 		return
 	}
+	if reg.Lang == "" {
+		reg.Lang = render.Lang(r)
+	}
 	a, err := h.accounts.Register(r.Context(), reg, h.rd.Today())
 	if err != nil {
 		h.rd.Problem(w, r, err)
