@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
 
@@ -245,14 +247,77 @@ func About(ctx context.Context, d *db.DB, residentID int64, limit int) ([]Entry,
 	return es, nil
 }
 
-// Latest lists the newest entries of the whole chain.
-func Latest(ctx context.Context, d *db.DB, limit int) ([]Entry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
+// Filter narrows a listing of the chain. Zero fields do not narrow.
+type Filter struct {
+	Kind       string    // one of Kinds
+	Actor      string    // the actor's name as recorded ("system" for the platform)
+	ResidentID int64     // entries about this person
+	From, To   time.Time // entries at or after From and before To
+}
+
+// List returns the page p of the entries a reader with scope (a
+// jurisdiction path) may read, newest first, with their total. An entry
+// about a person is in scope when that person lives in the scope's
+// subtree; an entry about nobody (a rule set, a purge, a place, a risk
+// area) concerns the whole region, and only a reader scoped to a city or
+// above reads it: a district's auditor reads only its own people.
+func List(ctx context.Context, d *db.DB, scope string, f Filter, p list.Page) (list.Of[Entry], error) {
+	p = p.Norm()
+	where, args := scoped(scope, f)
+	var total int64
+	if err := db.Get(ctx, d.R, &total, "SELECT COUNT(*) FROM audit_log a"+where, args...); err != nil {
+		return list.Of[Entry]{}, fmt.Errorf("audit: count: %w", err)
 	}
 	var es []Entry
-	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log ORDER BY id DESC LIMIT ?", limit); err != nil {
-		return nil, fmt.Errorf("audit: latest: %w", err)
+	if total > int64(p.Offset) {
+		q := "SELECT " + prefixed + " FROM audit_log a" + where + " ORDER BY a.id DESC LIMIT ? OFFSET ?"
+		if err := db.Select(ctx, d.R, &es, q, append(args, p.Limit, p.Offset)...); err != nil {
+			return list.Of[Entry]{}, fmt.Errorf("audit: list: %w", err)
+		}
 	}
-	return es, nil
+	return list.New(es, total, p), nil
+}
+
+// prefixed is columns qualified by the audit_log alias a.
+var prefixed = "a." + strings.ReplaceAll(columns, ", ", ", a.")
+
+// RegionScope reports whether scope is a city's or above (every
+// jurisdiction "/", a province "/42/", a city "/42/4201/"), whose readers
+// also read the entries about nobody, which concern the whole region.
+func RegionScope(scope string) bool {
+	return strings.HasPrefix(scope, "/") && strings.HasSuffix(scope, "/") && strings.Count(scope, "/") <= 3
+}
+
+// scoped is the WHERE clause (with its arguments) of the entries in scope
+// that f keeps. A scope that is empty matches nothing.
+func scoped(scope string, f Filter) (string, []any) {
+	lo, hi := jurisdiction.Range(scope)
+	inScope := "EXISTS (SELECT 1 FROM residents r JOIN jurisdictions j ON j.id = r.community_id WHERE r.id = a.resident_id AND j.path >= ? AND j.path < ?)"
+	args := []any{lo, hi}
+	where := " WHERE (" + inScope
+	if RegionScope(scope) {
+		where += " OR a.resident_id IS NULL"
+	}
+	where += ")"
+	if f.Kind != "" {
+		where += " AND a.kind = ?"
+		args = append(args, f.Kind)
+	}
+	if f.Actor != "" {
+		where += " AND a.actor_name = ?"
+		args = append(args, f.Actor)
+	}
+	if f.ResidentID != 0 {
+		where += " AND a.resident_id = ?"
+		args = append(args, f.ResidentID)
+	}
+	if !f.From.IsZero() {
+		where += " AND a.at >= ?"
+		args = append(args, f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		where += " AND a.at < ?"
+		args = append(args, f.To.UTC())
+	}
+	return where, args
 }

@@ -5,15 +5,22 @@ package audit
 
 import (
 	"embed"
+	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -45,6 +52,7 @@ func (h *Handler) Routes() []route.Route {
 		route.P("GET /staff/access-log", auditor, h.AccessLog),
 		route.P("GET /staff/audit", auditor, h.Chain),
 		route.A("GET /api/v1/access-log", auditor, h.APIAccessLog),
+		route.A("GET /api/v1/audit", auditor, h.APIChain),
 		route.A("GET /api/v1/audit/verify", auditor, h.Verify),
 	}
 }
@@ -70,14 +78,76 @@ func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
 	h.t.Render(w, r, http.StatusOK, "access_log", p)
 }
 
-// Chain shows the auditor the latest entries of the audit chain and, on
-// request, walks the whole chain.
+// chainData is what the audit chain page shows.
+type chainData struct {
+	Report  *audit.Report
+	Entries list.Of[audit.Entry]
+	Pager   render.Pager
+	Kinds   []string
+}
+
+// filterOf reads the chain's filters from the query: kind, actor (the
+// name recorded), resident (a resident number), from and to (dates in the
+// region's time zone, both included).
+func (h *Handler) filterOf(r *http.Request) (audit.Filter, list.Page, error) {
+	q := r.URL.Query()
+	var f audit.Filter
+	var e validation.Errors
+	f.Kind = strings.TrimSpace(q.Get("kind"))
+	if f.Kind != "" && !slices.Contains(audit.Kinds, f.Kind) {
+		e.Add("kind", "invalid")
+	}
+	f.Actor = strings.TrimSpace(q.Get("actor"))
+	if !utf8.ValidString(f.Actor) || len(f.Actor) > 200 {
+		e.Add("actor", "invalid")
+	}
+	if s := strings.TrimSpace(q.Get("resident")); s != "" {
+		n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+		if err != nil || n <= 0 {
+			e.Add("resident", "invalid")
+		}
+		f.ResidentID = n
+	}
+	day := func(name string, next int) time.Time {
+		s := strings.TrimSpace(q.Get(name))
+		if s == "" {
+			return time.Time{}
+		}
+		d, err := civil.Parse(s)
+		if err != nil {
+			e.Add(name, "invalid")
+			return time.Time{}
+		}
+		d = d.AddDays(next)
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, h.rd.Loc())
+	}
+	f.From, f.To = day("from", 0), day("to", 1)
+	p, err := render.PageOf(r)
+	if ve, ok := validation.As(err); ok {
+		e.Fields = append(e.Fields, ve.Fields...)
+	}
+	return f, p, e.Err()
+}
+
+// Chain shows the auditor the entries of the audit chain in their scope,
+// newest first, a page at a time with their total and filters, as CSV on
+// request, and, on request, walks the whole chain.
 func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "auditlog.title")
-	d := struct {
-		Report  *audit.Report
-		Entries []audit.Entry
-	}{}
+	p.Form = r.URL.Query()
+	d := chainData{Kinds: audit.Kinds}
+	p.Data = &d
+	f, pg, err := h.filterOf(r)
+	if err != nil {
+		d.Entries = list.New[audit.Entry](nil, 0, list.First)
+		h.t.Fail(w, r, p, "audit", err)
+		return
+	}
+	scope := auth.From(r.Context()).Actor.ScopePath
+	if render.WantsCSV(r) {
+		h.csv(w, r, p, scope, f)
+		return
+	}
 	if r.URL.Query().Get("verify") == "1" {
 		rep, err := audit.Verify(r.Context(), h.db, nil)
 		if err != nil {
@@ -86,14 +156,79 @@ func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Report = &rep
 	}
-	es, err := audit.Latest(r.Context(), h.db, 100)
-	if err != nil {
+	if d.Entries, err = audit.List(r.Context(), h.db, scope, f, pg); err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d.Entries = es
-	p.Data = d
+	d.Pager = render.Pages(r, d.Entries).WithCSV(r)
 	h.t.Render(w, r, http.StatusOK, "audit", p)
+}
+
+// csv exports every entry in scope that f keeps.
+func (h *Handler) csv(w http.ResponseWriter, r *http.Request, p *render.Page, scope string, f audit.Filter) {
+	l := p.L
+	header := []string{"id", l.T("accesslog.at"), l.T("accesslog.actor"), l.T("auditlog.role"), l.T("accesslog.action"),
+		l.T("auditlog.resident"), l.T("auditlog.before"), l.T("auditlog.after"), l.T("input.reason"), l.T("auditlog.legal_basis"), "hash"}
+	var rows [][]string
+	for pg := list.All; ; pg = pg.Next() {
+		o, err := audit.List(r.Context(), h.db, scope, f, pg)
+		if err != nil {
+			h.rd.Error(w, r, p, err)
+			return
+		}
+		for _, e := range o.Items {
+			res := ""
+			if e.ResidentID.Valid {
+				res = strconv.FormatInt(e.ResidentID.Int64, 10)
+			}
+			rows = append(rows, []string{strconv.FormatInt(e.ID, 10), e.At.In(h.rd.Loc()).Format(time.RFC3339), e.ActorName,
+				l.Role(e.ActorRole), l.T("audit." + e.Kind), res, e.Before, e.After, e.Reason, e.LegalBasis, hex.EncodeToString(e.Hash)})
+		}
+		if !o.More() {
+			break
+		}
+	}
+	render.CSV(w, "audit-chain", header, rows)
+}
+
+// entryJSON is an entry of the chain as the API tells it.
+type entryJSON struct {
+	ID         int64     `json:"id"`
+	At         time.Time `json:"at"`
+	ActorRole  string    `json:"actor_role"`
+	ActorName  string    `json:"actor_name"`
+	ResidentID *int64    `json:"resident_id"`
+	Kind       string    `json:"kind"`
+	Before     string    `json:"before"`
+	After      string    `json:"after"`
+	Reason     string    `json:"reason"`
+	LegalBasis string    `json:"legal_basis"`
+	Hash       string    `json:"hash"`
+}
+
+func toJSON(e audit.Entry) entryJSON {
+	j := entryJSON{ID: e.ID, At: e.At, ActorRole: e.ActorRole, ActorName: e.ActorName, Kind: e.Kind, Before: e.Before,
+		After: e.After, Reason: e.Reason, LegalBasis: e.LegalBasis, Hash: hex.EncodeToString(e.Hash)}
+	if e.ResidentID.Valid {
+		j.ResidentID = &e.ResidentID.Int64
+	}
+	return j
+}
+
+// APIChain lists the entries of the audit chain in the reader's scope,
+// newest first, a page at a time, with the page's filters.
+func (h *Handler) APIChain(w http.ResponseWriter, r *http.Request) {
+	f, pg, err := h.filterOf(r)
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	o, err := audit.List(r.Context(), h.db, auth.From(r.Context()).Actor.ScopePath, f, pg)
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	h.rd.JSON(w, r, http.StatusOK, list.Map(o, toJSON))
 }
 
 func queryInt(r *http.Request, name string) (int64, error) {
