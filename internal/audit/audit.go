@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -179,6 +180,12 @@ type Report struct {
 	OK       bool   `json:"ok"`
 	BrokenAt int64  `json:"broken_at,omitempty"` // id of the first bad entry
 	Problem  string `json:"problem,omitempty"`
+	// Message is Problem to be worded in the reader's language.
+	Message i18n.Message `json:"-"`
+	// HeadsChecked is how many signed heads the chain was checked against
+	// (HeadLog.Check); Head, the one it no longer extends.
+	HeadsChecked int   `json:"heads_checked"`
+	Head         *Head `json:"head,omitempty"`
 }
 
 const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, before, after, reason, legal_basis, prev_hash, hash"
@@ -186,32 +193,48 @@ const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, be
 // Verify walks the whole chain in order and reports the first broken link:
 // an entry whose hash does not match its contents, whose previous hash is
 // not its predecessor's, a gap in the ids, or a head that is not the last entry.
+// It cannot tell a chain rewritten from some entry on, every later hash
+// recomputed: HeadLog.Check checks the chain against signed heads too.
 func Verify(ctx context.Context, d *db.DB, progress func(done int64)) (Report, error) {
-	var rep Report
-	prev := []byte{}
-	var last int64
+	rep, _, err := walk(ctx, d, 0, []byte{}, progress, nil)
+	return rep, err
+}
+
+// walk checks the chain after entry from, whose hash is prev, calling at
+// (when not nil) with each entry's id and hash, and then that the chain's
+// head row names its last entry. It returns the last hash.
+func walk(ctx context.Context, d *db.DB, from int64, prev []byte, progress func(done int64), at func(id int64, hash []byte) *Report) (Report, []byte, error) {
+	rep := Report{Entries: from}
+	last := from
+	const page = 10000
 	for {
-		var page []Entry
-		if err := db.Select(ctx, d.R, &page, "SELECT "+columns+" FROM audit_log WHERE id > ? ORDER BY id LIMIT 10000", last); err != nil {
-			return rep, fmt.Errorf("audit: read chain: %w", err)
+		var es []Entry
+		if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", last, page); err != nil {
+			return rep, nil, fmt.Errorf("audit: read chain: %w", err)
 		}
-		for i := range page {
-			e := &page[i]
+		for i := range es {
+			e := &es[i]
 			switch {
 			case e.ID != last+1:
-				return broken(rep, last+1, fmt.Sprintf("entry %d is missing", last+1)), nil
+				return broken(rep, last+1, fmt.Sprintf("entry %d is missing", last+1), "audit.verify.missing"), prev, nil
 			case !bytes.Equal(e.PrevHash, prev):
-				return broken(rep, e.ID, "its previous-hash does not match the entry before it"), nil
+				return broken(rep, e.ID, "its previous-hash does not match the entry before it", "audit.verify.prev"), prev, nil
 			case !bytes.Equal(hashOf(e), e.Hash):
-				return broken(rep, e.ID, "its contents do not match its hash: the entry was edited"), nil
+				return broken(rep, e.ID, "its contents do not match its hash: the entry was edited", "audit.verify.edited"), prev, nil
 			}
 			prev, last = e.Hash, e.ID
 			rep.Entries++
+			if at != nil {
+				if bad := at(e.ID, e.Hash); bad != nil {
+					bad.Entries = rep.Entries
+					return *bad, prev, nil
+				}
+			}
 		}
 		if progress != nil {
 			progress(rep.Entries)
 		}
-		if len(page) < 10000 {
+		if len(es) < page {
 			break
 		}
 	}
@@ -220,17 +243,20 @@ func Verify(ctx context.Context, d *db.DB, progress func(done int64)) (Report, e
 		LastHash []byte `db:"last_hash"`
 	}
 	if err := db.Get(ctx, d.R, &head, "SELECT last_id, last_hash FROM audit_head WHERE id = 1"); err != nil {
-		return rep, fmt.Errorf("audit: read chain head: %w", err)
+		return rep, nil, fmt.Errorf("audit: read chain head: %w", err)
 	}
 	if head.LastID != last || !bytes.Equal(head.LastHash, prev) {
-		return broken(rep, last+1, fmt.Sprintf("the chain ends at entry %d but its head says %d: entries were deleted from the end", last, head.LastID)), nil
+		rep = broken(rep, last+1, fmt.Sprintf("the chain ends at entry %d but its head says %d: entries were deleted from the end", last, head.LastID), "audit.verify.end")
+		rep.Message.Args["Last"], rep.Message.Args["Head"] = last, head.LastID
+		return rep, prev, nil
 	}
 	rep.OK = true
-	return rep, nil
+	return rep, prev, nil
 }
 
-func broken(rep Report, id int64, problem string) Report {
+func broken(rep Report, id int64, problem, key string) Report {
 	rep.OK, rep.BrokenAt, rep.Problem = false, id, problem
+	rep.Message = i18n.M(key, "At", id)
 	return rep
 }
 
