@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
-	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -181,7 +180,7 @@ type Report struct {
 	BrokenAt int64  `json:"broken_at,omitempty"` // id of the first bad entry
 	Problem  string `json:"problem,omitempty"`
 	// Message is Problem to be worded in the reader's language.
-	Message i18n.Message `json:"-"`
+	Message Message `json:"-"`
 	// HeadsChecked is how many signed heads the chain was checked against
 	// (HeadLog.Check); Head, the one it no longer extends.
 	HeadsChecked int   `json:"heads_checked"`
@@ -256,8 +255,37 @@ func walk(ctx context.Context, d *db.DB, from int64, prev []byte, progress func(
 
 func broken(rep Report, id int64, problem, key string) Report {
 	rep.OK, rep.BrokenAt, rep.Problem = false, id, problem
-	rep.Message = i18n.M(key, "At", id)
+	rep.Message = msg(key, "At", id)
 	return rep
+}
+
+// Message is a text for a person: a catalogue key and its arguments, to be
+// worded in the reader's language (i18n.Message, which this package cannot
+// import).
+type Message struct {
+	Key  string
+	Args map[string]any
+}
+
+func msg(key string, args ...any) Message {
+	m := Message{Key: key, Args: map[string]any{}}
+	for i := 0; i+1 < len(args); i += 2 {
+		m.Args[fmt.Sprint(args[i])] = args[i+1]
+	}
+	return m
+}
+
+// Latest lists the newest entries of the whole chain, whatever their
+// scope: for tools and tests. What a person reads goes through List.
+func Latest(ctx context.Context, d *db.DB, limit int) ([]Entry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var es []Entry
+	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log ORDER BY id DESC LIMIT ?", limit); err != nil {
+		return nil, fmt.Errorf("audit: latest: %w", err)
+	}
+	return es, nil
 }
 
 // About lists the entries about one person, newest first: what the holder

@@ -17,7 +17,6 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
-	"github.com/outbreak-platform/outbreak/internal/i18n"
 )
 
 // Signed heads, as transparency logs keep them. A hash chain alone proves
@@ -277,7 +276,7 @@ func (l *HeadLog) Check(ctx context.Context, progress func(done int64), given ..
 		if err != nil {
 			rep := Report{Head: &Head{Size: r.Size, SignedAt: r.SignedAt, Note: r.Note},
 				Problem: fmt.Sprintf("the stored head for %d entries does not open with the head key: %v", r.Size, err),
-				Message: i18n.M("audit.verify.bad_head", "Size", r.Size)}
+				Message: msg("audit.verify.bad_head", "Size", r.Size)}
 			return rep, nil
 		}
 		heads = append(heads, h)
@@ -289,7 +288,7 @@ func (l *HeadLog) Check(ctx context.Context, progress func(done int64), given ..
 			if h := heads[next]; !bytes.Equal(h.Hash, hash) {
 				return &Report{BrokenAt: id, HeadsChecked: next, Head: &h,
 					Problem: fmt.Sprintf("the chain no longer extends %s: entry %d is not the one signed, the chain was rewritten", h, id),
-					Message: i18n.M("audit.verify.rewritten", "Size", h.Size, "SignedAt", h.SignedAt)}
+					Message: msg("audit.verify.rewritten", "Size", h.Size, "SignedAt", h.SignedAt)}
 			}
 		}
 		return nil
@@ -304,7 +303,7 @@ func (l *HeadLog) Check(ctx context.Context, progress func(done int64), given ..
 		h := heads[next]
 		return Report{Entries: rep.Entries, BrokenAt: rep.Entries + 1, HeadsChecked: next, Head: &h,
 			Problem: fmt.Sprintf("the chain has %d entries but %s: entries were cut from the end", rep.Entries, h),
-			Message: i18n.M("audit.verify.cut", "Entries", rep.Entries, "Size", h.Size, "SignedAt", h.SignedAt)}, nil
+			Message: msg("audit.verify.cut", "Entries", rep.Entries, "Size", h.Size, "SignedAt", h.SignedAt)}, nil
 	}
 	rep.HeadsChecked = len(heads)
 	return rep, nil

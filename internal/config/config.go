@@ -55,6 +55,9 @@ type Config struct {
 	// checkpoint that has had no newer one by then verifies no pass until
 	// it reconnects.
 	TrustListMaxAge time.Duration
+	// AuditHeadInterval is how often the server signs the audit chain's
+	// head (when the chain grew) with the key derived from the master key.
+	AuditHeadInterval time.Duration
 
 	PublicPerMinute int    // public look-ups (trips, places, the map) per client address
 	MapTiles        string // tile URL template for the public map ("" draws it without tiles)
@@ -80,7 +83,7 @@ func Default() Config {
 		IDKind: "CN-RIC", Argon2: account.DefaultParams, MaxHashing: 8, MaxInFlight: 1024, CheckInsPerMinute: 120,
 		SessionTTL: 7 * 24 * time.Hour, StaffTTL: 12 * time.Hour, LoginPerMinute: 20,
 		LogFormat: "auto", LogLevel: "info", TimeZone: "Asia/Shanghai", RetentionDays: 28,
-		PublicPerMinute: 60, TrustListMaxAge: 7 * 24 * time.Hour,
+		PublicPerMinute: 60, TrustListMaxAge: 7 * 24 * time.Hour, AuditHeadInterval: time.Minute,
 	}
 }
 
@@ -139,6 +142,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	dur("OUTBREAK_SESSION_TTL", &c.SessionTTL)
 	dur("OUTBREAK_STAFF_SESSION_TTL", &c.StaffTTL)
 	dur("OUTBREAK_TRUST_LIST_MAX_AGE", &c.TrustListMaxAge)
+	dur("OUTBREAK_AUDIT_HEAD_INTERVAL", &c.AuditHeadInterval)
 	if v := getenv("OUTBREAK_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
@@ -202,6 +206,9 @@ func (c Config) Validate() error {
 	}
 	if c.TrustListMaxAge < MinTrustListMaxAge || c.TrustListMaxAge > MaxTrustListMaxAge {
 		errs = append(errs, fmt.Errorf("trust list max age %s: want %s to %s", c.TrustListMaxAge, MinTrustListMaxAge, MaxTrustListMaxAge))
+	}
+	if c.AuditHeadInterval < time.Second || c.AuditHeadInterval > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("audit head interval %s: want 1s to 24h", c.AuditHeadInterval))
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

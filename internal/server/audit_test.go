@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 )
@@ -136,5 +138,88 @@ func TestAuditChainScope(t *testing.T) {
 		mustContain(t, "the city's page filtered on B", page, b.appeal, `data-testid="total"`)
 		city.get("/api/v1/audit?kind=nonsense").invalid(t, "kind", "unknown kind")
 		city.get("/staff/audit?from=2026-13-01").html(t, http.StatusUnprocessableEntity, "bad date")
+	})
+}
+
+// TestAuditHeads: the signed heads and their key are public; an auditor
+// signs one now; after the chain is cut in the database (its head row
+// moved back, so that the hash chain alone still verifies) the auditor's
+// check fails naming the signed head, on the API and the page, in the
+// reader's language.
+func TestAuditHeads(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ts := startServer(t, d, 300)
+		anon := ts.client(t)
+		vkey := anon.get("/api/v1/audit/key").want(t, http.StatusOK, "key").String()
+		key, err := audit.VerifierKey(vkey)
+		if err != nil {
+			t.Fatalf("the published key %q: %v", vkey, err)
+		}
+		anon.post("/api/v1/audit/heads", nil).problem(t, http.StatusUnauthorized, "anonymous signing")
+		auditor := ts.demoLogin(t, "auditor-1")
+		// The chain grows: a resident appeals; the auditor signs now.
+		res := ts.demoLogin(t, "resident-1")
+		res.post("/api/v1/me/declarations", map[string]any{"temperature_c": 36.6, "location_code": "420106001"}).want(t, http.StatusCreated, "declaration")
+		res.post("/api/v1/me/appeals", map[string]string{"message": "I was never there."}).want(t, http.StatusCreated, "appeal")
+		var signed audit.Head
+		r := auditor.post("/api/v1/audit/heads", nil)
+		if r.Status != http.StatusOK { // the server's own loop may have signed it first
+			r.want(t, http.StatusCreated, "sign")
+		}
+		r.json(t, &signed)
+		auditor.post("/api/v1/audit/heads", nil).want(t, http.StatusOK, "sign unchanged")
+		note := anon.get("/api/v1/audit/head").want(t, http.StatusOK, "head").String()
+		h, err := key.Open([]byte(note))
+		if err != nil || h.Size != signed.Size || h.Size < 2 {
+			t.Fatalf("the published head %q = %+v, %v; signed %+v", note, h, err, signed)
+		}
+		var pg struct {
+			Heads []audit.Head `json:"heads"`
+			Next  int64        `json:"next"`
+		}
+		anon.get("/api/v1/audit/heads?after=0&limit=1000").want(t, http.StatusOK, "heads").json(t, &pg)
+		if len(pg.Heads) == 0 || pg.Heads[len(pg.Heads)-1].Size != h.Size || pg.Next != 0 {
+			t.Fatalf("heads = %+v", pg)
+		}
+		anon.get("/api/v1/audit/heads?limit=5000").invalid(t, "limit", "too many heads")
+
+		var rep struct {
+			OK           bool        `json:"ok"`
+			Entries      int64       `json:"entries"`
+			HeadsChecked int         `json:"heads_checked"`
+			Head         *audit.Head `json:"head"`
+			Message      string      `json:"message"`
+		}
+		auditor.get("/api/v1/audit/verify").want(t, http.StatusOK, "verify").json(t, &rep)
+		if !rep.OK || rep.HeadsChecked < 1 || rep.Entries != h.Size {
+			t.Fatalf("verify an untouched chain = %+v", rep)
+		}
+
+		// Cut the last entry off, as whoever writes the database could.
+		ctx := context.Background()
+		cut := h.Size - 1
+		var hash []byte
+		if err := db.Get(ctx, d.R, &hash, "SELECT hash FROM audit_log WHERE id = ?", cut); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"DELETE FROM audit_log WHERE id > ?", "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1"} {
+			args := []any{cut}
+			if strings.HasPrefix(q, "UPDATE") {
+				args = append(args, hash)
+			}
+			if _, err := db.Exec(ctx, d.W, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if plain, err := audit.Verify(ctx, d, nil); err != nil || !plain.OK {
+			t.Fatalf("the hash chain alone should still verify: %+v, %v", plain, err)
+		}
+		auditor.get("/api/v1/audit/verify").want(t, http.StatusOK, "verify").json(t, &rep)
+		if rep.OK || rep.Head == nil || rep.Head.Size != h.Size || !strings.Contains(rep.Message, "截除") {
+			t.Fatalf("verify a cut chain = %+v", rep)
+		}
+		page := auditor.get("/staff/audit?verify=1").html(t, http.StatusOK, "verify page")
+		mustContain(t, "the verify page", page, `data-testid="chain-broken"`, fmt.Sprintf("涵盖 %d 条", h.Size))
+		auditor.post("/api/v1/audit/heads", nil).problem(t, http.StatusConflict, "signing a cut chain")
 	})
 }

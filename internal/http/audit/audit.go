@@ -20,6 +20,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
@@ -34,15 +35,17 @@ type Handler struct {
 	t      *render.Templates
 	db     *db.DB
 	access accesslog.Store
+	heads  *audit.HeadLog
 }
 
-// New builds the auditor's area on the store that holds the audit chain.
-func New(rd *render.Renderer, d *db.DB, access accesslog.Store) (*Handler, error) {
+// New builds the auditor's area on the store that holds the audit chain
+// and the log of its signed heads.
+func New(rd *render.Renderer, d *db.DB, access accesslog.Store, heads *audit.HeadLog) (*Handler, error) {
 	t, err := rd.Parse(templates)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{rd: rd, t: t, db: d, access: access}, nil
+	return &Handler{rd: rd, t: t, db: d, access: access, heads: heads}, nil
 }
 
 // Routes lists the auditor's pages and API.
@@ -54,6 +57,13 @@ func (h *Handler) Routes() []route.Route {
 		route.A("GET /api/v1/access-log", auditor, h.APIAccessLog),
 		route.A("GET /api/v1/audit", auditor, h.APIChain),
 		route.A("GET /api/v1/audit/verify", auditor, h.Verify),
+		// The signed heads are public, as a transparency log's are:
+		// checkpoints and anyone auditing the platform keep them, and a
+		// chain that no longer extends one they kept fails verification.
+		route.A("GET /api/v1/audit/head", route.Anyone, h.Head),
+		route.A("GET /api/v1/audit/heads", route.Anyone, h.Heads),
+		route.A("GET /api/v1/audit/key", route.Anyone, h.Key),
+		route.A("POST /api/v1/audit/heads", auditor, h.SignHead),
 	}
 }
 
@@ -81,6 +91,7 @@ func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
 // chainData is what the audit chain page shows.
 type chainData struct {
 	Report  *audit.Report
+	Problem string // the report's failure in the reader's language
 	Entries list.Of[audit.Entry]
 	Pager   render.Pager
 	Kinds   []string
@@ -149,12 +160,13 @@ func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("verify") == "1" {
-		rep, err := audit.Verify(r.Context(), h.db, nil)
+		rep, err := h.heads.Check(r.Context(), nil)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
 		}
 		d.Report = &rep
+		d.Problem = h.say(p.L, rep.Message)
 	}
 	if d.Entries, err = audit.List(r.Context(), h.db, scope, f, pg); err != nil {
 		h.rd.Error(w, r, p, err)
@@ -261,12 +273,111 @@ func (h *Handler) APIAccessLog(w http.ResponseWriter, r *http.Request) {
 	h.rd.JSON(w, r, http.StatusOK, map[string]any{"entries": es})
 }
 
-// Verify walks the audit chain (auditor).
+// say words m in the reader's language, its times in the region's zone.
+func (h *Handler) say(l *i18n.Localizer, m audit.Message) string {
+	args := map[string]any{}
+	for k, v := range m.Args {
+		if t, ok := v.(time.Time); ok {
+			v = t.In(h.rd.Loc()).Format("2006-01-02 15:04:05")
+		}
+		args[k] = v
+	}
+	return l.Say(i18n.Message{Key: m.Key, Args: args})
+}
+
+// verifyJSON is the outcome of checking the chain, with its failure in
+// the reader's language.
+type verifyJSON struct {
+	audit.Report
+	Message string `json:"message,omitempty"`
+}
+
+// Verify walks the audit chain and checks it against every signed head
+// (auditor).
 func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), h.db, nil)
+	rep, err := h.heads.Check(r.Context(), nil)
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	h.rd.JSON(w, r, http.StatusOK, rep)
+	h.rd.JSON(w, r, http.StatusOK, verifyJSON{rep, h.say(h.rd.L(r), rep.Message)})
+}
+
+func text(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(s))
+}
+
+// Head answers the newest signed head, a signed note (public).
+func (h *Handler) Head(w http.ResponseWriter, r *http.Request) {
+	hd, err := h.heads.Latest(r.Context())
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	text(w, hd.Note)
+}
+
+// Key answers the key that verifies the signed heads (public).
+func (h *Handler) Key(w http.ResponseWriter, r *http.Request) {
+	text(w, h.heads.VerifierKey()+"\n")
+}
+
+// headsPage is a page of signed heads, oldest first; Next is the ?after=
+// of the page that follows, 0 after the last.
+type headsPage struct {
+	Heads []audit.Head `json:"heads"`
+	Next  int64        `json:"next,omitempty"`
+}
+
+// Heads lists signed heads of more than ?after= entries, oldest first,
+// ?limit= (1..1000, 100) at a time (public).
+func (h *Handler) Heads(w http.ResponseWriter, r *http.Request) {
+	after, err := queryInt(r, "after")
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	limit, err := queryInt(r, "limit")
+	if err == nil && limit > 1000 {
+		err = validation.Field("limit", "list.limit", "max", 1000)
+	}
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	hs, err := h.heads.Since(r.Context(), after, int(limit))
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	pg := headsPage{Heads: hs}
+	if len(hs) == int(limit) {
+		pg.Next = hs[len(hs)-1].Size
+	}
+	if pg.Heads == nil {
+		pg.Heads = []audit.Head{}
+	}
+	h.rd.JSON(w, r, http.StatusOK, pg)
+}
+
+// SignHead signs the chain's head now (auditor): 201 with the new head
+// when the chain grew since the last, 200 with the last one otherwise.
+func (h *Handler) SignHead(w http.ResponseWriter, r *http.Request) {
+	hd, created, err := h.heads.Sign(r.Context())
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.rd.JSON(w, r, status, hd)
 }
