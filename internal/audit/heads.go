@@ -94,13 +94,16 @@ func (k *HeadKey) Verifier() string { return k.vkey }
 
 // Head is one signed head of the chain.
 type Head struct {
-	Size     int64     `json:"size"`      // entries 1..Size
-	Hash     []byte    `json:"hash"`      // the hash of entry Size
-	SignedAt time.Time `json:"signed_at"` // when this server signed it (not signed itself)
-	Note     string    `json:"note"`      // the signed note
+	Size     int64     `json:"size"`               // entries 1..Size
+	Hash     []byte    `json:"hash"`               // the hash of entry Size
+	SignedAt time.Time `json:"signed_at,omitzero"` // when this server signed it (not itself signed; unknown for a head from elsewhere)
+	Note     string    `json:"note"`               // the signed note
 }
 
 func (h Head) String() string {
+	if h.SignedAt.IsZero() {
+		return fmt.Sprintf("the signed head for %d entries", h.Size)
+	}
 	return fmt.Sprintf("the head signed at %s for %d entries", h.SignedAt.UTC().Format(time.RFC3339), h.Size)
 }
 
