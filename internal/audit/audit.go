@@ -205,10 +205,18 @@ func Verify(ctx context.Context, d *db.DB, progress func(done int64)) (Report, e
 func walk(ctx context.Context, d *db.DB, from int64, prev []byte, progress func(done int64), at func(id int64, hash []byte) *Report) (Report, []byte, error) {
 	rep := Report{Entries: from}
 	last := from
+	// The head first: entries appended while the walk reads are past it.
+	var head struct {
+		LastID   int64  `db:"last_id"`
+		LastHash []byte `db:"last_hash"`
+	}
+	if err := db.Get(ctx, d.R, &head, "SELECT last_id, last_hash FROM audit_head WHERE id = 1"); err != nil {
+		return rep, nil, fmt.Errorf("audit: read chain head: %w", err)
+	}
 	const page = 10000
 	for {
 		var es []Entry
-		if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", last, page); err != nil {
+		if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", last, head.LastID, page); err != nil {
 			return rep, nil, fmt.Errorf("audit: read chain: %w", err)
 		}
 		for i := range es {
@@ -236,13 +244,6 @@ func walk(ctx context.Context, d *db.DB, from int64, prev []byte, progress func(
 		if len(es) < page {
 			break
 		}
-	}
-	var head struct {
-		LastID   int64  `db:"last_id"`
-		LastHash []byte `db:"last_hash"`
-	}
-	if err := db.Get(ctx, d.R, &head, "SELECT last_id, last_hash FROM audit_head WHERE id = 1"); err != nil {
-		return rep, nil, fmt.Errorf("audit: read chain head: %w", err)
 	}
 	if head.LastID != last || !bytes.Equal(head.LastHash, prev) {
 		rep = broken(rep, last+1, fmt.Sprintf("the chain ends at entry %d but its head says %d: entries were deleted from the end", last, head.LastID), "audit.verify.end")

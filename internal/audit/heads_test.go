@@ -227,3 +227,40 @@ func TestCheckAgainstHeadsFromElsewhere(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckWhileTheChainGrows: entries appended during a check or a
+// signing are past the head they read, not a broken end.
+func TestCheckWhileTheChainGrows(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		l := &HeadLog{DB: d, Key: testKey(t, 1)}
+		grow(t, d, 20_001) // more than a page of the walk
+		done := make(chan error, 1)
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				err = d.InTx(ctx, func(tx *db.Tx) error {
+					_, err := Append(ctx, tx, Record{Actor: System, Kind: Purge, Reason: "r", LegalBasis: "b"})
+					return err
+				})
+			}
+			done <- err
+		}()
+		defer func() {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}()
+		for range 500 {
+			if _, _, err := l.Sign(ctx); err != nil {
+				t.Fatalf("Sign while appending: %v", err)
+			}
+			if rep, err := l.Check(ctx, nil); err != nil || !rep.OK {
+				t.Fatalf("Check while appending = %+v, %v", rep, err)
+			}
+			if n, _ := Latest(ctx, d, 1); len(n) == 1 && n[0].ID == 20_051 {
+				return
+			}
+		}
+	})
+}
