@@ -264,3 +264,25 @@ func TestCheckWhileTheChainGrows(t *testing.T) {
 		}
 	})
 }
+
+// FuzzOpenHead: a signed head from elsewhere (a file, a URL) never panics
+// the reader, and what opens is a checkpoint of this chain.
+func FuzzOpenHead(f *testing.F) {
+	k := testKey(f, 1)
+	signed, err := k.sign(42, bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(signed))
+	f.Add([]byte("outbreak/audit\n1\n\n\n— outbreak/audit AAAA\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := k.Open(b)
+		if err != nil {
+			return
+		}
+		if h.Size < 1 || len(h.Hash) != 32 || !strings.HasPrefix(string(b), body(h.Size, h.Hash)) {
+			t.Fatalf("opened %q as %+v", b, h)
+		}
+	})
+}
