@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -331,6 +332,37 @@ func List(ctx context.Context, d *db.DB, scope string, f Filter, p list.Page) (l
 		}
 	}
 	return list.New(es, total, p), nil
+}
+
+// exportBatch is how many rows Each reads at a time.
+var exportBatch = 1000
+
+// Each calls fn with every entry a reader with scope may read that f
+// keeps, newest first, reading batch rows at a time by id (no offsets,
+// which would read the skipped rows again on every page): for exports.
+func Each(ctx context.Context, d *db.DB, scope string, f Filter, fn func(Entry) error) error {
+	batch := exportBatch
+	where, args := scoped(scope, f)
+	before := int64(-1)
+	for {
+		q, a := "SELECT "+prefixed+" FROM audit_log a"+where, args
+		if before >= 0 {
+			q, a = q+" AND a.id < ?", append(slices.Clone(args), before)
+		}
+		var es []Entry
+		if err := db.Select(ctx, d.R, &es, q+" ORDER BY a.id DESC LIMIT ?", append(a, batch)...); err != nil {
+			return fmt.Errorf("audit: export: %w", err)
+		}
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(es) < batch {
+			return nil
+		}
+		before = es[len(es)-1].ID
+	}
 }
 
 // prefixed is columns qualified by the audit_log alias a.

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -128,8 +129,22 @@ func TestListReadsOnlyTheReadersScope(t *testing.T) {
 		if got := all(t, d, js["420106"].Path, audit.Filter{ResidentID: b.ID}); len(got) != 0 {
 			t.Errorf("district A filtering on B's resident reads %d entries", len(got))
 		}
-		// Newest first, paged without overlap.
+		// Newest first, paged without overlap; the export reads the same.
 		es := all(t, d, city, audit.Filter{})
+		defer audit.SetExportBatch(2)()
+		for _, scope := range []string{city, js["420106"].Path} {
+			var got []int64
+			if err := audit.Each(context.Background(), d, scope, audit.Filter{}, func(e audit.Entry) error { got = append(got, e.ID); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for _, e := range all(t, d, scope, audit.Filter{}) {
+				want = append(want, e.ID)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("export of %s = %v, the list %v", scope, got, want)
+			}
+		}
 		for i := 1; i < len(es); i++ {
 			if es[i].ID >= es[i-1].ID {
 				t.Fatalf("not newest first: %d after %d", es[i].ID, es[i-1].ID)

@@ -182,23 +182,18 @@ func (h *Handler) csv(w http.ResponseWriter, r *http.Request, p *render.Page, sc
 	header := []string{"id", l.T("accesslog.at"), l.T("accesslog.actor"), l.T("auditlog.role"), l.T("accesslog.action"),
 		l.T("auditlog.resident"), l.T("auditlog.before"), l.T("auditlog.after"), l.T("input.reason"), l.T("auditlog.legal_basis"), "hash"}
 	var rows [][]string
-	for pg := list.All; ; pg = pg.Next() {
-		o, err := audit.List(r.Context(), h.db, scope, f, pg)
-		if err != nil {
-			h.rd.Error(w, r, p, err)
-			return
+	err := audit.Each(r.Context(), h.db, scope, f, func(e audit.Entry) error {
+		res := ""
+		if e.ResidentID.Valid {
+			res = strconv.FormatInt(e.ResidentID.Int64, 10)
 		}
-		for _, e := range o.Items {
-			res := ""
-			if e.ResidentID.Valid {
-				res = strconv.FormatInt(e.ResidentID.Int64, 10)
-			}
-			rows = append(rows, []string{strconv.FormatInt(e.ID, 10), e.At.In(h.rd.Loc()).Format(time.RFC3339), e.ActorName,
-				l.Role(e.ActorRole), l.T("audit." + e.Kind), res, e.Before, e.After, e.Reason, e.LegalBasis, hex.EncodeToString(e.Hash)})
-		}
-		if !o.More() {
-			break
-		}
+		rows = append(rows, []string{strconv.FormatInt(e.ID, 10), e.At.In(h.rd.Loc()).Format(time.RFC3339), e.ActorName,
+			l.Role(e.ActorRole), l.T("audit." + e.Kind), res, e.Before, e.After, e.Reason, e.LegalBasis, hex.EncodeToString(e.Hash)})
+		return nil
+	})
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
 	}
 	render.CSV(w, "audit-chain", header, rows)
 }
