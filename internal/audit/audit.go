@@ -15,10 +15,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
 
@@ -177,6 +180,12 @@ type Report struct {
 	OK       bool   `json:"ok"`
 	BrokenAt int64  `json:"broken_at,omitempty"` // id of the first bad entry
 	Problem  string `json:"problem,omitempty"`
+	// Message is Problem to be worded in the reader's language.
+	Message Message `json:"-"`
+	// HeadsChecked is how many signed heads the chain was checked against
+	// (HeadLog.Check); Head, the one it no longer extends.
+	HeadsChecked int   `json:"heads_checked"`
+	Head         *Head `json:"head,omitempty"`
 }
 
 const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, before, after, reason, legal_basis, prev_hash, hash"
@@ -184,52 +193,101 @@ const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, be
 // Verify walks the whole chain in order and reports the first broken link:
 // an entry whose hash does not match its contents, whose previous hash is
 // not its predecessor's, a gap in the ids, or a head that is not the last entry.
+// It cannot tell a chain rewritten from some entry on, every later hash
+// recomputed: HeadLog.Check checks the chain against signed heads too.
 func Verify(ctx context.Context, d *db.DB, progress func(done int64)) (Report, error) {
-	var rep Report
-	prev := []byte{}
-	var last int64
-	for {
-		var page []Entry
-		if err := db.Select(ctx, d.R, &page, "SELECT "+columns+" FROM audit_log WHERE id > ? ORDER BY id LIMIT 10000", last); err != nil {
-			return rep, fmt.Errorf("audit: read chain: %w", err)
-		}
-		for i := range page {
-			e := &page[i]
-			switch {
-			case e.ID != last+1:
-				return broken(rep, last+1, fmt.Sprintf("entry %d is missing", last+1)), nil
-			case !bytes.Equal(e.PrevHash, prev):
-				return broken(rep, e.ID, "its previous-hash does not match the entry before it"), nil
-			case !bytes.Equal(hashOf(e), e.Hash):
-				return broken(rep, e.ID, "its contents do not match its hash: the entry was edited"), nil
-			}
-			prev, last = e.Hash, e.ID
-			rep.Entries++
-		}
-		if progress != nil {
-			progress(rep.Entries)
-		}
-		if len(page) < 10000 {
-			break
-		}
-	}
+	rep, _, err := walk(ctx, d, 0, []byte{}, progress, nil)
+	return rep, err
+}
+
+// walk checks the chain after entry from, whose hash is prev, calling at
+// (when not nil) with each entry's id and hash, and then that the chain's
+// head row names its last entry. It returns the last hash.
+func walk(ctx context.Context, d *db.DB, from int64, prev []byte, progress func(done int64), at func(id int64, hash []byte) *Report) (Report, []byte, error) {
+	rep := Report{Entries: from}
+	last := from
+	// The head first: entries appended while the walk reads are past it.
 	var head struct {
 		LastID   int64  `db:"last_id"`
 		LastHash []byte `db:"last_hash"`
 	}
 	if err := db.Get(ctx, d.R, &head, "SELECT last_id, last_hash FROM audit_head WHERE id = 1"); err != nil {
-		return rep, fmt.Errorf("audit: read chain head: %w", err)
+		return rep, nil, fmt.Errorf("audit: read chain head: %w", err)
+	}
+	const page = 10000
+	for {
+		var es []Entry
+		if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", last, head.LastID, page); err != nil {
+			return rep, nil, fmt.Errorf("audit: read chain: %w", err)
+		}
+		for i := range es {
+			e := &es[i]
+			switch {
+			case e.ID != last+1:
+				return broken(rep, last+1, fmt.Sprintf("entry %d is missing", last+1), "audit.verify.missing"), prev, nil
+			case !bytes.Equal(e.PrevHash, prev):
+				return broken(rep, e.ID, "its previous-hash does not match the entry before it", "audit.verify.prev"), prev, nil
+			case !bytes.Equal(hashOf(e), e.Hash):
+				return broken(rep, e.ID, "its contents do not match its hash: the entry was edited", "audit.verify.edited"), prev, nil
+			}
+			prev, last = e.Hash, e.ID
+			rep.Entries++
+			if at != nil {
+				if bad := at(e.ID, e.Hash); bad != nil {
+					bad.Entries = rep.Entries
+					return *bad, prev, nil
+				}
+			}
+		}
+		if progress != nil {
+			progress(rep.Entries)
+		}
+		if len(es) < page {
+			break
+		}
 	}
 	if head.LastID != last || !bytes.Equal(head.LastHash, prev) {
-		return broken(rep, last+1, fmt.Sprintf("the chain ends at entry %d but its head says %d: entries were deleted from the end", last, head.LastID)), nil
+		rep = broken(rep, last+1, fmt.Sprintf("the chain ends at entry %d but its head says %d: entries were deleted from the end", last, head.LastID), "audit.verify.end")
+		rep.Message.Args["Last"], rep.Message.Args["Head"] = last, head.LastID
+		return rep, prev, nil
 	}
 	rep.OK = true
-	return rep, nil
+	return rep, prev, nil
 }
 
-func broken(rep Report, id int64, problem string) Report {
+func broken(rep Report, id int64, problem, key string) Report {
 	rep.OK, rep.BrokenAt, rep.Problem = false, id, problem
+	rep.Message = msg(key, "At", id)
 	return rep
+}
+
+// Message is a text for a person: a catalogue key and its arguments, to be
+// worded in the reader's language (i18n.Message, which this package cannot
+// import).
+type Message struct {
+	Key  string
+	Args map[string]any
+}
+
+func msg(key string, args ...any) Message {
+	m := Message{Key: key, Args: map[string]any{}}
+	for i := 0; i+1 < len(args); i += 2 {
+		m.Args[fmt.Sprint(args[i])] = args[i+1]
+	}
+	return m
+}
+
+// Latest lists the newest entries of the whole chain, whatever their
+// scope: for tools and tests. What a person reads goes through List.
+func Latest(ctx context.Context, d *db.DB, limit int) ([]Entry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var es []Entry
+	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log ORDER BY id DESC LIMIT ?", limit); err != nil {
+		return nil, fmt.Errorf("audit: latest: %w", err)
+	}
+	return es, nil
 }
 
 // About lists the entries about one person, newest first: what the holder
@@ -245,14 +303,108 @@ func About(ctx context.Context, d *db.DB, residentID int64, limit int) ([]Entry,
 	return es, nil
 }
 
-// Latest lists the newest entries of the whole chain.
-func Latest(ctx context.Context, d *db.DB, limit int) ([]Entry, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
+// Filter narrows a listing of the chain. Zero fields do not narrow.
+type Filter struct {
+	Kind       string    // one of Kinds
+	Actor      string    // the actor's name as recorded ("system" for the platform)
+	ResidentID int64     // entries about this person
+	From, To   time.Time // entries at or after From and before To
+}
+
+// List returns the page p of the entries a reader with scope (a
+// jurisdiction path) may read, newest first, with their total. An entry
+// about a person is in scope when that person lives in the scope's
+// subtree; an entry about nobody (a rule set, a purge, a place, a risk
+// area) concerns the whole region, and only a reader scoped to a city or
+// above reads it: a district's auditor reads only its own people.
+func List(ctx context.Context, d *db.DB, scope string, f Filter, p list.Page) (list.Of[Entry], error) {
+	p = p.Norm()
+	where, args := scoped(scope, f)
+	var total int64
+	if err := db.Get(ctx, d.R, &total, "SELECT COUNT(*) FROM audit_log a"+where, args...); err != nil {
+		return list.Of[Entry]{}, fmt.Errorf("audit: count: %w", err)
 	}
 	var es []Entry
-	if err := db.Select(ctx, d.R, &es, "SELECT "+columns+" FROM audit_log ORDER BY id DESC LIMIT ?", limit); err != nil {
-		return nil, fmt.Errorf("audit: latest: %w", err)
+	if total > int64(p.Offset) {
+		q := "SELECT " + prefixed + " FROM audit_log a" + where + " ORDER BY a.id DESC LIMIT ? OFFSET ?"
+		if err := db.Select(ctx, d.R, &es, q, append(args, p.Limit, p.Offset)...); err != nil {
+			return list.Of[Entry]{}, fmt.Errorf("audit: list: %w", err)
+		}
 	}
-	return es, nil
+	return list.New(es, total, p), nil
+}
+
+// exportBatch is how many rows Each reads at a time.
+var exportBatch = 1000
+
+// Each calls fn with every entry a reader with scope may read that f
+// keeps, newest first, reading batch rows at a time by id (no offsets,
+// which would read the skipped rows again on every page): for exports.
+func Each(ctx context.Context, d *db.DB, scope string, f Filter, fn func(Entry) error) error {
+	batch := exportBatch
+	where, args := scoped(scope, f)
+	before := int64(-1)
+	for {
+		q, a := "SELECT "+prefixed+" FROM audit_log a"+where, args
+		if before >= 0 {
+			q, a = q+" AND a.id < ?", append(slices.Clone(args), before)
+		}
+		var es []Entry
+		if err := db.Select(ctx, d.R, &es, q+" ORDER BY a.id DESC LIMIT ?", append(a, batch)...); err != nil {
+			return fmt.Errorf("audit: export: %w", err)
+		}
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(es) < batch {
+			return nil
+		}
+		before = es[len(es)-1].ID
+	}
+}
+
+// prefixed is columns qualified by the audit_log alias a.
+var prefixed = "a." + strings.ReplaceAll(columns, ", ", ", a.")
+
+// RegionScope reports whether scope is a city's or above (every
+// jurisdiction "/", a province "/42/", a city "/42/4201/"), whose readers
+// also read the entries about nobody, which concern the whole region.
+func RegionScope(scope string) bool {
+	return strings.HasPrefix(scope, "/") && strings.HasSuffix(scope, "/") && strings.Count(scope, "/") <= 3
+}
+
+// scoped is the WHERE clause (with its arguments) of the entries in scope
+// that f keeps. A scope that is empty matches nothing.
+func scoped(scope string, f Filter) (string, []any) {
+	lo, hi := jurisdiction.Range(scope)
+	inScope := "EXISTS (SELECT 1 FROM residents r JOIN jurisdictions j ON j.id = r.community_id WHERE r.id = a.resident_id AND j.path >= ? AND j.path < ?)"
+	args := []any{lo, hi}
+	where := " WHERE (" + inScope
+	if RegionScope(scope) {
+		where += " OR a.resident_id IS NULL"
+	}
+	where += ")"
+	if f.Kind != "" {
+		where += " AND a.kind = ?"
+		args = append(args, f.Kind)
+	}
+	if f.Actor != "" {
+		where += " AND a.actor_name = ?"
+		args = append(args, f.Actor)
+	}
+	if f.ResidentID != 0 {
+		where += " AND a.resident_id = ?"
+		args = append(args, f.ResidentID)
+	}
+	if !f.From.IsZero() {
+		where += " AND a.at >= ?"
+		args = append(args, f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		where += " AND a.at < ?"
+		args = append(args, f.To.UTC())
+	}
+	return where, args
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// checkpoint that has had no newer one by then verifies no pass until
 	// it reconnects.
 	TrustListMaxAge time.Duration
+	// AuditHeadInterval is how often the server signs the audit chain's
+	// head (when the chain grew) with the key derived from the master key.
+	AuditHeadInterval time.Duration
 
 	PublicPerMinute int    // public look-ups (trips, places, the map) per client address
 	MapTiles        string // tile URL template for the public map ("" draws it without tiles)
@@ -149,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.TrustListMaxAge < MinTrustListMaxAge || c.TrustListMaxAge > MaxTrustListMaxAge {
 		errs = append(errs, fmt.Errorf("trust list max age %s: want %s to %s", c.TrustListMaxAge, MinTrustListMaxAge, MaxTrustListMaxAge))
+	}
+	if c.AuditHeadInterval < time.Second || c.AuditHeadInterval > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("audit head interval %s: want 1s to 24h", c.AuditHeadInterval))
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

@@ -58,3 +58,31 @@ func TestTrustListMaxAge(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditHeadInterval(t *testing.T) {
+	if c := Default(); c.AuditHeadInterval != time.Minute {
+		t.Errorf("default audit head interval %s; want a minute", c.AuditHeadInterval)
+	}
+	for v, want := range map[string]string{"30s": "", "1s": "", "24h": "", "0s": "audit head interval", "25h": "audit head interval",
+		"500ms": "audit head interval", "often": "OUTBREAK_AUDIT_HEAD_INTERVAL"} {
+		c := Default()
+		err := c.FromEnv(func(k string) string {
+			if k == "OUTBREAK_AUDIT_HEAD_INTERVAL" {
+				return v
+			}
+			return ""
+		})
+		if err == nil {
+			err = c.Validate()
+		}
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", v, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v; want it to mention %q", v, err, want)
+		}
+		if d, _ := time.ParseDuration(v); want == "" && c.AuditHeadInterval != d {
+			t.Errorf("%s read as %s", v, c.AuditHeadInterval)
+		}
+	}
+}

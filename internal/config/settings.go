@@ -88,6 +88,8 @@ var Settings = []Setting{
 		set: text(func(c *Config) *string { return &c.Region })},
 	{Env: "OUTBREAK_TRUST_LIST_MAX_AGE", Default: "168h", Meaning: "how long a signed trust list stays good (`1h` to `720h`): a checkpoint that has had no newer one by then verifies no pass until it reconnects",
 		set: duration(func(c *Config) *time.Duration { return &c.TrustListMaxAge })},
+	{Env: "OUTBREAK_AUDIT_HEAD_INTERVAL", Default: "1m", Meaning: "how often the audit chain's head is signed, when the chain grew (`1s` to `24h`); the heads are public at `/api/v1/audit/head(s)` and `outbreak audit verify` fails against any the chain no longer extends",
+		set: duration(func(c *Config) *time.Duration { return &c.AuditHeadInterval })},
 	{Env: "OUTBREAK_TIMEZONE", Default: "Asia/Shanghai", Meaning: "the region's time zone (\"today\" for the rules)",
 		set: text(func(c *Config) *string { return &c.TimeZone })},
 	{Env: "OUTBREAK_RETENTION_DAYS", Default: "28", Meaning: "declarations older than this are purged (hourly job, logged in the audit chain)",

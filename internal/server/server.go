@@ -22,6 +22,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/account"
+	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/checkin"
 	"github.com/outbreak-platform/outbreak/internal/checkpoint"
@@ -69,7 +70,9 @@ type Server struct {
 	sender   notify.Sender
 	// holders is the issuer's record of pass holders (purged in
 	// housekeeping); visitors, the compound entrances' visitors.
-	holders  *issuer.Issuer
+	holders *issuer.Issuer
+	// heads signs the audit chain's head every cfg.AuditHeadInterval.
+	heads    *audit.HeadLog
 	visitors *venue.Visitors
 	// checkinGate admits the check-in API's writes.
 	checkinGate *checkinhttp.Gate
@@ -117,6 +120,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	if cfg.RulesFile != "" {
 		applyRulesFile(ctx, log, codes, cfg.RulesFile)
 	}
+	headKey, err := audit.NewHeadKey(v.Derive(audit.KeyPurpose, 32))
+	if err != nil {
+		return nil, err
+	}
+	heads := &audit.HeadLog{DB: d, Key: headKey}
 	iss := &issuer.Issuer{DB: d, Vault: v, Region: region, Now: now, TrustListMaxAge: cfg.TrustListMaxAge}
 	if err := iss.Ensure(ctx); err != nil {
 		return nil, err
@@ -178,7 +186,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		},
 		func() (route.Area, error) { return residenthttp.New(rd, resSvc, juris, codes, traces) },
 		func() (route.Area, error) { return healthcodehttp.New(rd, codes, resSvc, iss, juris) },
-		func() (route.Area, error) { return audithttp.New(rd, d, access) },
+		func() (route.Area, error) { return audithttp.New(rd, d, access, heads) },
 		func() (route.Area, error) { return tracinghttp.New(rd, traces, resSvc, access) },
 		func() (route.Area, error) { return venuehttp.New(rd, registry, placeCodes, visitors, checkins, juris) },
 		func() (route.Area, error) {
@@ -190,7 +198,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		func() (route.Area, error) { return checkpointhttp.New(rd, passages, iss, juris) },
 	}
 	s := &Server{cfg: cfg, log: log, db: d, registry: reg, sessions: sessions, codes: codes, traces: traces,
-		sender: &notify.LogSender{Log: log, Keep: 100}, holders: iss, visitors: visitors, checkinGate: checkinGate,
+		sender: &notify.LogSender{Log: log, Keep: 100}, holders: iss, heads: heads, visitors: visitors, checkinGate: checkinGate,
 		inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	s.mux = route.NewMux(rd)
 	s.mux.Add(s.operations(rd)...)
@@ -250,6 +258,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	go s.housekeeping(ctx)
+	go s.signHeads(ctx)
 	go s.tracingHousekeeping(ctx)
 	go s.loadIndex(ctx)
 	errc := make(chan error, 1)
@@ -293,6 +302,27 @@ func (s *Server) housekeeping(ctx context.Context) {
 		}
 		s.visitors.Housekeep(ctx, s.log)
 		s.purgeHolders(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// signHeads signs the audit chain's head every AuditHeadInterval when the
+// chain grew. A chain that no longer extends its last signed head is not
+// signed again: that is logged as an error every time, for someone to
+// investigate.
+func (s *Server) signHeads(ctx context.Context) {
+	t := time.NewTicker(s.cfg.AuditHeadInterval)
+	defer t.Stop()
+	for {
+		if h, created, err := s.heads.Sign(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("sign the audit chain's head", "err", err)
+		} else if created {
+			s.log.Debug("signed the audit chain's head", "size", h.Size)
+		}
 		select {
 		case <-ctx.Done():
 			return

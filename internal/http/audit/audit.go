@@ -5,15 +5,23 @@ package audit
 
 import (
 	"embed"
+	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/auth"
+	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -27,15 +35,17 @@ type Handler struct {
 	t      *render.Templates
 	db     *db.DB
 	access accesslog.Store
+	heads  *audit.HeadLog
 }
 
-// New builds the auditor's area on the store that holds the audit chain.
-func New(rd *render.Renderer, d *db.DB, access accesslog.Store) (*Handler, error) {
+// New builds the auditor's area on the store that holds the audit chain
+// and the log of its signed heads.
+func New(rd *render.Renderer, d *db.DB, access accesslog.Store, heads *audit.HeadLog) (*Handler, error) {
 	t, err := rd.Parse(templates)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{rd: rd, t: t, db: d, access: access}, nil
+	return &Handler{rd: rd, t: t, db: d, access: access, heads: heads}, nil
 }
 
 // Routes lists the auditor's pages and API.
@@ -45,7 +55,15 @@ func (h *Handler) Routes() []route.Route {
 		route.P("GET /staff/access-log", auditor, h.AccessLog),
 		route.P("GET /staff/audit", auditor, h.Chain),
 		route.A("GET /api/v1/access-log", auditor, h.APIAccessLog),
+		route.A("GET /api/v1/audit", auditor, h.APIChain),
 		route.A("GET /api/v1/audit/verify", auditor, h.Verify),
+		// The signed heads are public, as a transparency log's are:
+		// checkpoints and anyone auditing the platform keep them, and a
+		// chain that no longer extends one they kept fails verification.
+		route.A("GET /api/v1/audit/head", route.Anyone, h.Head),
+		route.A("GET /api/v1/audit/heads", route.Anyone, h.Heads),
+		route.A("GET /api/v1/audit/key", route.Anyone, h.Key),
+		route.A("POST /api/v1/audit/heads", auditor, h.SignHead),
 	}
 }
 
@@ -70,30 +88,154 @@ func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
 	h.t.Render(w, r, http.StatusOK, "access_log", p)
 }
 
-// Chain shows the auditor the latest entries of the audit chain and, on
-// request, walks the whole chain.
+// chainData is what the audit chain page shows.
+type chainData struct {
+	Report  *audit.Report
+	Problem string // the report's failure in the reader's language
+	Entries list.Of[audit.Entry]
+	Pager   render.Pager
+	Kinds   []string
+}
+
+// filterOf reads the chain's filters from the query: kind, actor (the
+// name recorded), resident (a resident number), from and to (dates in the
+// region's time zone, both included).
+func (h *Handler) filterOf(r *http.Request) (audit.Filter, list.Page, error) {
+	q := r.URL.Query()
+	var f audit.Filter
+	var e validation.Errors
+	f.Kind = strings.TrimSpace(q.Get("kind"))
+	if f.Kind != "" && !slices.Contains(audit.Kinds, f.Kind) {
+		e.Add("kind", "invalid")
+	}
+	f.Actor = strings.TrimSpace(q.Get("actor"))
+	if !utf8.ValidString(f.Actor) || len(f.Actor) > 200 {
+		e.Add("actor", "invalid")
+	}
+	if s := strings.TrimSpace(q.Get("resident")); s != "" {
+		n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+		if err != nil || n <= 0 {
+			e.Add("resident", "invalid")
+		}
+		f.ResidentID = n
+	}
+	day := func(name string, next int) time.Time {
+		s := strings.TrimSpace(q.Get(name))
+		if s == "" {
+			return time.Time{}
+		}
+		d, err := civil.Parse(s)
+		if err != nil {
+			e.Add(name, "invalid")
+			return time.Time{}
+		}
+		d = d.AddDays(next)
+		return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, h.rd.Loc())
+	}
+	f.From, f.To = day("from", 0), day("to", 1)
+	p, err := render.PageOf(r)
+	if ve, ok := validation.As(err); ok {
+		e.Fields = append(e.Fields, ve.Fields...)
+	}
+	return f, p, e.Err()
+}
+
+// Chain shows the auditor the entries of the audit chain in their scope,
+// newest first, a page at a time with their total and filters, as CSV on
+// request, and, on request, walks the whole chain.
 func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "auditlog.title")
-	d := struct {
-		Report  *audit.Report
-		Entries []audit.Entry
-	}{}
+	p.Form = r.URL.Query()
+	d := chainData{Kinds: audit.Kinds}
+	p.Data = &d
+	f, pg, err := h.filterOf(r)
+	if err != nil {
+		d.Entries = list.New[audit.Entry](nil, 0, list.First)
+		h.t.Fail(w, r, p, "audit", err)
+		return
+	}
+	scope := auth.From(r.Context()).Actor.ScopePath
+	if render.WantsCSV(r) {
+		h.csv(w, r, p, scope, f)
+		return
+	}
 	if r.URL.Query().Get("verify") == "1" {
-		rep, err := audit.Verify(r.Context(), h.db, nil)
+		rep, err := h.heads.Check(r.Context(), nil)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
 		}
 		d.Report = &rep
+		d.Problem = h.say(p.L, rep.Message)
 	}
-	es, err := audit.Latest(r.Context(), h.db, 100)
+	if d.Entries, err = audit.List(r.Context(), h.db, scope, f, pg); err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
+	d.Pager = render.Pages(r, d.Entries).WithCSV(r)
+	h.t.Render(w, r, http.StatusOK, "audit", p)
+}
+
+// csv exports every entry in scope that f keeps.
+func (h *Handler) csv(w http.ResponseWriter, r *http.Request, p *render.Page, scope string, f audit.Filter) {
+	l := p.L
+	header := []string{"id", l.T("accesslog.at"), l.T("accesslog.actor"), l.T("auditlog.role"), l.T("accesslog.action"),
+		l.T("auditlog.resident"), l.T("auditlog.before"), l.T("auditlog.after"), l.T("input.reason"), l.T("auditlog.legal_basis"), "hash"}
+	var rows [][]string
+	err := audit.Each(r.Context(), h.db, scope, f, func(e audit.Entry) error {
+		res := ""
+		if e.ResidentID.Valid {
+			res = strconv.FormatInt(e.ResidentID.Int64, 10)
+		}
+		rows = append(rows, []string{strconv.FormatInt(e.ID, 10), e.At.In(h.rd.Loc()).Format(time.RFC3339), e.ActorName,
+			l.Role(e.ActorRole), l.T("audit." + e.Kind), res, e.Before, e.After, e.Reason, e.LegalBasis, hex.EncodeToString(e.Hash)})
+		return nil
+	})
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d.Entries = es
-	p.Data = d
-	h.t.Render(w, r, http.StatusOK, "audit", p)
+	render.CSV(w, "audit-chain", header, rows)
+}
+
+// entryJSON is an entry of the chain as the API tells it.
+type entryJSON struct {
+	ID         int64     `json:"id"`
+	At         time.Time `json:"at"`
+	ActorRole  string    `json:"actor_role"`
+	ActorName  string    `json:"actor_name"`
+	ResidentID *int64    `json:"resident_id"`
+	Kind       string    `json:"kind"`
+	Before     string    `json:"before"`
+	After      string    `json:"after"`
+	Reason     string    `json:"reason"`
+	LegalBasis string    `json:"legal_basis"`
+	Hash       string    `json:"hash"`
+}
+
+func toJSON(e audit.Entry) entryJSON {
+	j := entryJSON{ID: e.ID, At: e.At, ActorRole: e.ActorRole, ActorName: e.ActorName, Kind: e.Kind, Before: e.Before,
+		After: e.After, Reason: e.Reason, LegalBasis: e.LegalBasis, Hash: hex.EncodeToString(e.Hash)}
+	if e.ResidentID.Valid {
+		j.ResidentID = &e.ResidentID.Int64
+	}
+	return j
+}
+
+// APIChain lists the entries of the audit chain in the reader's scope,
+// newest first, a page at a time, with the page's filters.
+func (h *Handler) APIChain(w http.ResponseWriter, r *http.Request) {
+	f, pg, err := h.filterOf(r)
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	o, err := audit.List(r.Context(), h.db, auth.From(r.Context()).Actor.ScopePath, f, pg)
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	h.rd.JSON(w, r, http.StatusOK, list.Map(o, toJSON))
 }
 
 func queryInt(r *http.Request, name string) (int64, error) {
@@ -126,12 +268,111 @@ func (h *Handler) APIAccessLog(w http.ResponseWriter, r *http.Request) {
 	h.rd.JSON(w, r, http.StatusOK, map[string]any{"entries": es})
 }
 
-// Verify walks the audit chain (auditor).
+// say words m in the reader's language, its times in the region's zone.
+func (h *Handler) say(l *i18n.Localizer, m audit.Message) string {
+	args := map[string]any{}
+	for k, v := range m.Args {
+		if t, ok := v.(time.Time); ok {
+			v = t.In(h.rd.Loc()).Format("2006-01-02 15:04:05")
+		}
+		args[k] = v
+	}
+	return l.Say(i18n.Message{Key: m.Key, Args: args})
+}
+
+// verifyJSON is the outcome of checking the chain, with its failure in
+// the reader's language.
+type verifyJSON struct {
+	audit.Report
+	Message string `json:"message,omitempty"`
+}
+
+// Verify walks the audit chain and checks it against every signed head
+// (auditor).
 func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), h.db, nil)
+	rep, err := h.heads.Check(r.Context(), nil)
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	h.rd.JSON(w, r, http.StatusOK, rep)
+	h.rd.JSON(w, r, http.StatusOK, verifyJSON{rep, h.say(h.rd.L(r), rep.Message)})
+}
+
+func text(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(s))
+}
+
+// Head answers the newest signed head, a signed note (public).
+func (h *Handler) Head(w http.ResponseWriter, r *http.Request) {
+	hd, err := h.heads.Latest(r.Context())
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	text(w, hd.Note)
+}
+
+// Key answers the key that verifies the signed heads (public).
+func (h *Handler) Key(w http.ResponseWriter, r *http.Request) {
+	text(w, h.heads.VerifierKey()+"\n")
+}
+
+// headsPage is a page of signed heads, oldest first; Next is the ?after=
+// of the page that follows, 0 after the last.
+type headsPage struct {
+	Heads []audit.Head `json:"heads"`
+	Next  int64        `json:"next,omitempty"`
+}
+
+// Heads lists signed heads of more than ?after= entries, oldest first,
+// ?limit= (1..1000, 100) at a time (public).
+func (h *Handler) Heads(w http.ResponseWriter, r *http.Request) {
+	after, err := queryInt(r, "after")
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	limit, err := queryInt(r, "limit")
+	if err == nil && limit > 1000 {
+		err = validation.Field("limit", "list.limit", "max", 1000)
+	}
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	hs, err := h.heads.Since(r.Context(), after, int(limit))
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	pg := headsPage{Heads: hs}
+	if len(hs) == int(limit) {
+		pg.Next = hs[len(hs)-1].Size
+	}
+	if pg.Heads == nil {
+		pg.Heads = []audit.Head{}
+	}
+	h.rd.JSON(w, r, http.StatusOK, pg)
+}
+
+// SignHead signs the chain's head now (auditor): 201 with the new head
+// when the chain grew since the last, 200 with the last one otherwise.
+func (h *Handler) SignHead(w http.ResponseWriter, r *http.Request) {
+	hd, created, err := h.heads.Sign(r.Context())
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	h.rd.JSON(w, r, status, hd)
 }
