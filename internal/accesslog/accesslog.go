@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
@@ -34,12 +35,20 @@ type Entry struct {
 	Purpose        string    `db:"purpose" json:"purpose"`
 }
 
+// ActionKey is the catalogue key that words e's action ("read", "contact
+// list") for a reader.
+func (e Entry) ActionKey() string {
+	return "accesslog.action." + strings.ReplaceAll(e.Action, " ", "_")
+}
+
 // Filter narrows a listing.
 type Filter struct {
 	ResidentID int64
 	ActorID    int64
-	BeforeID   int64 // keyset pagination: ids less than this (0: newest)
-	Limit      int   // 1..500, default 100
+	Purpose    string    // one of Purposes; all when empty
+	From, To   time.Time // reads at or after From, before To, when set
+	BeforeID   int64     // keyset pagination: ids less than this (0: newest)
+	Limit      int       // 1..500, default 100
 }
 
 // Store keeps the log.
@@ -49,6 +58,9 @@ type Store interface {
 	Record(ctx context.Context, q db.Q, actor rbac.Actor, residentID, jurisdictionID int64, action, purpose string) error
 	// List returns entries about residents in scope, newest first.
 	List(ctx context.Context, scope string, f Filter) ([]Entry, error)
+	// Count returns how many entries in scope match f (its BeforeID and
+	// Limit aside): the total of the list List pages through.
+	Count(ctx context.Context, scope string, f Filter) (int64, error)
 }
 
 // NewStore returns the Store on d.
@@ -69,23 +81,37 @@ func (s *store) Record(ctx context.Context, q db.Q, actor rbac.Actor, residentID
 	return nil
 }
 
+// where is the query of entries in scope matching f, without paging.
+func where(scope string, f Filter) (string, []any) {
+	lo, hi := jurisdiction.Range(scope)
+	q := ` FROM access_log a JOIN jurisdictions j ON j.id = a.jurisdiction_id WHERE j.path >= ? AND j.path < ?`
+	args := []any{lo, hi}
+	for _, c := range []struct {
+		sql string
+		v   any
+		on  bool
+	}{
+		{" AND a.resident_id = ?", f.ResidentID, f.ResidentID != 0},
+		{" AND a.actor_id = ?", f.ActorID, f.ActorID != 0},
+		{" AND a.purpose = ?", f.Purpose, f.Purpose != ""},
+		{" AND a.at >= ?", f.From.UTC(), !f.From.IsZero()},
+		{" AND a.at < ?", f.To.UTC(), !f.To.IsZero()},
+	} {
+		if c.on {
+			q += c.sql
+			args = append(args, c.v)
+		}
+	}
+	return q, args
+}
+
 func (s *store) List(ctx context.Context, scope string, f Filter) ([]Entry, error) {
 	defer s.d.Observe("accesslog.list", time.Now())
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	lo, hi := jurisdiction.Range(scope)
-	q := `SELECT a.id, a.at, a.actor_id, a.actor_role, a.actor_name, a.resident_id, a.jurisdiction_id, a.action, a.purpose
-		FROM access_log a JOIN jurisdictions j ON j.id = a.jurisdiction_id WHERE j.path >= ? AND j.path < ?`
-	args := []any{lo, hi}
-	if f.ResidentID != 0 {
-		q += " AND a.resident_id = ?"
-		args = append(args, f.ResidentID)
-	}
-	if f.ActorID != 0 {
-		q += " AND a.actor_id = ?"
-		args = append(args, f.ActorID)
-	}
+	from, args := where(scope, f)
+	q := `SELECT a.id, a.at, a.actor_id, a.actor_role, a.actor_name, a.resident_id, a.jurisdiction_id, a.action, a.purpose` + from
 	if f.BeforeID != 0 {
 		q += " AND a.id < ?"
 		args = append(args, f.BeforeID)
@@ -95,4 +121,14 @@ func (s *store) List(ctx context.Context, scope string, f Filter) ([]Entry, erro
 		return nil, fmt.Errorf("accesslog: list: %w", err)
 	}
 	return es, nil
+}
+
+func (s *store) Count(ctx context.Context, scope string, f Filter) (int64, error) {
+	defer s.d.Observe("accesslog.count", time.Now())
+	from, args := where(scope, f)
+	var n int64
+	if err := db.Get(ctx, s.d.R, &n, "SELECT count(*)"+from, args...); err != nil {
+		return 0, fmt.Errorf("accesslog: count: %w", err)
+	}
+	return n, nil
 }

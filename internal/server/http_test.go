@@ -1538,6 +1538,12 @@ func TestPageTour(t *testing.T) {
 		// The auditor sees both lookups, and nothing for the refused one.
 		auditor := ts.formLogin(t, "auditor-1")
 		body = auditor.page(t, "/staff/access-log", http.StatusOK)
+		mustContain(t, "access log", body, "次查阅", `data-testid="csv"`, "查找")
+		auditor.page(t, "/staff/access-log?purpose=gossip", http.StatusUnprocessableEntity)
+		if csvLog := auditor.get("/staff/access-log?format=csv"); !strings.Contains(csvLog.String(), worker) ||
+			!strings.HasPrefix(csvLog.Header.Get("Content-Type"), "text/csv") {
+			t.Errorf("the access log's CSV lacks the worker's reads: %.300s", csvLog.String())
+		}
 		if n := strings.Count(body, worker+" ("); n != 2 {
 			t.Fatalf("access log page shows %d entries by %s, want 2: %.2000s", n, worker, body)
 		}

@@ -67,25 +67,100 @@ func (h *Handler) Routes() []route.Route {
 	}
 }
 
-// AccessLog shows the auditor every staff read in scope, newest first.
+// accessFilter reads the access log's filters (?resident=, ?purpose=,
+// ?from=, ?to= in the region's days, ?before= for the next page).
+func (h *Handler) accessFilter(r *http.Request) (accesslog.Filter, error) {
+	af, _, err := h.filterOf(r)
+	f := accesslog.Filter{ResidentID: af.ResidentID, From: af.From, To: af.To, Purpose: strings.TrimSpace(r.URL.Query().Get("purpose"))}
+	var e validation.Errors
+	if ve, ok := validation.As(err); ok {
+		for _, fe := range ve.Fields {
+			if fe.Field != "actor" && fe.Field != "kind" && fe.Field != "offset" && fe.Field != "limit" {
+				e.Fields = append(e.Fields, fe)
+			}
+		}
+	}
+	if f.Purpose != "" && !accesslog.ValidPurpose(f.Purpose) {
+		e.Add("purpose", "invalid")
+	}
+	for name, dst := range map[string]*int64{"actor_id": &f.ActorID, "before": &f.BeforeID} {
+		n, err := queryInt(r, name)
+		if err != nil {
+			e.Add(name, "invalid")
+		}
+		*dst = n
+	}
+	return f, e.Err()
+}
+
+// accessData is what the access log page shows.
+type accessData struct {
+	Entries  []accesslog.Entry
+	Total    int64
+	Next     string // the next page's link, "" on the last
+	CSV      string
+	Purposes []string
+}
+
+// AccessLog shows the auditor every staff read in scope, newest first,
+// with the total, filters, the next page and a CSV export.
 func (h *Handler) AccessLog(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "accesslog.title")
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	p.Form = r.URL.Query()
+	d := accessData{Purposes: accesslog.Purposes}
+	p.Data = &d
+	scope := auth.From(r.Context()).Actor.ScopePath
+	f, err := h.accessFilter(r)
+	if err != nil {
+		h.t.Fail(w, r, p, "access_log", err)
+		return
+	}
+	if render.WantsCSV(r) {
+		h.accessCSV(w, r, p, scope, f)
+		return
+	}
 	const per = 100
-	es, err := h.access.List(r.Context(), auth.From(r.Context()).Actor.ScopePath, accesslog.Filter{BeforeID: before, Limit: per})
+	f.Limit = per
+	if d.Entries, err = h.access.List(r.Context(), scope, f); err == nil {
+		d.Total, err = h.access.Count(r.Context(), scope, f)
+	}
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	var next int64
-	if len(es) == per {
-		next = es[len(es)-1].ID
+	q := r.URL.Query()
+	if len(d.Entries) == per {
+		q.Set("before", strconv.FormatInt(d.Entries[len(d.Entries)-1].ID, 10))
+		d.Next = "/staff/access-log?" + q.Encode()
 	}
-	p.Data = struct {
-		Entries []accesslog.Entry
-		Next    int64
-	}{es, next}
+	q.Del("before")
+	q.Set("format", "csv")
+	d.CSV = "/staff/access-log?" + q.Encode()
 	h.t.Render(w, r, http.StatusOK, "access_log", p)
+}
+
+// accessCSV exports every read in scope that f keeps.
+func (h *Handler) accessCSV(w http.ResponseWriter, r *http.Request, p *render.Page, scope string, f accesslog.Filter) {
+	l := p.L
+	var rows [][]string
+	f.Limit = 500
+	for {
+		es, err := h.access.List(r.Context(), scope, f)
+		if err != nil {
+			h.rd.Error(w, r, p, err)
+			return
+		}
+		for _, e := range es {
+			rows = append(rows, []string{strconv.FormatInt(e.ID, 10), e.At.In(h.rd.Loc()).Format(time.RFC3339), e.ActorName,
+				l.Role(string(e.ActorRole)), strconv.FormatInt(e.ResidentID, 10), l.T(e.ActionKey()), l.T("purpose." + e.Purpose)})
+		}
+		if len(es) < f.Limit {
+			break
+		}
+		f.BeforeID = es[len(es)-1].ID
+	}
+	render.CSV(w, "access-log", []string{"id", l.T("accesslog.at"), l.T("accesslog.actor"), l.T("auditlog.role"),
+		l.T("accesslog.record"), l.T("accesslog.action"), l.T("staff.purpose")}, rows)
 }
 
 // chainData is what the audit chain page shows.
@@ -250,22 +325,34 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// APIAccessLog lists staff reads in scope, newest first.
+// APIAccessLog lists staff reads in scope, newest first (?resident=,
+// ?actor_id=, ?purpose=, ?from=, ?to=, ?before= for the next page), with
+// the total.
 func (h *Handler) APIAccessLog(w http.ResponseWriter, r *http.Request) {
-	var f accesslog.Filter
-	var err error
-	for name, dst := range map[string]*int64{"resident": &f.ResidentID, "actor": &f.ActorID, "before": &f.BeforeID} {
-		if *dst, err = queryInt(r, name); err != nil {
-			h.rd.Problem(w, r, err)
-			return
-		}
-	}
-	es, err := h.access.List(r.Context(), auth.From(r.Context()).Actor.ScopePath, f)
+	f, err := h.accessFilter(r)
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"entries": es})
+	if f.ActorID == 0 {
+		if n, err := queryInt(r, "actor"); err == nil {
+			f.ActorID = n // the earlier name of actor_id
+		}
+	}
+	scope := auth.From(r.Context()).Actor.ScopePath
+	es, err := h.access.List(r.Context(), scope, f)
+	var total int64
+	if err == nil {
+		total, err = h.access.Count(r.Context(), scope, f)
+	}
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	if es == nil {
+		es = []accesslog.Entry{}
+	}
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"entries": es, "total": total})
 }
 
 // say words m in the reader's language, its times in the region's zone.
