@@ -1547,7 +1547,7 @@ func TestPageTour(t *testing.T) {
 		if n := strings.Count(body, worker+" ("); n != 2 {
 			t.Fatalf("access log page shows %d entries by %s, want 2: %.2000s", n, worker, body)
 		}
-		mustContain(t, "access log page", body, "#1</td><td>lookup</td>")
+		mustContain(t, "access log page", body, "#1</td><td>查找</td>")
 
 		// Admin: staff.
 		body = admin.page(t, "/admin/staff", http.StatusOK)
