@@ -259,8 +259,14 @@ func (s *Service) DryRun(ctx context.Context, source []byte) (rules.DryRunReport
 }
 
 // ApplyRuleSet puts a new rule file in force, records it (versioned and in
-// the audit chain) and starts recomputing every code. A broken file is
-// refused with its problems and the rules in force stay.
+// the audit chain) and starts recomputing every code. Everything is checked
+// before anything is written, and the file and its audit entry are written
+// in one transaction, so a refused file leaves no trace and never comes into
+// force at the next start: a broken file is refused with its problems
+// (*rules.ParseError), a version already used — in force, applied before or
+// built in — with other rules or earlier is a conflict
+// (rules.ErrVersionInUse, ErrVersionUsed). Applying the rules in force again
+// changes nothing and returns a nil job.
 func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []byte, ch Change) (*Job, error) {
 	if !actor.Can(rbac.AreaRiskWrite) {
 		return nil, fault.ErrForbidden
@@ -269,17 +275,35 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 	if err != nil {
 		return nil, err
 	}
+	s.applyMu.Lock() // one change of the rules at a time: what is checked stays true until it is in force
+	defer s.applyMu.Unlock()
 	current := s.Rules.Get()
+	if current.Same(proposed) {
+		return nil, nil
+	}
+	if current.Clashes(proposed) {
+		return nil, rules.ErrVersionInUse.With("Version", proposed.Version())
+	}
+	if def, err := rules.Default(); err == nil && def.Version() == proposed.Version() {
+		return nil, ErrVersionUsed.With("Version", proposed.Version())
+	}
+	if ch.Reason == "" {
+		ch.Reason = "rule set " + proposed.Version() + " applied"
+	}
+	if ch.LegalBasis == "" {
+		ch.LegalBasis = "decision of the health authority"
+	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		var n int
+		if err := db.Get(ctx, tx, &n, "SELECT count(*) FROM rule_sets WHERE version = ?", proposed.Version()); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrVersionUsed.With("Version", proposed.Version())
+		}
 		if _, err := db.Exec(ctx, tx, "INSERT INTO rule_sets (version, source, applied_at, applied_by) VALUES (?, ?, ?, ?)",
 			proposed.Version(), string(source), time.Now().UTC(), actor.AccountID); err != nil {
-			return fmt.Errorf("healthcode: record rule set %s (versions cannot be reused): %w", proposed.Version(), err)
-		}
-		if ch.Reason == "" {
-			ch.Reason = "rule set " + proposed.Version() + " applied"
-		}
-		if ch.LegalBasis == "" {
-			ch.LegalBasis = "decision of the health authority"
+			return fmt.Errorf("healthcode: record rule set %s: %w", proposed.Version(), err)
 		}
 		_, err := audit.Append(ctx, tx, audit.Record{Actor: actor, Kind: audit.RuleSet,
 			Before: map[string]any{"version": current.Version(), "digest": current.Digest()},
@@ -289,8 +313,8 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Rules.Swap(source); err != nil {
-		return nil, err
+	if _, err := s.Rules.Replace(proposed); err != nil {
+		return nil, err // only if someone swapped the rules around the service
 	}
 	return s.StartRecomputeAll(actor, "rule set "+proposed.Version()), nil
 }

@@ -27,6 +27,10 @@ var (
 	// ErrNoCode means the person has no code yet: they have not declared
 	// and no authority has entered anything about them.
 	ErrNoCode = fault.New(fault.NotFound, "error.no_code", "healthcode: no code yet; make a first declaration")
+	// ErrVersionUsed refuses a rule file whose version was in force before
+	// (or is the built-in default's): a version names one rule file, once.
+	// It carries the version as Version.
+	ErrVersionUsed = fault.New(fault.Conflict, "error.rules_version_used", "healthcode: the rule file's version was used before; give it a new version")
 )
 
 // Lookback is how far back the rules look at inputs.
@@ -48,6 +52,7 @@ type Service struct {
 	Tracer CaseTracer
 
 	mu       sync.Mutex
+	applyMu  sync.Mutex // held while a rule file is checked, written and put in force
 	risks    *RiskMap
 	risksAt  time.Time
 	ruleSets map[string]*rules.RuleSet // earlier versions, by version (ReasonIn); nil: not known

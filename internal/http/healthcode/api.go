@@ -392,7 +392,8 @@ func (h *Handler) DryRunRules(w http.ResponseWriter, r *http.Request) {
 		"total": rep.Total, "changed": rep.Changed, "changes": changes, "before": rep.Before, "after": rep.After})
 }
 
-// ApplyRules puts a rule file in force and starts recomputing every code.
+// ApplyRules puts a rule file in force and starts recomputing every code
+// (202 with the job); the rules in force again change nothing (200).
 func (h *Handler) ApplyRules(w http.ResponseWriter, r *http.Request) {
 	var in ruleFile
 	if err := jsonio.DecodeLimit(w, r, &in, maxRuleFile); err != nil {
@@ -402,6 +403,10 @@ func (h *Handler) ApplyRules(w http.ResponseWriter, r *http.Request) {
 	job, err := h.codes.ApplyRuleSet(r.Context(), auth.From(r.Context()).Actor, []byte(in.Source), in.Change)
 	if err != nil {
 		h.rd.Problem(w, r, ruleProblem(err))
+		return
+	}
+	if job == nil { // these rules are in force already: nothing was written
+		h.rd.JSON(w, r, http.StatusOK, map[string]any{"version": h.codes.Rules.Get().Version(), "unchanged": true})
 		return
 	}
 	h.rd.JSON(w, r, http.StatusAccepted, job.Status())
