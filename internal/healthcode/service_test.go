@@ -585,3 +585,38 @@ func TestRecomputeManyInChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestSymptomsHoldTheirDays: symptoms declared without an exposure keep the
+// code yellow for their 7 days though the next declaration reports none.
+func TestSymptomsHoldTheirDays(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		day1 := f.today()
+		c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.6, Symptoms: []string{"cough"}, LocationCode: "420106001"})
+		if err != nil || c.Colour != "yellow" || c.GreenOn != day1.AddDays(7) {
+			t.Fatalf("cough on day 1: %+v, %v", c, err)
+		}
+		for n := 2; n <= 8; n++ {
+			f.now = f.now.Add(24 * time.Hour)
+			c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.6, LocationCode: "420106001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "yellow"
+			if n == 8 {
+				want = "green"
+			}
+			if c.Colour != want {
+				t.Fatalf("day %d, no symptoms since day 1: %s, want %s", n, c.Colour, want)
+			}
+			if want == "yellow" {
+				e, _ := healthcode.ExplanationOf(c)
+				if c.GreenOn != day1.AddDays(7) || len(e.Reasons) != 1 || e.Reasons[0].Facts["declared_on"] != day1.String() {
+					t.Fatalf("day %d: green on %s, reasons %+v", n, c.GreenOn, e.Reasons)
+				}
+			}
+		}
+	})
+}
