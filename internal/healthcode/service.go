@@ -339,6 +339,9 @@ func (s *Service) staffChange(ctx context.Context, actor rbac.Actor, perm rbac.P
 
 // SetCaseStatus records a person's case status (CDC).
 func (s *Service) SetCaseStatus(ctx context.Context, actor rbac.Actor, residentID int64, c CaseStatus) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden // before the input: who may not is told so, whatever they sent
+	}
 	if err := c.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
@@ -369,8 +372,23 @@ func (s *Service) caseChanged(ctx context.Context, actor rbac.Actor, residentID 
 
 // AddContact marks a person a close or secondary contact, with evidence.
 func (s *Service) AddContact(ctx context.Context, actor rbac.Actor, residentID int64, c Contact) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	if err := c.Validate(s.today()); err != nil {
 		return Code{}, err
+	}
+	if c.SourceCase != 0 {
+		// The case may live anywhere in the region; the contact must not
+		// name one that does not exist (a foreign key would refuse it late).
+		if _, err := s.Residents.Get(ctx, jurisdiction.All, c.SourceCase); errors.Is(err, db.ErrNotFound) {
+			return Code{}, validation.Field("source_case", "not_found")
+		} else if err != nil {
+			return Code{}, err
+		}
+		if c.SourceCase == residentID {
+			return Code{}, validation.Field("source_case", "healthcode.source_is_contact")
+		}
 	}
 	return s.staffChange(ctx, actor, rbac.CaseWrite, residentID, audit.InputChange, c.Change, func(tx *db.Tx) (any, any, error) {
 		id, err := s.Store.AddContact(ctx, tx, residentID, actor.AccountID, c)
@@ -380,6 +398,9 @@ func (s *Service) AddContact(ctx context.Context, actor rbac.Actor, residentID i
 
 // AddTest records a test result (a lab, by API token or in person).
 func (s *Service) AddTest(ctx context.Context, actor rbac.Actor, residentID int64, t TestResult) (Code, error) {
+	if !actor.Can(rbac.LabResultWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	if err := t.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
@@ -395,12 +416,15 @@ func (s *Service) AddTest(ctx context.Context, actor rbac.Actor, residentID int6
 
 // OrderQuarantine records a quarantine order (community worker or CDC).
 func (s *Service) OrderQuarantine(ctx context.Context, actor rbac.Actor, residentID int64, q Quarantine) (Code, error) {
-	if err := q.Validate(s.today()); err != nil {
-		return Code{}, err
-	}
 	perm := rbac.ResidentWrite
 	if actor.Can(rbac.CaseWrite) {
 		perm = rbac.CaseWrite
+	}
+	if !actor.Can(perm) {
+		return Code{}, fault.ErrForbidden
+	}
+	if err := q.Validate(s.today()); err != nil {
+		return Code{}, err
 	}
 	return s.staffChange(ctx, actor, perm, residentID, audit.InputChange, q.Change, func(tx *db.Tx) (any, any, error) {
 		id, err := s.Store.AddQuarantine(ctx, tx, residentID, actor.AccountID, q)
@@ -411,11 +435,11 @@ func (s *Service) OrderQuarantine(ctx context.Context, actor rbac.Actor, residen
 // SetOverride sets a colour by hand, outside the rules, until a day. The
 // holder sees it, with its reason and who set it.
 func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID int64, o Override) (Code, error) {
-	if err := o.Validate(s.today()); err != nil {
-		return Code{}, err
-	}
 	if !actor.Can(rbac.CaseWrite) {
 		return Code{}, fault.ErrForbidden
+	}
+	if err := o.Validate(s.today()); err != nil {
+		return Code{}, err
 	}
 	if _, err := s.Residents.Get(ctx, actor.ScopePath, residentID); err != nil {
 		return Code{}, err
@@ -457,6 +481,9 @@ func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID 
 
 // ClearOverride ends a manual override; the rules decide again.
 func (s *Service) ClearOverride(ctx context.Context, actor rbac.Actor, residentID int64, ch Change) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	var e validation.Errors
 	ch.validate(&e)
 	if err := e.Err(); err != nil {
