@@ -333,7 +333,12 @@ func (s *Service) secondaries(ctx context.Context, actor rbac.Actor, t Trace) (T
 			return nil // withdrawn or done meanwhile
 		}
 		reason := "contact tracing of a case: secondary contacts " + t.Pseudonym
-		if err := s.Codes.RecordTraced(ctx, tx, actor, t.CaseID, t.ID, contacts, reason); err != nil {
+		// Those a tracing replaced kept theirs: only what changed changes.
+		ids, err := s.Codes.ReplaceTraced(ctx, tx, actor, t.CaseID, t.ID, t.ID, []string{"secondary"}, contacts, reason)
+		if err != nil {
+			return err
+		}
+		if err := s.Codes.RecomputeIDs(ctx, tx, actor, ids, reason); err != nil {
 			return err
 		}
 		t.Secondary = len(contacts)
@@ -448,7 +453,9 @@ func (s *Service) writeTracing(ctx context.Context, tx *db.Tx, r *recording) err
 	reason := "contact tracing of a case (" + r.why + ")"
 	if r.hasCur {
 		reason = "contact tracing of a case again: its dates changed or new check-ins arrived"
-		if err := s.withdrawTx(ctx, tx, actor, r.cur, "re-traced"); err != nil {
+		// The tracing is replaced; its contacts are kept, moved to the new
+		// one, unless they are no longer found (ReplaceTraced below).
+		if _, err := s.withdrawTrace(ctx, tx, actor, r.cur, "re-traced"); err != nil {
 			return err
 		}
 	}
@@ -491,7 +498,22 @@ func (s *Service) writeTracing(ctx context.Context, tx *db.Tx, r *recording) err
 		contacts = append(contacts, tracedContact(ct, pseudonym, r.places, r.p, loc))
 	}
 	r.cause = reason + " " + pseudonym
-	if r.ids, err = s.Codes.AddTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, r.cause); err != nil {
+	if r.hasCur {
+		// Only what changed: the close contacts found again stay as they
+		// were; the secondary contacts stay until they are found again
+		// (secondaries), unless this tracing found them already.
+		kinds := []string{"close"}
+		if len(res.Secondary) > 0 {
+			kinds = append(kinds, "secondary")
+		} else if _, err := db.Exec(ctx, tx, "UPDATE contacts SET trace_id = ? WHERE trace_id = ? AND withdrawn_at IS NULL AND kind = 'secondary'",
+			t.ID, r.cur.ID); err != nil {
+			return wrap("keep secondary contacts", err)
+		}
+		r.ids, err = s.Codes.ReplaceTraced(ctx, tx, actor, c.ResidentID, r.cur.ID, t.ID, kinds, contacts, r.cause)
+	} else {
+		r.ids, err = s.Codes.AddTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, r.cause)
+	}
+	if err != nil {
 		return err
 	}
 	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
@@ -520,22 +542,30 @@ func (s *Service) withdraw(ctx context.Context, actor rbac.Actor, t Trace, reaso
 }
 
 func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason string) error {
+	if ok, err := s.withdrawTrace(ctx, tx, actor, t, reason); err != nil || !ok {
+		return err // or withdrawn meanwhile
+	}
+	_, err := s.Codes.WithdrawTraced(ctx, tx, actor, t.ID, "contact tracing withdrawn: "+reason)
+	return err
+}
+
+// withdrawTrace withdraws tracing t itself, in tx, with an entry in the
+// case's audit trail, but not its contacts; it reports false when t was
+// withdrawn meanwhile.
+func (s *Service) withdrawTrace(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason string) (bool, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	res, err := db.Exec(ctx, tx, "UPDATE traces SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ? AND withdrawn_at IS NULL",
 		now, reason, t.ID)
 	if err != nil {
-		return wrap("withdraw trace", err)
+		return false, wrap("withdraw trace", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // withdrawn meanwhile
-	}
-	if _, err := s.Codes.WithdrawTraced(ctx, tx, actor, t.ID, "contact tracing withdrawn: "+reason); err != nil {
-		return err
+		return false, nil
 	}
 	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
 		Before: map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym}, After: map[string]any{"trace": nil},
 		Reason: "contact tracing withdrawn: " + reason, LegalBasis: "contact tracing of a confirmed case"})
-	return err
+	return err == nil, err
 }
 
 // TraceCases traces many cases at once (an outbreak confirmed in bulk):
