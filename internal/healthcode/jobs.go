@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 )
@@ -21,7 +22,7 @@ import (
 // Job is a long recomputation running in the background, with progress.
 type Job struct {
 	ID      string    `json:"id"`
-	Cause   string    `json:"cause"`
+	Cause   Cause     `json:"-"`
 	Started time.Time `json:"started"`
 
 	total    atomic.Int64 // residents to look at
@@ -33,20 +34,21 @@ type Job struct {
 
 // JobStatus is a snapshot of a job.
 type JobStatus struct {
-	ID       string     `json:"id"`
-	Cause    string     `json:"cause"`
-	Started  time.Time  `json:"started"`
-	Total    int64      `json:"total"`
-	Done     int64      `json:"done"`
-	Changed  int64      `json:"changed"`
-	Percent  int        `json:"percent"`
-	Finished *time.Time `json:"finished,omitempty"`
-	Error    string     `json:"error,omitempty"`
+	ID       string       `json:"id"`
+	Cause    string       `json:"cause"` // as recorded
+	Message  i18n.Message `json:"-"`     // the cause, to word in the reader's language
+	Started  time.Time    `json:"started"`
+	Total    int64        `json:"total"`
+	Done     int64        `json:"done"`
+	Changed  int64        `json:"changed"`
+	Percent  int          `json:"percent"`
+	Finished *time.Time   `json:"finished,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // Status returns the job's progress.
 func (j *Job) Status() JobStatus {
-	st := JobStatus{ID: j.ID, Cause: j.Cause, Started: j.Started, Total: j.total.Load(), Done: j.done.Load(), Changed: j.changed.Load(),
+	st := JobStatus{ID: j.ID, Cause: j.Cause.Text, Message: j.Cause.Msg, Started: j.Started, Total: j.total.Load(), Done: j.done.Load(), Changed: j.changed.Load(),
 		Finished: j.finished.Load()}
 	if e := j.err.Load(); e != nil {
 		st.Error = *e
@@ -99,7 +101,7 @@ func (s *Service) Jobs() []*Job {
 }
 
 // StartRecomputeAll recomputes every code in the background.
-func (s *Service) StartRecomputeAll(actor rbac.Actor, cause string) *Job {
+func (s *Service) StartRecomputeAll(actor rbac.Actor, cause Cause) *Job {
 	j := &Job{Cause: cause, Started: time.Now()}
 	s.jobs.add(j)
 	go func() {
@@ -131,7 +133,7 @@ func (s *Service) idRange(ctx context.Context) (lo, hi int64, err error) {
 // the reader pool, while the previous chunk is written on another. A code
 // recomputed by an event (a declaration, a staff input) after the job began
 // is newer than the job's reading of it, and is left as it is.
-func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause string, j *Job) error {
+func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause Cause, j *Job) error {
 	if j == nil {
 		j = &Job{}
 	}
@@ -287,8 +289,10 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 	if def, err := rules.Default(); err == nil && def.Version() == proposed.Version() {
 		return nil, ErrVersionUsed.With("Version", proposed.Version())
 	}
+	cause := i18n.Message{}
 	if ch.Reason == "" {
 		ch.Reason = "rule set " + proposed.Version() + " applied"
+		cause = CauseRuleSet(proposed.Version()).Msg
 	}
 	if ch.LegalBasis == "" {
 		ch.LegalBasis = "decision of the health authority"
@@ -307,7 +311,7 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 		}
 		_, err := audit.Append(ctx, tx, audit.Record{Actor: actor, Kind: audit.RuleSet,
 			Before: map[string]any{"version": current.Version(), "digest": current.Digest()},
-			After:  map[string]any{"version": proposed.Version(), "digest": proposed.Digest()}, Reason: ch.Reason, LegalBasis: ch.LegalBasis})
+			After:  map[string]any{"version": proposed.Version(), "digest": proposed.Digest()}, Reason: ch.Reason, Cause: cause, LegalBasis: ch.LegalBasis})
 		return err
 	})
 	if err != nil {
@@ -316,7 +320,7 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 	if _, err := s.Rules.Replace(proposed); err != nil {
 		return nil, err // only if someone swapped the rules around the service
 	}
-	return s.StartRecomputeAll(actor, "rule set "+proposed.Version()), nil
+	return s.StartRecomputeAll(actor, CauseRuleSet(proposed.Version())), nil
 }
 
 // LoadRules returns the rule set last applied to the store, or the default.

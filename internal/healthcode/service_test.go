@@ -528,8 +528,8 @@ func TestRecomputeManyInChunks(t *testing.T) {
 			for _, tr := range []struct {
 				caseID int64
 				cs     []healthcode.TracedContact
-				cause  string
-			}{{caseA, traced(a, "met case A"), "tracing A"}, {caseB, traced(b, "met case B"), "tracing B"}} {
+				cause  healthcode.Cause
+			}{{caseA, traced(a, "met case A"), healthcode.Cause{Text: "tracing A"}}, {caseB, traced(b, "met case B"), healthcode.Cause{Text: "tracing B"}}} {
 				traceID, err := db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until,
 					quarantine_at, close_count, secondary_count, traced_at) VALUES (?, '', 0, 1, 1, ?, 0, ?) RETURNING id`,
 					tr.caseID, len(tr.cs), f.now.UTC())

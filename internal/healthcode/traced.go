@@ -41,7 +41,7 @@ type TracedContact struct {
 // Tracing acts for the whole region: contacts are recorded wherever they
 // live, whatever the scope of the epidemiologist who confirmed the case,
 // who is named as the actor.
-func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) error {
+func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason Cause) error {
 	ids, err := s.AddTraced(ctx, tx, actor, caseID, traceID, cs, reason)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor,
 // AddTraced is RecordTraced but for the codes: it returns whose codes the
 // caller must recompute (RecomputeIDs) before tx commits — once for the
 // contacts of several tracings written in one transaction.
-func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) ([]int64, error) {
+func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason Cause) ([]int64, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
@@ -67,8 +67,8 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 		}
 		rows[i] = []any{c.ResidentID, c.Kind, c.ExposedOn, c.Evidence, c.EvidenceZH, string(c.Detail), caseID, traceID, now, by}
 		records[i] = audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
-			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence, "evidence_zh": c.EvidenceZH},
+			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
 		ids[i] = c.ResidentID
 	}
 	err := tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
@@ -98,7 +98,7 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 // commits — once, after the withdrawals and the additions, so that nobody's
 // code turns green and back in between. fromTrace may be toTrace.
 func (s *Service) ReplaceTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, fromTrace, toTrace int64, kinds []string,
-	cs []TracedContact, reason string) ([]int64, error) {
+	cs []TracedContact, reason Cause) ([]int64, error) {
 	if len(kinds) == 0 {
 		return nil, fmt.Errorf("healthcode: replace traced contacts of no kind")
 	}
@@ -167,7 +167,7 @@ func (s *Service) ReplaceTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor
 		for i, id := range goneIDs {
 			records[i] = audit.Record{Actor: actor, ResidentID: id, Kind: audit.Trace,
 				Before: map[string]any{"trace": fromTrace}, After: map[string]any{"contact": nil, "trace": toTrace},
-				Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+				Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
 		}
 		if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
 			return nil, err
@@ -183,7 +183,7 @@ func (s *Service) ReplaceTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor
 // WithdrawTraced withdraws the contacts that trace traceID found, in tx,
 // with an audit entry each, recomputes their codes, and returns whom it
 // withdrew.
-func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, traceID int64, reason string) ([]int64, error) {
+func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, traceID int64, reason Cause) ([]int64, error) {
 	var ids []int64
 	if err := db.Select(ctx, tx, &ids, `SELECT resident_id FROM contacts WHERE trace_id = ? AND withdrawn_at IS NULL ORDER BY resident_id`,
 		traceID); err != nil {
@@ -200,7 +200,7 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 	for i, id := range ids {
 		records[i] = audit.Record{Actor: actor, ResidentID: id, Kind: audit.Trace,
 			Before: map[string]any{"trace": traceID}, After: map[string]any{"contact": nil, "trace": traceID},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
 	}
 	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
 		return nil, err
@@ -210,14 +210,14 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 
 // RecomputeIDs evaluates and writes the codes of the residents ids, in tx,
 // a few hundred at a time.
-func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause string) error {
+func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause Cause) error {
 	return s.RecomputeMany(ctx, tx, []Recompute{{Actor: actor, Cause: cause, IDs: ids}})
 }
 
 // Recompute names residents whose codes to recompute, by whom and why.
 type Recompute struct {
 	Actor rbac.Actor
-	Cause string
+	Cause Cause
 	IDs   []int64
 }
 

@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"fmt"
+	"html"
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -256,5 +258,45 @@ func TestCodesBadInput(t *testing.T) {
 		}
 		epi.post(path, map[string]any{"kind": "close", "exposed_on": today, "evidence": "market", "source_case": me.Resident.ID + 1,
 			"reason": "traced", "legal_basis": "law"}).want(t, http.StatusOK, "a contact of a case that exists")
+	})
+}
+
+// historyCells are the summary and reason of each history row of a page.
+var historyCells = regexp.MustCompile(`<td>([^<]*)<br><span class="muted">([^<]*)</span></td></tr>`)
+
+// TestHistoryPagesInChinese: on the holder's page and on the staff record in
+// Chinese, the history tells what changed and why in Chinese — no English
+// the platform recorded, no stored field names or colour codes.
+func TestHistoryPagesInChinese(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ts := startServer(t, d, 60)
+		res, me := ts.login(t, "resident-1", demoPassword)
+		res.post("/api/v1/me/declarations", map[string]any{"temperature_c": 36.6, "symptoms": []string{"cough"}, "location_code": "420106001"}).
+			want(t, http.StatusCreated, "declaration")
+		epi := ts.demoLogin(t, "epidemiologist-1")
+		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+		path := "/api/v1/residents/" + strconv.FormatInt(me.Resident.ID, 10)
+		epi.post(path+"/contacts", map[string]any{"kind": "close", "exposed_on": today, "evidence": "解放路市场，10:05–10:40",
+			"reason": "流调发现", "legal_basis": "传染病防治法第三十一条"}).want(t, http.StatusOK, "contact")
+		epi.post(path+"/quarantine", map[string]any{"kind": "home", "start": today, "end": time.Now().AddDate(0, 0, 14).In(time.FixedZone("CST", 8*3600)).Format("2006-01-02"),
+			"reason": "密接隔离", "legal_basis": "传染病防治法第三十一条"}).want(t, http.StatusOK, "quarantine")
+		pages := map[string]string{
+			"the holder's page": ts.formLogin(t, "resident-1").page(t, "/me", http.StatusOK),
+			"the staff record":  ts.formLogin(t, "epidemiologist-1").page(t, "/staff/residents/"+strconv.FormatInt(me.Resident.ID, 10)+"?purpose=case_investigation", http.StatusOK),
+		}
+		for what, page := range pages {
+			rows := historyCells.FindAllStringSubmatch(page, -1)
+			if len(rows) < 4 {
+				t.Fatalf("%s: %d history rows:\n%s", what, len(rows), page)
+			}
+			for _, row := range rows {
+				for _, cell := range row[1:] {
+					if w := regexp.MustCompile(`[A-Za-z]{2,}`).FindString(html.UnescapeString(cell)); w != "" {
+						t.Errorf("%s: history shows %q: %q", what, w, cell)
+					}
+				}
+			}
+		}
 	})
 }

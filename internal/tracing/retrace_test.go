@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"database/sql"
 	"maps"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
 // history is what a person's code shows of their history: their audit
@@ -140,4 +142,17 @@ func TestRetraceChangesOnlyWhatChanged(t *testing.T) {
 			t.Errorf("the contact no longer found: %s", got)
 		}
 	})
+}
+
+// TestFollowUpEvidenceAboutThePerson: the staff who follow a contact up read
+// the evidence about the person, not the words written to them.
+func TestFollowUpEvidenceAboutThePerson(t *testing.T) {
+	f := tracing.FollowUp{Evidence: "you were at Jiefang Road Market on 8 Feb from 10:05 to 10:35, at the same time as case C0001",
+		EvidenceZH: sql.NullString{String: "您于2月8日10:05至10:35在解放路市场，与病例C0001同时在场", Valid: true}}
+	if got := f.EvidenceIn("en"); got != "the person was at Jiefang Road Market on 8 Feb from 10:05 to 10:35, at the same time as case C0001" {
+		t.Errorf("en: %q", got)
+	}
+	if got := f.EvidenceIn("zh"); got != "此人于2月8日10:05至10:35在解放路市场，与病例C0001同时在场" {
+		t.Errorf("zh: %q", got)
+	}
 }

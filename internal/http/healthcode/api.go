@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/pass"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -64,9 +65,14 @@ type HistoryEntry struct {
 	LegalBasis string `json:"legal_basis"`
 }
 
-// codeView builds the API's view of c in the request's language.
+// codeView builds the API's view of c in the request's language, for its
+// holder or staff.
 func (h *Handler) codeView(r *http.Request, c healthcode.Code) (CodeView, error) {
-	v, err := h.codes.View(r.Context(), c, render.Lang(r))
+	reader := healthcode.Staff
+	if a := auth.From(r.Context()); a != nil && a.Actor.Role == rbac.Resident {
+		reader = healthcode.Holder
+	}
+	v, err := h.codes.View(r.Context(), c, h.rd.L(r), reader)
 	if err != nil {
 		return CodeView{}, err
 	}

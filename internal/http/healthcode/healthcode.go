@@ -126,7 +126,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	c, err := h.codes.Code(r.Context(), who.ID)
 	switch {
 	case err == nil:
-		v, err := h.codes.View(r.Context(), c, p.L.Lang)
+		v, err := h.codes.View(r.Context(), c, p.L, healthcode.Holder)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
