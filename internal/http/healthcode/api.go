@@ -59,8 +59,10 @@ type HistoryEntry struct {
 	Before string    `json:"before"`
 	After  string    `json:"after"`
 	Reason string    `json:"reason"` // as recorded
-	// ReasonText is the reason in the request's language: a rule-made
-	// change's told again from its facts (healthcode.Service.ReasonIn).
+	// ReasonText is the reason in the request's language: the cause the
+	// platform recorded, worded, and a rule-made change's reasons told
+	// again from their facts; a person's words as typed
+	// (healthcode.Service.Why).
 	ReasonText string `json:"reason_text"`
 	LegalBasis string `json:"legal_basis"`
 }
