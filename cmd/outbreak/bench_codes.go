@@ -54,7 +54,7 @@ func benchRecompute(ctx context.Context, args []string) error {
 	}
 	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := time.Now()
-	if err := svc.RecomputeAll(ctx, audit.System, "initial codes", nil); err != nil {
+	if err := svc.RecomputeAll(ctx, audit.System, healthcode.Cause{Text: "initial codes"}, nil); err != nil {
 		return err
 	}
 	initial := time.Since(start)
@@ -74,7 +74,7 @@ func benchRecompute(ctx context.Context, args []string) error {
 		return err
 	}
 	start = time.Now()
-	err = svc.RecomputeAll(ctx, audit.System, "rule set bench-2020.2", job)
+	err = svc.RecomputeAll(ctx, audit.System, healthcode.CauseRuleSet("bench-2020.2"), job)
 	elapsed := time.Since(start)
 	stopProfile()
 	if err != nil {
@@ -113,7 +113,7 @@ func benchPass(ctx context.Context, args []string) error {
 		return err
 	}
 	svc.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := svc.RecomputeAll(ctx, audit.System, "initial codes", nil); err != nil {
+	if err := svc.RecomputeAll(ctx, audit.System, healthcode.Cause{Text: "initial codes"}, nil); err != nil {
 		return err
 	}
 	base, stop, err := serveForBench(ctx, cfg, d)

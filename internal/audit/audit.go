@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -53,8 +54,12 @@ type Entry struct {
 	After      string        `db:"after" json:"after"`
 	Reason     string        `db:"reason" json:"reason"`
 	LegalBasis string        `db:"legal_basis" json:"legal_basis"`
-	PrevHash   []byte        `db:"prev_hash" json:"-"`
-	Hash       []byte        `db:"hash" json:"-"`
+	// Cause is the message (i18n.Message as JSON) that words why the
+	// platform made the change, in the reader's language; "" when the
+	// reason is a person's own words, or was recorded before causes were.
+	Cause    string `db:"cause" json:"cause,omitempty"`
+	PrevHash []byte `db:"prev_hash" json:"-"`
+	Hash     []byte `db:"hash" json:"-"`
 }
 
 // System is the actor of changes the platform makes by itself (a rule
@@ -70,6 +75,19 @@ type Record struct {
 	After      any
 	Reason     string
 	LegalBasis string
+	// Cause, when it has a key, words Reason for readers in their
+	// language: the reason the platform records for its own changes (a
+	// recomputation, a tracing), whose Reason is English.
+	Cause i18n.Message
+}
+
+// CauseOf returns the message stored as e's cause; ok is false when e has
+// none (or it cannot be read).
+func (e Entry) CauseOf() (m i18n.Message, ok bool) {
+	if e.Cause == "" || json.Unmarshal([]byte(e.Cause), &m) != nil || m.Key == "" {
+		return i18n.Message{}, false
+	}
+	return m, true
 }
 
 // ErrNoReason refuses a change without a reason or legal basis.
@@ -101,6 +119,9 @@ func hashOf(e *Entry) []byte {
 	field([]byte(e.After))
 	field([]byte(e.Reason))
 	field([]byte(e.LegalBasis))
+	if e.Cause != "" { // entries without one hash as they did before causes
+		field([]byte(e.Cause))
+	}
 	return h.Sum(nil)
 }
 
@@ -150,19 +171,25 @@ func AppendBatch(ctx context.Context, tx *db.Tx, rs []Record) ([]Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("audit: after: %w", err)
 		}
+		var cause []byte
+		if r.Cause.Key != "" {
+			if cause, err = json.Marshal(r.Cause); err != nil {
+				return nil, fmt.Errorf("audit: cause: %w", err)
+			}
+		}
 		e := Entry{
 			ID: head.LastID + int64(i) + 1, At: now,
 			ActorID:   sql.NullInt64{Int64: r.Actor.AccountID, Valid: r.Actor.AccountID != 0},
 			ActorRole: string(r.Actor.Role), ActorName: r.Actor.Name,
 			ResidentID: sql.NullInt64{Int64: r.ResidentID, Valid: r.ResidentID != 0},
 			Kind:       r.Kind, Before: string(before), After: string(after), Reason: r.Reason, LegalBasis: r.LegalBasis,
-			PrevHash: prev,
+			Cause: string(cause), PrevHash: prev,
 		}
 		e.Hash = hashOf(&e)
 		prev = e.Hash
 		es[i] = e
 		rows[i] = []any{e.ID, e.At, e.ActorID, e.ActorRole, e.ActorName, e.ResidentID, e.Kind, e.Before, e.After,
-			e.Reason, e.LegalBasis, e.PrevHash, e.Hash}
+			e.Reason, e.LegalBasis, e.Cause, e.PrevHash, e.Hash}
 	}
 	if err := tx.BulkInsert(ctx, "audit_log", strings.Split(columns, ", "), rows); err != nil {
 		return nil, fmt.Errorf("audit: append: %w", err)
@@ -188,7 +215,7 @@ type Report struct {
 	Head         *Head `json:"head,omitempty"`
 }
 
-const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, before, after, reason, legal_basis, prev_hash, hash"
+const columns = "id, at, actor_id, actor_role, actor_name, resident_id, kind, before, after, reason, legal_basis, cause, prev_hash, hash"
 
 // Verify walks the whole chain in order and reports the first broken link:
 // an entry whose hash does not match its contents, whose previous hash is

@@ -66,7 +66,7 @@ func Health(ctx context.Context, s *healthcode.Service, actors map[string]rbac.A
 	if _, err := Declarations(ctx, s.DB, seed, 3, now); err != nil {
 		return err
 	}
-	if err := s.RecomputeAll(ctx, audit.System, "demo declarations", nil); err != nil {
+	if err := s.RecomputeAll(ctx, audit.System, healthcode.Because("demo declarations", "history.cause.demo"), nil); err != nil {
 		return err
 	}
 	epi, commander := actors["epidemiologist-1"], actors["commander-1"]

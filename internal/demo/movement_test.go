@@ -233,7 +233,7 @@ func TestSceneConfirmed(t *testing.T) {
 		if _, err := demo.Declarations(ctx, d, 11, 1, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := codes.RecomputeAll(ctx, audit.System, "first codes", nil); err != nil {
+		if err := codes.RecomputeAll(ctx, audit.System, healthcode.Cause{Text: "first codes"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		colour := func(id int64) string {

@@ -26,8 +26,17 @@ func Facts(in *Inputs, risks *RiskMap, now time.Time) rules.Facts {
 		f.Contacts = append(f.Contacts, rules.Contact{Kind: rules.ContactKind(c.Kind), ExposedOn: c.ExposedOn, Evidence: c.Evidence,
 			EvidenceZH: c.EvidenceZH.String})
 	}
+	if len(in.Declarations) > 0 {
+		f.Declarations = make([]rules.Declaration, len(in.Declarations))
+		for i, d := range in.Declarations {
+			f.Declarations[i] = rules.Declaration{At: d.At, TemperatureC: d.TemperatureC, Symptoms: d.Symptoms, ContactWithCase: d.ContactWithCase}
+		}
+	}
 	if l := in.Latest; l != nil {
 		f.LatestDeclaration = &rules.Declaration{At: l.At, TemperatureC: l.TemperatureC, Symptoms: l.Symptoms, ContactWithCase: l.ContactWithCase}
+		if len(f.Declarations) > 0 && l == &in.Declarations[0] {
+			f.LatestDeclaration = &f.Declarations[0]
+		}
 		if due := l.At.Add(DeclarationInterval); now.After(due) {
 			f.DeclarationDueHours = int(now.Sub(due).Hours())
 		}

@@ -188,6 +188,9 @@ func (c *Contact) Validate(today civil.Date) error {
 	}
 	pastDate(&e, "exposed_on", c.ExposedOn, today, true)
 	c.Evidence = text(&e, "evidence", c.Evidence, 300, true)
+	if c.SourceCase < 0 {
+		e.Add("source_case", "invalid")
+	}
 	c.Change.validate(&e)
 	return e.Err()
 }

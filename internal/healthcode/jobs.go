@@ -14,6 +14,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 )
@@ -21,7 +22,7 @@ import (
 // Job is a long recomputation running in the background, with progress.
 type Job struct {
 	ID      string    `json:"id"`
-	Cause   string    `json:"cause"`
+	Cause   Cause     `json:"-"`
 	Started time.Time `json:"started"`
 
 	total    atomic.Int64 // residents to look at
@@ -33,20 +34,21 @@ type Job struct {
 
 // JobStatus is a snapshot of a job.
 type JobStatus struct {
-	ID       string     `json:"id"`
-	Cause    string     `json:"cause"`
-	Started  time.Time  `json:"started"`
-	Total    int64      `json:"total"`
-	Done     int64      `json:"done"`
-	Changed  int64      `json:"changed"`
-	Percent  int        `json:"percent"`
-	Finished *time.Time `json:"finished,omitempty"`
-	Error    string     `json:"error,omitempty"`
+	ID       string       `json:"id"`
+	Cause    string       `json:"cause"` // as recorded
+	Message  i18n.Message `json:"-"`     // the cause, to word in the reader's language
+	Started  time.Time    `json:"started"`
+	Total    int64        `json:"total"`
+	Done     int64        `json:"done"`
+	Changed  int64        `json:"changed"`
+	Percent  int          `json:"percent"`
+	Finished *time.Time   `json:"finished,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // Status returns the job's progress.
 func (j *Job) Status() JobStatus {
-	st := JobStatus{ID: j.ID, Cause: j.Cause, Started: j.Started, Total: j.total.Load(), Done: j.done.Load(), Changed: j.changed.Load(),
+	st := JobStatus{ID: j.ID, Cause: j.Cause.Text, Message: j.Cause.Msg, Started: j.Started, Total: j.total.Load(), Done: j.done.Load(), Changed: j.changed.Load(),
 		Finished: j.finished.Load()}
 	if e := j.err.Load(); e != nil {
 		st.Error = *e
@@ -99,7 +101,7 @@ func (s *Service) Jobs() []*Job {
 }
 
 // StartRecomputeAll recomputes every code in the background.
-func (s *Service) StartRecomputeAll(actor rbac.Actor, cause string) *Job {
+func (s *Service) StartRecomputeAll(actor rbac.Actor, cause Cause) *Job {
 	j := &Job{Cause: cause, Started: time.Now()}
 	s.jobs.add(j)
 	go func() {
@@ -131,7 +133,7 @@ func (s *Service) idRange(ctx context.Context) (lo, hi int64, err error) {
 // the reader pool, while the previous chunk is written on another. A code
 // recomputed by an event (a declaration, a staff input) after the job began
 // is newer than the job's reading of it, and is left as it is.
-func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause string, j *Job) error {
+func (s *Service) RecomputeAll(ctx context.Context, actor rbac.Actor, cause Cause, j *Job) error {
 	if j == nil {
 		j = &Job{}
 	}
@@ -259,8 +261,14 @@ func (s *Service) DryRun(ctx context.Context, source []byte) (rules.DryRunReport
 }
 
 // ApplyRuleSet puts a new rule file in force, records it (versioned and in
-// the audit chain) and starts recomputing every code. A broken file is
-// refused with its problems and the rules in force stay.
+// the audit chain) and starts recomputing every code. Everything is checked
+// before anything is written, and the file and its audit entry are written
+// in one transaction, so a refused file leaves no trace and never comes into
+// force at the next start: a broken file is refused with its problems
+// (*rules.ParseError), a version already used — in force, applied before or
+// built in — with other rules or earlier is a conflict
+// (rules.ErrVersionInUse, ErrVersionUsed). Applying the rules in force again
+// changes nothing and returns a nil job.
 func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []byte, ch Change) (*Job, error) {
 	if !actor.Can(rbac.AreaRiskWrite) {
 		return nil, fault.ErrForbidden
@@ -269,30 +277,50 @@ func (s *Service) ApplyRuleSet(ctx context.Context, actor rbac.Actor, source []b
 	if err != nil {
 		return nil, err
 	}
+	s.applyMu.Lock() // one change of the rules at a time: what is checked stays true until it is in force
+	defer s.applyMu.Unlock()
 	current := s.Rules.Get()
+	if current.Same(proposed) {
+		return nil, nil
+	}
+	if current.Clashes(proposed) {
+		return nil, rules.ErrVersionInUse.With("Version", proposed.Version())
+	}
+	if def, err := rules.Default(); err == nil && def.Version() == proposed.Version() {
+		return nil, ErrVersionUsed.With("Version", proposed.Version())
+	}
+	cause := i18n.Message{}
+	if ch.Reason == "" {
+		ch.Reason = "rule set " + proposed.Version() + " applied"
+		cause = CauseRuleSet(proposed.Version()).Msg
+	}
+	if ch.LegalBasis == "" {
+		ch.LegalBasis = "decision of the health authority"
+	}
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		var n int
+		if err := db.Get(ctx, tx, &n, "SELECT count(*) FROM rule_sets WHERE version = ?", proposed.Version()); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrVersionUsed.With("Version", proposed.Version())
+		}
 		if _, err := db.Exec(ctx, tx, "INSERT INTO rule_sets (version, source, applied_at, applied_by) VALUES (?, ?, ?, ?)",
 			proposed.Version(), string(source), time.Now().UTC(), actor.AccountID); err != nil {
-			return fmt.Errorf("healthcode: record rule set %s (versions cannot be reused): %w", proposed.Version(), err)
-		}
-		if ch.Reason == "" {
-			ch.Reason = "rule set " + proposed.Version() + " applied"
-		}
-		if ch.LegalBasis == "" {
-			ch.LegalBasis = "decision of the health authority"
+			return fmt.Errorf("healthcode: record rule set %s: %w", proposed.Version(), err)
 		}
 		_, err := audit.Append(ctx, tx, audit.Record{Actor: actor, Kind: audit.RuleSet,
 			Before: map[string]any{"version": current.Version(), "digest": current.Digest()},
-			After:  map[string]any{"version": proposed.Version(), "digest": proposed.Digest()}, Reason: ch.Reason, LegalBasis: ch.LegalBasis})
+			After:  map[string]any{"version": proposed.Version(), "digest": proposed.Digest()}, Reason: ch.Reason, Cause: cause, LegalBasis: ch.LegalBasis})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Rules.Swap(source); err != nil {
-		return nil, err
+	if _, err := s.Rules.Replace(proposed); err != nil {
+		return nil, err // only if someone swapped the rules around the service
 	}
-	return s.StartRecomputeAll(actor, "rule set "+proposed.Version()), nil
+	return s.StartRecomputeAll(actor, CauseRuleSet(proposed.Version())), nil
 }
 
 // LoadRules returns the rule set last applied to the store, or the default.

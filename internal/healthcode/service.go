@@ -15,6 +15,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -27,6 +28,10 @@ var (
 	// ErrNoCode means the person has no code yet: they have not declared
 	// and no authority has entered anything about them.
 	ErrNoCode = fault.New(fault.NotFound, "error.no_code", "healthcode: no code yet; make a first declaration")
+	// ErrVersionUsed refuses a rule file whose version was in force before
+	// (or is the built-in default's): a version names one rule file, once.
+	// It carries the version as Version.
+	ErrVersionUsed = fault.New(fault.Conflict, "error.rules_version_used", "healthcode: the rule file's version was used before; give it a new version")
 )
 
 // Lookback is how far back the rules look at inputs.
@@ -48,6 +53,7 @@ type Service struct {
 	Tracer CaseTracer
 
 	mu       sync.Mutex
+	applyMu  sync.Mutex // held while a rule file is checked, written and put in force
 	risks    *RiskMap
 	risksAt  time.Time
 	ruleSets map[string]*rules.RuleSet // earlier versions, by version (ReasonIn); nil: not known
@@ -149,6 +155,7 @@ func change(old Code, hadOld bool, c Code) audit.Record {
 	if c.OverrideColour.Valid && c.Colour == c.OverrideColour.String {
 		reason = "manual override in force: " + c.OverrideReason.String
 		delete(after, "facts")
+		after["override_reason"] = c.OverrideReason.String // to word it in the reader's language (Why)
 	}
 	return audit.Record{ResidentID: c.ResidentID, Kind: audit.ColourChange, Before: before, After: after,
 		Reason: reason, LegalBasis: "rule set " + c.RuleVersion}
@@ -164,7 +171,7 @@ type evaluated struct {
 // evaluateRange reads the inputs and codes of the residents with ids in
 // [lo, hi] that have any, through q, and evaluates them at now. Codes that
 // would not change are left out.
-func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, lo, hi int64, now time.Time, cause string) (evaluated, error) {
+func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, lo, hi int64, now time.Time, cause Cause) (evaluated, error) {
 	inputs, err := s.Store.Inputs(ctx, q, lo, hi, civil.Of(now).AddDays(-Lookback))
 	if err != nil {
 		return evaluated{}, err
@@ -177,7 +184,7 @@ func (s *Service) evaluateRange(ctx context.Context, q db.Q, actor rbac.Actor, l
 }
 
 // evaluateAll evaluates the residents with inputs or codes.
-func (s *Service) evaluateAll(ctx context.Context, actor rbac.Actor, inputs map[int64]*Inputs, olds map[int64]Code, now time.Time, cause string) (evaluated, error) {
+func (s *Service) evaluateAll(ctx context.Context, actor rbac.Actor, inputs map[int64]*Inputs, olds map[int64]Code, now time.Time, cause Cause) (evaluated, error) {
 	var ev evaluated
 	risks, err := s.RiskMap(ctx)
 	if err != nil {
@@ -204,9 +211,10 @@ func (s *Service) evaluateAll(ctx context.Context, actor rbac.Actor, inputs map[
 		if !had || c.Colour != old.Colour {
 			r := change(old, had, c)
 			r.Actor = actor
-			if cause != "" {
-				r.Reason = cause + ": " + r.Reason
+			if cause.Text != "" {
+				r.Reason = cause.Text + ": " + r.Reason
 			}
+			r.Cause = cause.Msg
 			ev.changes = append(ev.changes, r)
 		}
 	}
@@ -224,7 +232,7 @@ func (s *Service) write(ctx context.Context, tx *db.Tx, ev evaluated) error {
 
 // recompute evaluates and writes the residents with ids in [lo, hi], in tx,
 // and reports how many codes it wrote and how many changed colour.
-func (s *Service) recompute(ctx context.Context, tx *db.Tx, actor rbac.Actor, lo, hi int64, cause string) (written, changed int, err error) {
+func (s *Service) recompute(ctx context.Context, tx *db.Tx, actor rbac.Actor, lo, hi int64, cause Cause) (written, changed int, err error) {
 	ev, err := s.evaluateRange(ctx, tx, actor, lo, hi, s.Now(), cause)
 	if err != nil {
 		return 0, 0, err
@@ -253,7 +261,7 @@ func (s *Service) Code(ctx context.Context, residentID int64) (Code, error) {
 	}
 	// A day has passed since it was computed: the rules may now say green.
 	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
-		_, _, err := s.recompute(ctx, tx, audit.System, residentID, residentID, "daily re-evaluation")
+		_, _, err := s.recompute(ctx, tx, audit.System, residentID, residentID, causeDaily)
 		return err
 	})
 	if err != nil {
@@ -294,7 +302,7 @@ func (s *Service) Declare(ctx context.Context, actor rbac.Actor, residentID int6
 		if _, err := s.Store.AddDeclaration(ctx, tx, residentID, actor.AccountID, s.Now(), d); err != nil {
 			return err
 		}
-		_, _, err := s.recompute(ctx, tx, actor, residentID, residentID, "health declaration")
+		_, _, err := s.recompute(ctx, tx, actor, residentID, residentID, causeDeclaration)
 		return err
 	})
 	if err != nil {
@@ -323,7 +331,7 @@ func (s *Service) staffChange(ctx context.Context, actor rbac.Actor, perm rbac.P
 			Before: before, After: after, Reason: ch.Reason, LegalBasis: ch.LegalBasis}); err != nil {
 			return err
 		}
-		_, _, err = s.recompute(ctx, tx, actor, residentID, residentID, ch.Reason)
+		_, _, err = s.recompute(ctx, tx, actor, residentID, residentID, TypedCause(ch.Reason))
 		return err
 	})
 	if err != nil {
@@ -334,6 +342,9 @@ func (s *Service) staffChange(ctx context.Context, actor rbac.Actor, perm rbac.P
 
 // SetCaseStatus records a person's case status (CDC).
 func (s *Service) SetCaseStatus(ctx context.Context, actor rbac.Actor, residentID int64, c CaseStatus) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden // before the input: who may not is told so, whatever they sent
+	}
 	if err := c.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
@@ -364,8 +375,23 @@ func (s *Service) caseChanged(ctx context.Context, actor rbac.Actor, residentID 
 
 // AddContact marks a person a close or secondary contact, with evidence.
 func (s *Service) AddContact(ctx context.Context, actor rbac.Actor, residentID int64, c Contact) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	if err := c.Validate(s.today()); err != nil {
 		return Code{}, err
+	}
+	if c.SourceCase != 0 {
+		// The case may live anywhere in the region; the contact must not
+		// name one that does not exist (a foreign key would refuse it late).
+		if _, err := s.Residents.Get(ctx, jurisdiction.All, c.SourceCase); errors.Is(err, db.ErrNotFound) {
+			return Code{}, validation.Field("source_case", "not_found")
+		} else if err != nil {
+			return Code{}, err
+		}
+		if c.SourceCase == residentID {
+			return Code{}, validation.Field("source_case", "healthcode.source_is_contact")
+		}
 	}
 	return s.staffChange(ctx, actor, rbac.CaseWrite, residentID, audit.InputChange, c.Change, func(tx *db.Tx) (any, any, error) {
 		id, err := s.Store.AddContact(ctx, tx, residentID, actor.AccountID, c)
@@ -375,6 +401,9 @@ func (s *Service) AddContact(ctx context.Context, actor rbac.Actor, residentID i
 
 // AddTest records a test result (a lab, by API token or in person).
 func (s *Service) AddTest(ctx context.Context, actor rbac.Actor, residentID int64, t TestResult) (Code, error) {
+	if !actor.Can(rbac.LabResultWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	if err := t.Validate(s.today()); err != nil {
 		return Code{}, err
 	}
@@ -390,12 +419,15 @@ func (s *Service) AddTest(ctx context.Context, actor rbac.Actor, residentID int6
 
 // OrderQuarantine records a quarantine order (community worker or CDC).
 func (s *Service) OrderQuarantine(ctx context.Context, actor rbac.Actor, residentID int64, q Quarantine) (Code, error) {
-	if err := q.Validate(s.today()); err != nil {
-		return Code{}, err
-	}
 	perm := rbac.ResidentWrite
 	if actor.Can(rbac.CaseWrite) {
 		perm = rbac.CaseWrite
+	}
+	if !actor.Can(perm) {
+		return Code{}, fault.ErrForbidden
+	}
+	if err := q.Validate(s.today()); err != nil {
+		return Code{}, err
 	}
 	return s.staffChange(ctx, actor, perm, residentID, audit.InputChange, q.Change, func(tx *db.Tx) (any, any, error) {
 		id, err := s.Store.AddQuarantine(ctx, tx, residentID, actor.AccountID, q)
@@ -406,11 +438,11 @@ func (s *Service) OrderQuarantine(ctx context.Context, actor rbac.Actor, residen
 // SetOverride sets a colour by hand, outside the rules, until a day. The
 // holder sees it, with its reason and who set it.
 func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID int64, o Override) (Code, error) {
-	if err := o.Validate(s.today()); err != nil {
-		return Code{}, err
-	}
 	if !actor.Can(rbac.CaseWrite) {
 		return Code{}, fault.ErrForbidden
+	}
+	if err := o.Validate(s.today()); err != nil {
+		return Code{}, err
 	}
 	if _, err := s.Residents.Get(ctx, actor.ScopePath, residentID); err != nil {
 		return Code{}, err
@@ -422,7 +454,7 @@ func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID 
 			return err
 		}
 		if !had {
-			if _, _, err := s.recompute(ctx, tx, actor, residentID, residentID, "first evaluation"); err != nil {
+			if _, _, err := s.recompute(ctx, tx, actor, residentID, residentID, causeFirst); err != nil {
 				return err
 			}
 			if old, err = s.Store.Code(ctx, tx, residentID); err != nil {
@@ -452,6 +484,9 @@ func (s *Service) SetOverride(ctx context.Context, actor rbac.Actor, residentID 
 
 // ClearOverride ends a manual override; the rules decide again.
 func (s *Service) ClearOverride(ctx context.Context, actor rbac.Actor, residentID int64, ch Change) (Code, error) {
+	if !actor.Can(rbac.CaseWrite) {
+		return Code{}, fault.ErrForbidden
+	}
 	var e validation.Errors
 	ch.validate(&e)
 	if err := e.Err(); err != nil {
@@ -561,7 +596,7 @@ func (s *Service) SetRiskArea(ctx context.Context, actor rbac.Actor, r RiskArea)
 		return nil, err
 	}
 	s.forgetRisks()
-	return s.StartRecomputeAll(actor, fmt.Sprintf("risk level of %s set to %s from %s", j.Code, r.Level, r.From)), nil
+	return s.StartRecomputeAll(actor, CauseRiskArea(j, r.Level, r.From.String())), nil
 }
 
 // Purge deletes declarations older than window and records the purge.
@@ -575,7 +610,7 @@ func (s *Service) Purge(ctx context.Context, window time.Duration) (int64, error
 		}
 		_, err = audit.Append(ctx, tx, audit.Record{Actor: audit.System, Kind: audit.Purge,
 			After:  map[string]any{"declarations_deleted": n, "before": cutoff.UTC().Format(time.RFC3339)},
-			Reason: fmt.Sprintf("retention window of %d days", int(window.Hours()/24)), LegalBasis: "data minimisation: declarations are kept only as long as the rules read them"})
+			Reason: fmt.Sprintf("retention window of %d days", int(window.Hours()/24)), Cause: i18n.M("history.cause.purge", "Days", int(window.Hours()/24)), LegalBasis: "data minimisation: declarations are kept only as long as the rules read them"})
 		return err
 	})
 	return n, err

@@ -321,13 +321,101 @@ func TestRuleChange(t *testing.T) {
 		if src, _ := healthcode.RuleSource(ctx, d); !strings.Contains(src, "strict-1") {
 			t.Fatal("rule set not recorded")
 		}
-		if _, err := f.svc.ApplyRuleSet(ctx, commander, []byte(stricter), healthcode.Change{}); err == nil {
-			t.Fatal("the same version applied twice")
+		// The rules in force again: nothing to do, nothing written.
+		if job, err := f.svc.ApplyRuleSet(ctx, commander, []byte(stricter), healthcode.Change{}); err != nil || job != nil {
+			t.Fatalf("the rules in force applied again: %v, %v", job, err)
 		}
-		var n int
-		db.Get(ctx, d.R, &n, "SELECT count(*) FROM audit_log WHERE kind = 'rule_set'")
-		if n != 1 {
-			t.Fatalf("rule-set entries = %d", n)
+		wantRuleSets(t, d, 1, "strict-1")
+	})
+}
+
+// wantRuleSets checks that the store holds n rule files, as many rule-set
+// audit entries, and that version is what comes into force at a restart.
+func wantRuleSets(t *testing.T, d *db.DB, n int, version string) {
+	t.Helper()
+	ctx := context.Background()
+	var files, entries int
+	if err := db.Get(ctx, d.R, &files, "SELECT count(*) FROM rule_sets"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(ctx, d.R, &entries, "SELECT count(*) FROM audit_log WHERE kind = 'rule_set'"); err != nil {
+		t.Fatal(err)
+	}
+	if files != n || entries != n {
+		t.Errorf("%d rule files and %d rule-set entries stored; want %d", files, entries, n)
+	}
+	if rs, err := healthcode.LoadRules(ctx, d); err != nil || rs.Version() != version {
+		t.Errorf("at a restart: %v, %v; want %s", rs, err, version)
+	}
+}
+
+// TestRefusedRuleFilesWriteNothing: a rule file that is refused is refused
+// before anything is written — no rule file, no audit entry, nothing that
+// comes into force at the next start — and as a conflict when its version is
+// taken.
+func TestRefusedRuleFilesWriteNothing(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		commander := f.actor(t, "commander-1")
+		def := string(rules.DefaultYAML())
+		// The default's version, with other rules, while the default is in force.
+		sameVersion := strings.Replace(def, "declaration_overdue_hours: 36", "declaration_overdue_hours: 24", 1)
+		if sameVersion == def {
+			t.Fatal("the default file changed; adjust the test")
+		}
+		_, err := f.svc.ApplyRuleSet(ctx, commander, []byte(sameVersion), healthcode.Change{})
+		if !errors.Is(err, rules.ErrVersionInUse) || fault.KindOf(err) != fault.Conflict {
+			t.Fatalf("the version in force with other rules: %v", err)
+		}
+		wantRuleSets(t, d, 0, "default-2020.1")
+		// The default's own file again is no change.
+		if job, err := f.svc.ApplyRuleSet(ctx, commander, rules.DefaultYAML(), healthcode.Change{}); err != nil || job != nil {
+			t.Fatalf("the default in force applied again: %v, %v", job, err)
+		}
+		wantRuleSets(t, d, 0, "default-2020.1")
+
+		v2 := strings.Replace(def, `version: "default-2020.1"`, `version: "v2"`, 1)
+		job, err := f.svc.ApplyRuleSet(ctx, commander, []byte(v2), healthcode.Change{})
+		if err != nil || job == nil {
+			t.Fatalf("v2: %v, %v", job, err)
+		}
+		for job.Status().Finished == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		wantRuleSets(t, d, 1, "v2")
+		v3 := strings.Replace(def, `version: "default-2020.1"`, `version: "v3"`, 1)
+		if _, err := f.svc.ApplyRuleSet(ctx, commander, []byte(v3), healthcode.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		wantRuleSets(t, d, 2, "v3")
+		for _, tc := range []struct {
+			what, src string
+			want      error
+		}{
+			{"a version applied before, with its rules", v2, healthcode.ErrVersionUsed},
+			{"a version applied before, with other rules", strings.Replace(v2, "declaration_overdue_hours: 36", "declaration_overdue_hours: 24", 1), healthcode.ErrVersionUsed},
+			{"the built-in default's version, with other rules", sameVersion, healthcode.ErrVersionUsed},
+			{"the version in force, with other rules", strings.Replace(v3, "declaration_overdue_hours: 36", "declaration_overdue_hours: 24", 1), rules.ErrVersionInUse},
+		} {
+			_, err := f.svc.ApplyRuleSet(ctx, commander, []byte(tc.src), healthcode.Change{})
+			if !errors.Is(err, tc.want) || fault.KindOf(err) != fault.Conflict {
+				t.Errorf("%s: %v; want %v", tc.what, err, tc.want)
+			}
+			if f.svc.Rules.Get().Version() != "v3" {
+				t.Fatalf("%s: %s in force", tc.what, f.svc.Rules.Get().Version())
+			}
+		}
+		// A broken file and one refused by the checks write nothing either.
+		for _, src := range []string{"version: broken\nrules:\n  - id: x\n    colour: purple\n", "version: [\n", ""} {
+			var pe *rules.ParseError
+			if _, err := f.svc.ApplyRuleSet(ctx, commander, []byte(src), healthcode.Change{}); !errors.As(err, &pe) {
+				t.Errorf("%q: %v, want a *rules.ParseError", src, err)
+			}
+		}
+		wantRuleSets(t, d, 2, "v3")
+		if _, err := f.svc.ApplyRuleSet(ctx, f.actor(t, "auditor-1"), []byte(v2), healthcode.Change{}); !errors.Is(err, fault.ErrForbidden) {
+			t.Errorf("an auditor applying rules: %v", err)
 		}
 	})
 }
@@ -440,8 +528,8 @@ func TestRecomputeManyInChunks(t *testing.T) {
 			for _, tr := range []struct {
 				caseID int64
 				cs     []healthcode.TracedContact
-				cause  string
-			}{{caseA, traced(a, "met case A"), "tracing A"}, {caseB, traced(b, "met case B"), "tracing B"}} {
+				cause  healthcode.Cause
+			}{{caseA, traced(a, "met case A"), healthcode.Cause{Text: "tracing A"}}, {caseB, traced(b, "met case B"), healthcode.Cause{Text: "tracing B"}}} {
 				traceID, err := db.InsertID(ctx, tx, `INSERT INTO traces (case_id, pseudonym, infectious_from, infectious_until,
 					quarantine_at, close_count, secondary_count, traced_at) VALUES (?, '', 0, 1, 1, ?, 0, ?) RETURNING id`,
 					tr.caseID, len(tr.cs), f.now.UTC())
@@ -494,6 +582,41 @@ func TestRecomputeManyInChunks(t *testing.T) {
 		}
 		if rep, err := audit.Verify(ctx, d, nil); err != nil || !rep.OK {
 			t.Errorf("audit chain: %+v, %v", rep, err)
+		}
+	})
+}
+
+// TestSymptomsHoldTheirDays: symptoms declared without an exposure keep the
+// code yellow for their 7 days though the next declaration reports none.
+func TestSymptomsHoldTheirDays(t *testing.T) {
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		me := f.actor(t, "resident-1")
+		day1 := f.today()
+		c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.6, Symptoms: []string{"cough"}, LocationCode: "420106001"})
+		if err != nil || c.Colour != "yellow" || c.GreenOn != day1.AddDays(7) {
+			t.Fatalf("cough on day 1: %+v, %v", c, err)
+		}
+		for n := 2; n <= 8; n++ {
+			f.now = f.now.Add(24 * time.Hour)
+			c, err := f.svc.Declare(ctx, me, me.ResidentID, healthcode.Declaration{TemperatureC: 36.6, LocationCode: "420106001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "yellow"
+			if n == 8 {
+				want = "green"
+			}
+			if c.Colour != want {
+				t.Fatalf("day %d, no symptoms since day 1: %s, want %s", n, c.Colour, want)
+			}
+			if want == "yellow" {
+				e, _ := healthcode.ExplanationOf(c)
+				if c.GreenOn != day1.AddDays(7) || len(e.Reasons) != 1 || e.Reasons[0].Facts["declared_on"] != day1.String() {
+					t.Fatalf("day %d: green on %s, reasons %+v", n, c.GreenOn, e.Reasons)
+				}
+			}
 		}
 	})
 }

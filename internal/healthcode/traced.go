@@ -2,8 +2,10 @@ package healthcode
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/audit"
@@ -39,7 +41,7 @@ type TracedContact struct {
 // Tracing acts for the whole region: contacts are recorded wherever they
 // live, whatever the scope of the epidemiologist who confirmed the case,
 // who is named as the actor.
-func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) error {
+func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason Cause) error {
 	ids, err := s.AddTraced(ctx, tx, actor, caseID, traceID, cs, reason)
 	if err != nil {
 		return err
@@ -50,7 +52,7 @@ func (s *Service) RecordTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor,
 // AddTraced is RecordTraced but for the codes: it returns whose codes the
 // caller must recompute (RecomputeIDs) before tx commits — once for the
 // contacts of several tracings written in one transaction.
-func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason string) ([]int64, error) {
+func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, traceID int64, cs []TracedContact, reason Cause) ([]int64, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
@@ -65,8 +67,8 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 		}
 		rows[i] = []any{c.ResidentID, c.Kind, c.ExposedOn, c.Evidence, c.EvidenceZH, string(c.Detail), caseID, traceID, now, by}
 		records[i] = audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
-			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence, "evidence_zh": c.EvidenceZH},
+			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
 		ids[i] = c.ResidentID
 	}
 	err := tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
@@ -85,10 +87,103 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 	return ids, nil
 }
 
+// ReplaceTraced is AddTraced for a case traced again: the contacts of the
+// kinds given that tracing fromTrace recorded (and are not withdrawn) are
+// replaced by cs, recorded under tracing toTrace, in tx, changing only what
+// changed. A contact found again as it was — the same person, kind, day and
+// evidence — is moved to toTrace untouched: no audit entry, no new
+// follow-up, its code not recomputed. A contact no longer found is
+// withdrawn (with an audit entry); a new or changed one is added. It
+// returns whose codes the caller must recompute (RecomputeIDs) before tx
+// commits — once, after the withdrawals and the additions, so that nobody's
+// code turns green and back in between. fromTrace may be toTrace.
+func (s *Service) ReplaceTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, caseID, fromTrace, toTrace int64, kinds []string,
+	cs []TracedContact, reason Cause) ([]int64, error) {
+	if len(kinds) == 0 {
+		return nil, fmt.Errorf("healthcode: replace traced contacts of no kind")
+	}
+	var old []struct {
+		ID         int64          `db:"id"`
+		ResidentID int64          `db:"resident_id"`
+		Kind       string         `db:"kind"`
+		ExposedOn  civil.Date     `db:"exposed_on"`
+		Evidence   string         `db:"evidence"`
+		EvidenceZH sql.NullString `db:"evidence_zh"`
+		Detail     sql.NullString `db:"detail"`
+	}
+	args := []any{fromTrace}
+	for _, kind := range kinds {
+		args = append(args, kind)
+	}
+	if err := db.Select(ctx, tx, &old, `SELECT id, resident_id, kind, exposed_on, evidence, evidence_zh, detail FROM contacts
+		WHERE trace_id = ? AND withdrawn_at IS NULL AND kind IN (?`+strings.Repeat(", ?", len(kinds)-1)+`) ORDER BY id`, args...); err != nil {
+		return nil, fmt.Errorf("healthcode: traced contacts to replace: %w", err)
+	}
+	type key struct {
+		resident                 int64
+		kind, on, en, zh, detail string
+	}
+	had := make(map[key][]int, len(old)) // indexes into old
+	for i, o := range old {
+		kk := key{o.ResidentID, o.Kind, o.ExposedOn.String(), o.Evidence, o.EvidenceZH.String, o.Detail.String}
+		had[kk] = append(had[kk], i)
+	}
+	var keep []int64
+	var add []TracedContact
+	for _, c := range cs {
+		kk := key{c.ResidentID, c.Kind, c.ExposedOn.String(), c.Evidence, c.EvidenceZH, string(c.Detail)}
+		if is := had[kk]; len(is) > 0 {
+			keep = append(keep, old[is[0]].ID)
+			had[kk] = is[1:]
+			continue
+		}
+		add = append(add, c)
+	}
+	var gone, goneIDs []int64
+	for _, is := range had {
+		for _, i := range is {
+			gone, goneIDs = append(gone, old[i].ID), append(goneIDs, old[i].ResidentID)
+		}
+	}
+	slices.Sort(gone)
+	slices.Sort(goneIDs)
+	if fromTrace != toTrace {
+		for chunk := range slices.Chunk(keep, 500) {
+			in := idList(chunk)
+			if _, err := db.Exec(ctx, tx, "UPDATE contacts SET trace_id = ? WHERE id "+in.cond, append([]any{toTrace}, in.args...)...); err != nil {
+				return nil, fmt.Errorf("healthcode: keep traced contacts: %w", err)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		now := s.Now().UTC().Truncate(time.Microsecond)
+		for chunk := range slices.Chunk(gone, 500) {
+			in := idList(chunk)
+			if _, err := db.Exec(ctx, tx, "UPDATE contacts SET withdrawn_at = ? WHERE id "+in.cond, append([]any{now}, in.args...)...); err != nil {
+				return nil, fmt.Errorf("healthcode: withdraw traced contacts no longer found: %w", err)
+			}
+		}
+		records := make([]audit.Record, len(goneIDs))
+		for i, id := range goneIDs {
+			records[i] = audit.Record{Actor: actor, ResidentID: id, Kind: audit.Trace,
+				Before: map[string]any{"trace": fromTrace}, After: map[string]any{"contact": nil, "trace": toTrace},
+				Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
+		}
+		if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
+			return nil, err
+		}
+	}
+	added, err := s.AddTraced(ctx, tx, actor, caseID, toTrace, add, reason)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(goneIDs, added), nil
+}
+
 // WithdrawTraced withdraws the contacts that trace traceID found, in tx,
 // with an audit entry each, recomputes their codes, and returns whom it
 // withdrew.
-func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, traceID int64, reason string) ([]int64, error) {
+func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, traceID int64, reason Cause) ([]int64, error) {
 	var ids []int64
 	if err := db.Select(ctx, tx, &ids, `SELECT resident_id FROM contacts WHERE trace_id = ? AND withdrawn_at IS NULL ORDER BY resident_id`,
 		traceID); err != nil {
@@ -105,7 +200,7 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 	for i, id := range ids {
 		records[i] = audit.Record{Actor: actor, ResidentID: id, Kind: audit.Trace,
 			Before: map[string]any{"trace": traceID}, After: map[string]any{"contact": nil, "trace": traceID},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"}
+			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
 	}
 	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
 		return nil, err
@@ -115,14 +210,14 @@ func (s *Service) WithdrawTraced(ctx context.Context, tx *db.Tx, actor rbac.Acto
 
 // RecomputeIDs evaluates and writes the codes of the residents ids, in tx,
 // a few hundred at a time.
-func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause string) error {
+func (s *Service) RecomputeIDs(ctx context.Context, tx *db.Tx, actor rbac.Actor, ids []int64, cause Cause) error {
 	return s.RecomputeMany(ctx, tx, []Recompute{{Actor: actor, Cause: cause, IDs: ids}})
 }
 
 // Recompute names residents whose codes to recompute, by whom and why.
 type Recompute struct {
 	Actor rbac.Actor
-	Cause string
+	Cause Cause
 	IDs   []int64
 }
 

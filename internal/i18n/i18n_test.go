@@ -3,8 +3,6 @@ package i18n
 import (
 	"slices"
 	"testing"
-
-	"github.com/outbreak-platform/outbreak/internal/audit"
 )
 
 // TestCataloguesAgree checks that every message exists in every language.
@@ -35,19 +33,5 @@ func TestCataloguesAgree(t *testing.T) {
 	}
 	if got := c.For("en").T("no.such.key"); got != "no.such.key" {
 		t.Errorf("missing key = %q", got)
-	}
-}
-
-// TestAuditKindsHaveNames: every kind of audit entry is named on the pages
-// that list them, not shown as its message key.
-func TestAuditKindsHaveNames(t *testing.T) {
-	c, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range audit.Kinds {
-		if !slices.Contains(c.Keys("en"), "audit."+k) {
-			t.Errorf("audit entries of kind %q have no name", k)
-		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/outbreak-platform/outbreak/internal/fault"
 )
 
 // withVersion returns the default file with its version replaced.
@@ -63,8 +65,8 @@ func TestActiveRefusesBrokenFileAndKeepsPrevious(t *testing.T) {
 func TestActiveRefusesChangedRulesUnderTheSameVersion(t *testing.T) {
 	a, _ := NewActive(defaultRules(t))
 	changed := edit(t, DefaultYAML(), "declaration_overdue_hours: 36", "declaration_overdue_hours: 24")
-	if _, err := a.Swap(changed); err == nil || !strings.Contains(err.Error(), "new version") {
-		t.Fatalf("Swap(changed, same version) = %v, want a version conflict", err)
+	if _, err := a.Swap(changed); !errors.Is(err, ErrVersionInUse) || fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "new version") {
+		t.Fatalf("Swap(changed, same version) = %v, want a version conflict (409)", err)
 	}
 	if a.Get() != defaultRules(t) {
 		t.Error("rule set in force changed")

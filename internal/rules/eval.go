@@ -169,6 +169,7 @@ type binding struct {
 	has       uint8
 	contact   int
 	visit     int
+	decl      int // the declaration matched, an index of the history (0: the latest)
 	anchorSet bool
 	anchorDay day
 	anchorWin int // within_days of the predicate that gave the anchor
@@ -187,6 +188,7 @@ type evaluator struct {
 	declDay  day
 	fever    bool
 	symptoms uint32
+	shown    uint32 // the symptoms {symptoms} shows: the matched declaration's
 
 	dates [4]struct { // recently formatted days, as most reasons repeat them
 		d day
@@ -207,15 +209,76 @@ func (e *evaluator) start(rs *RuleSet, f *Facts) {
 	if d := f.LatestDeclaration; d != nil {
 		e.hasDecl = true
 		e.declDay = dayOf(civil.Of(d.At.In(f.Now.Location())))
-		for _, s := range d.Symptoms {
-			b, _ := symptomWords.bit(s)
-			e.symptoms |= b
-		}
-		if d.TemperatureC >= rs.feverC {
-			e.symptoms |= feverBit
-		}
+		e.symptoms = e.declBits(d)
 		e.fever = e.symptoms&feverBit != 0
 	}
+}
+
+// declBits is the symptoms d reports, fever among them from its
+// temperature.
+func (e *evaluator) declBits(d *Declaration) uint32 {
+	var set uint32
+	for _, s := range d.Symptoms {
+		b, _ := symptomWords.bit(s)
+		set |= b
+	}
+	if d.TemperatureC >= e.rs.feverC {
+		set |= feverBit
+	}
+	return set
+}
+
+// history is how many declarations are known, newest first (declAt).
+func (e *evaluator) history() int {
+	if n := len(e.f.Declarations); n > 0 {
+		return n
+	}
+	if e.hasDecl {
+		return 1
+	}
+	return 0
+}
+
+// declAt is the i-th declaration of the history, the latest first.
+func (e *evaluator) declAt(i int) *Declaration {
+	if len(e.f.Declarations) > 0 {
+		return &e.f.Declarations[i]
+	}
+	return e.f.LatestDeclaration
+}
+
+// declaredSymptoms matches a fever or symptoms predicate asking for any of
+// set. Outside a rule counted from the declaration date, the latest
+// declaration alone is read. Inside one, the latest declaration that
+// reported any of set gives the anchor, so that the rule holds its days
+// after later declarations without them, until it has let go.
+func (e *evaluator) declaredSymptoms(o op, set uint32, positive bool) bool {
+	if !e.counts(o, positive) {
+		if e.symptoms&set == 0 {
+			return false
+		}
+		e.b.has |= bDeclaration
+		e.b.decl = 0
+		return true
+	}
+	for i, n := 0, e.history(); i < n; i++ {
+		d := e.declAt(i)
+		if e.declBits(d)&set == 0 {
+			continue
+		}
+		at := e.declDay
+		if i > 0 {
+			at = dayOf(civil.Of(d.At.In(e.f.Now.Location())))
+			if e.released(at, 0) {
+				return false // the latest that matched has let go; older ones did too
+			}
+		}
+		e.b.has |= bDeclaration
+		e.b.decl = i
+		e.setAnchor(at, 0)
+		return true
+	}
+	return false
 }
 
 // dayOr is d as a day, or today when d is missing.
@@ -463,17 +526,9 @@ func (e *evaluator) eval(c *cond, positive bool) bool {
 		if !c.want {
 			return !e.fever
 		}
-		if !e.fever {
-			return false
-		}
-		e.bindDeclaration(opFever, positive)
-		return true
+		return e.declaredSymptoms(opFever, feverBit, positive)
 	case opSymptoms:
-		if e.symptoms&c.set == 0 {
-			return false
-		}
-		e.bindDeclaration(opSymptoms, positive)
-		return true
+		return e.declaredSymptoms(opSymptoms, c.set, positive)
 	case opOverdue:
 		if f.DeclarationDueHours < c.hours {
 			return false
@@ -495,13 +550,6 @@ func (e *evaluator) eval(c *cond, positive bool) bool {
 		return true
 	}
 	return false
-}
-
-func (e *evaluator) bindDeclaration(o op, positive bool) {
-	e.b.has |= bDeclaration
-	if e.counts(o, positive) {
-		e.setAnchor(e.declDay, 0)
-	}
 }
 
 // reason explains rule r, just found in force with green day g.
@@ -552,11 +600,17 @@ func (e *evaluator) facts(r *rule, g day) map[string]string {
 		m["exposed_on"] = e.formatDay(e.declDay)
 		m["evidence"] = "declared contact with a case"
 	}
+	e.shown = e.symptoms
 	if b.has&bDeclaration != 0 {
-		d := f.LatestDeclaration
+		d, on := f.LatestDeclaration, e.declDay
+		if b.decl > 0 {
+			d = e.declAt(b.decl)
+			on = dayOf(civil.Of(d.At.In(f.Now.Location())))
+			e.shown = e.declBits(d)
+		}
 		m["temperature"] = strconv.FormatFloat(d.TemperatureC, 'f', 1, 64)
-		m["symptoms"] = symptomCodes(e.symptoms)
-		m["declared_on"] = e.formatDay(e.declDay)
+		m["symptoms"] = symptomCodes(e.shown)
+		m["declared_on"] = e.formatDay(on)
 	}
 	if b.has&bVisit != 0 && b.visit >= 0 {
 		v := &f.Visits[b.visit]
@@ -609,7 +663,7 @@ func (rs *RuleSet) Explain(id string, l Lang, facts map[string]string) (string, 
 	e := evaluator{rs: rs}
 	for _, w := range strings.Split(facts["symptoms"], ",") {
 		b, _ := symptomWords.bit(w)
-		e.symptoms |= b
+		e.shown |= b
 	}
 	return e.render(rs.rules[i].explain[li], l, facts), true
 }
@@ -684,7 +738,7 @@ func (e *evaluator) writeSymptoms(b *strings.Builder, l Lang) {
 	}
 	first := true
 	for i := range symptomWords.words {
-		if e.symptoms&(1<<i) == 0 {
+		if e.shown&(1<<i) == 0 {
 			continue
 		}
 		if !first {

@@ -259,6 +259,29 @@ func TestDefaultPolicy(t *testing.T) {
 		{name: "cough 14 days after an exposure: the exposure no longer counts, yellow", colour: Yellow, greenOn: on(21),
 			rules: []string{"symptoms-without-exposure"}, conds: []ConditionKind{declare},
 			facts: Facts{Now: at(14), Contacts: []Contact{secondaryContact(0)}, LatestDeclaration: feverOn(14, 36.6, SymptomCough)}},
+		// Symptoms hold their 7 days when later declarations report none.
+		{name: "cough on day 1, none on day 2: still yellow until day 8", colour: Yellow, greenOn: on(8),
+			rules: []string{"symptoms-without-exposure"}, conds: []ConditionKind{declare},
+			facts: Facts{Now: at(2), LatestDeclaration: declaredOn(2), Declarations: []Declaration{*declaredOn(2), *feverOn(1, 36.6, SymptomCough)}},
+			check: func(t *testing.T, o Outcome) {
+				if f := o.Reasons[0].Facts; f["declared_on"] != on(1).String() || f["symptoms"] != SymptomCough {
+					t.Errorf("facts of the reason: %v; want the day-1 declaration", f)
+				}
+				if txt := o.Reasons[0].Text[LangEN]; !strings.Contains(txt, "cough") || !strings.Contains(txt, on(1).String()) {
+					t.Errorf("reason: %q", txt)
+				}
+			}},
+		{name: "cough on day 1, none since: yellow on day 7", colour: Yellow, greenOn: on(8),
+			rules: []string{"symptoms-without-exposure"}, conds: []ConditionKind{declare},
+			facts: Facts{Now: at(7), LatestDeclaration: declaredOn(7), Declarations: []Declaration{*declaredOn(7), *declaredOn(2), *feverOn(1, 36.6, SymptomCough)}}},
+		{name: "cough on day 1, none since: green on day 8 once declared", colour: Green,
+			facts: Facts{Now: at(8), LatestDeclaration: declaredOn(8), Declarations: []Declaration{*declaredOn(8), *declaredOn(2), *feverOn(1, 36.6, SymptomCough)}}},
+		{name: "fever 38 on day 1 by temperature, 36.6 on day 3: yellow until day 8", colour: Yellow, greenOn: on(8),
+			rules: []string{"symptoms-without-exposure"}, conds: []ConditionKind{declare},
+			facts: Facts{Now: at(3), LatestDeclaration: declaredOn(3), Declarations: []Declaration{*declaredOn(3), *feverOn(1, 38)}}},
+		{name: "cough on days 1 and 4: the latest counts, yellow until day 11", colour: Yellow, greenOn: on(11),
+			rules: []string{"symptoms-without-exposure"}, conds: []ConditionKind{declare},
+			facts: Facts{Now: at(9), LatestDeclaration: declaredOn(9), Declarations: []Declaration{*declaredOn(9), *feverOn(4, 36.6, SymptomCough), *feverOn(1, 36.6, SymptomCough)}}},
 		{name: "fatigue and diarrhoea are not respiratory: green", colour: Green,
 			facts: Facts{Now: at(5), LatestDeclaration: feverOn(5, 36.6, SymptomFatigue, SymptomDiarrhoea)}},
 		{name: "loss of taste and smell alone: green", colour: Green,

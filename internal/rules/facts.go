@@ -23,9 +23,16 @@ type Facts struct {
 
 	Contacts          []Contact
 	LatestDeclaration *Declaration
-	Visits            []Visit
-	Tests             []Test
-	Quarantine        *Quarantine
+	// Declarations are the holder's recent declarations, newest first,
+	// LatestDeclaration among them; when empty, LatestDeclaration is the
+	// only one known. A rule counted from the declaration date (release
+	// from: declaration_date) holds from the latest declaration that
+	// matched it, even when later ones report nothing: symptoms declared
+	// one day hold their quarantine after "no symptoms" the next.
+	Declarations []Declaration
+	Visits       []Visit
+	Tests        []Test
+	Quarantine   *Quarantine
 
 	// DeclarationDueHours is how many hours ago a declaration the holder
 	// was asked for became due; 0 when none is due.
@@ -66,7 +73,7 @@ type Contact struct {
 	EvidenceZH string
 }
 
-// Declaration is the holder's latest health declaration.
+// Declaration is one of the holder's health declarations.
 type Declaration struct {
 	At              time.Time
 	TemperatureC    float64

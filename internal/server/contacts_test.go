@@ -104,7 +104,8 @@ func TestContactTracingEndToEnd(t *testing.T) {
 			t.Errorf("close contact's code is %s", code.Colour)
 		}
 		page := me.get("/me/contacts").html(t, http.StatusOK, "my contacts page")
-		mustContain(t, "my contacts page", page, "Lotus Noodles", "data-testid=\"contact\"")
+		mustContain(t, "my contacts page", page, "Lotus Noodles", "data-testid=\"contact\"", "（40分钟）", "您于")
+		mustNotContain(t, "my contacts page", page, " min)")
 
 		var traces struct {
 			Traces []struct {
@@ -152,6 +153,8 @@ func TestContactTracingEndToEnd(t *testing.T) {
 			t.Errorf("after the call: %+v", list)
 		}
 		html := cw.get("/staff/contacts").html(t, http.StatusOK, "follow-up page")
-		mustContain(t, "follow-up page", html, "Lotus Noodles", "data-testid=\"followup\"")
+		// Staff read the evidence about the person, not the words to them.
+		mustContain(t, "follow-up page", html, "Lotus Noodles", "data-testid=\"followup\"", "此人于")
+		mustNotContain(t, "follow-up page", html, "您于")
 	})
 }

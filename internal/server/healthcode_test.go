@@ -86,8 +86,9 @@ func TestHealthCodeFlow(t *testing.T) {
 		}
 		// The colour change's reason, recorded in English, is told in the
 		// holder's language (zh), as the code's own reasons are, on the API
-		// and on the page.
-		if h := c.History[0]; h.ReasonText != c.Reasons[0].Text || !strings.Contains(h.ReasonText, "密切接触者") || !strings.Contains(h.Reason, "close contact") {
+		// and on the page, after its cause (here the reason staff typed, as
+		// typed).
+		if h := c.History[0]; h.ReasonText != "traced from a confirmed case："+c.Reasons[0].Text || !strings.Contains(h.ReasonText, "密切接触者") || !strings.Contains(h.Reason, "close contact") {
 			t.Fatalf("the colour change's reason: %q, recorded %q; the code's %q", h.ReasonText, h.Reason, c.Reasons[0].Text)
 		}
 		if page := res.get("/me").want(t, http.StatusOK, "the resident's page").String(); !strings.Contains(page, html.EscapeString(c.Reasons[0].Text)+"</span></td></tr>") {

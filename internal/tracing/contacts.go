@@ -105,12 +105,13 @@ func (f FollowUp) CommunityName(lang string) string {
 	return f.CommunityNameEN
 }
 
-// EvidenceIn is the evidence line in lang.
+// EvidenceIn is the evidence line in lang, for the staff who follow the
+// contact up: about the person ("the person was at…"), not to them.
 func (f FollowUp) EvidenceIn(lang string) string {
 	if lang == "zh" && f.EvidenceZH.Valid {
-		return f.EvidenceZH.String
+		return healthcode.ThirdPerson(f.EvidenceZH.String)
 	}
-	return f.Evidence
+	return healthcode.ThirdPerson(f.Evidence)
 }
 
 // FollowUpFilter narrows a contact list the way a community worker or an

@@ -260,7 +260,7 @@ func (s *Service) trace(ctx context.Context, actor rbac.Actor, residentID int64,
 	}
 	if !f.isCase {
 		if hasCur {
-			return Trace{}, s.withdraw(ctx, actor, cur, "case ruled out or retracted")
+			return Trace{}, s.withdraw(ctx, actor, cur, healthcode.Because("case ruled out or retracted", "history.cause.trace_ruled_out", "Case", cur.Pseudonym))
 		}
 		if force {
 			return Trace{}, ErrNotACase
@@ -332,14 +332,19 @@ func (s *Service) secondaries(ctx context.Context, actor rbac.Actor, t Trace) (T
 		if n, _ := r.RowsAffected(); n == 0 {
 			return nil // withdrawn or done meanwhile
 		}
-		reason := "contact tracing of a case: secondary contacts " + t.Pseudonym
-		if err := s.Codes.RecordTraced(ctx, tx, actor, t.CaseID, t.ID, contacts, reason); err != nil {
+		reason := healthcode.Because("contact tracing of a case: secondary contacts "+t.Pseudonym, "history.cause.trace_secondary", "Case", t.Pseudonym)
+		// Those a tracing replaced kept theirs: only what changed changes.
+		ids, err := s.Codes.ReplaceTraced(ctx, tx, actor, t.CaseID, t.ID, t.ID, []string{"secondary"}, contacts, reason)
+		if err != nil {
+			return err
+		}
+		if err := s.Codes.RecomputeIDs(ctx, tx, actor, ids, reason); err != nil {
 			return err
 		}
 		t.Secondary = len(contacts)
 		_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
 			After:  map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym, "secondary": t.Secondary},
-			Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
+			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"})
 		return err
 	})
 	return t, err
@@ -417,7 +422,7 @@ type recording struct {
 	places map[int64]place
 	t      Trace
 	ids    []int64 // the contacts whose codes to recompute
-	cause  string
+	cause  healthcode.Cause
 }
 
 // RecordGroupContacts caps the contacts of the tracings written in one
@@ -445,10 +450,12 @@ func (s *Service) writeTracings(tx *db.Tx, group []*recording) error {
 // writeTracing writes r's tracing in tx, all but its contacts' codes.
 func (s *Service) writeTracing(ctx context.Context, tx *db.Tx, r *recording) error {
 	c, res, actor := r.c, r.res, r.actor
-	reason := "contact tracing of a case (" + r.why + ")"
+	reason, key := "contact tracing of a case ("+r.why+")", "history.cause.trace"
 	if r.hasCur {
-		reason = "contact tracing of a case again: its dates changed or new check-ins arrived"
-		if err := s.withdrawTx(ctx, tx, actor, r.cur, "re-traced"); err != nil {
+		reason, key = "contact tracing of a case again: its dates changed or new check-ins arrived", "history.cause.retrace"
+		// The tracing is replaced; its contacts are kept, moved to the new
+		// one, unless they are no longer found (ReplaceTraced below).
+		if _, err := s.withdrawTrace(ctx, tx, actor, r.cur, healthcode.Because("re-traced", "history.cause.trace_replaced", "Case", r.cur.Pseudonym)); err != nil {
 			return err
 		}
 	}
@@ -490,14 +497,29 @@ func (s *Service) writeTracing(ctx context.Context, tx *db.Tx, r *recording) err
 	for _, ct := range slices.Concat(res.Close, res.Secondary) {
 		contacts = append(contacts, tracedContact(ct, pseudonym, r.places, r.p, loc))
 	}
-	r.cause = reason + " " + pseudonym
-	if r.ids, err = s.Codes.AddTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, r.cause); err != nil {
+	r.cause = healthcode.Because(reason+" "+pseudonym, key, "Case", pseudonym)
+	if r.hasCur {
+		// Only what changed: the close contacts found again stay as they
+		// were; the secondary contacts stay until they are found again
+		// (secondaries), unless this tracing found them already.
+		kinds := []string{"close"}
+		if len(res.Secondary) > 0 {
+			kinds = append(kinds, "secondary")
+		} else if _, err := db.Exec(ctx, tx, "UPDATE contacts SET trace_id = ? WHERE trace_id = ? AND withdrawn_at IS NULL AND kind = 'secondary'",
+			t.ID, r.cur.ID); err != nil {
+			return wrap("keep secondary contacts", err)
+		}
+		r.ids, err = s.Codes.ReplaceTraced(ctx, tx, actor, c.ResidentID, r.cur.ID, t.ID, kinds, contacts, r.cause)
+	} else {
+		r.ids, err = s.Codes.AddTraced(ctx, tx, actor, c.ResidentID, t.ID, contacts, r.cause)
+	}
+	if err != nil {
 		return err
 	}
 	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
 		After: map[string]any{"trace": t.ID, "pseudonym": pseudonym, "from": c.From, "until": c.Until,
 			"close": t.Close, "secondary": t.Secondary, "sites": t.Sites},
-		Reason: reason, LegalBasis: "contact tracing of a confirmed case"})
+		Reason: reason, Cause: r.cause.Msg, LegalBasis: "contact tracing of a confirmed case"})
 	r.t = t
 	return err
 }
@@ -512,30 +534,38 @@ func (s *Service) Withdraw(ctx context.Context, actor rbac.Actor, caseID int64, 
 	if err != nil || !ok {
 		return err
 	}
-	return s.withdraw(ctx, actor, cur, reason)
+	return s.withdraw(ctx, actor, cur, healthcode.Because(reason, "history.cause.trace_withdrawn", "Case", cur.Pseudonym, "Reason", reason))
 }
 
-func (s *Service) withdraw(ctx context.Context, actor rbac.Actor, t Trace, reason string) error {
+func (s *Service) withdraw(ctx context.Context, actor rbac.Actor, t Trace, reason healthcode.Cause) error {
 	return s.DB.InTx(ctx, func(tx *db.Tx) error { return s.withdrawTx(ctx, tx, actor, t, reason) })
 }
 
-func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason string) error {
+func (s *Service) withdrawTx(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason healthcode.Cause) error {
+	if ok, err := s.withdrawTrace(ctx, tx, actor, t, reason); err != nil || !ok {
+		return err // or withdrawn meanwhile
+	}
+	_, err := s.Codes.WithdrawTraced(ctx, tx, actor, t.ID, healthcode.Cause{Text: "contact tracing withdrawn: " + reason.Text, Msg: reason.Msg})
+	return err
+}
+
+// withdrawTrace withdraws tracing t itself, in tx, with an entry in the
+// case's audit trail, but not its contacts; it reports false when t was
+// withdrawn meanwhile.
+func (s *Service) withdrawTrace(ctx context.Context, tx *db.Tx, actor rbac.Actor, t Trace, reason healthcode.Cause) (bool, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	res, err := db.Exec(ctx, tx, "UPDATE traces SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ? AND withdrawn_at IS NULL",
-		now, reason, t.ID)
+		now, reason.Text, t.ID)
 	if err != nil {
-		return wrap("withdraw trace", err)
+		return false, wrap("withdraw trace", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil // withdrawn meanwhile
-	}
-	if _, err := s.Codes.WithdrawTraced(ctx, tx, actor, t.ID, "contact tracing withdrawn: "+reason); err != nil {
-		return err
+		return false, nil
 	}
 	_, err = audit.Append(ctx, tx, audit.Record{Actor: actor, ResidentID: t.CaseID, Kind: audit.Trace,
 		Before: map[string]any{"trace": t.ID, "pseudonym": t.Pseudonym}, After: map[string]any{"trace": nil},
-		Reason: "contact tracing withdrawn: " + reason, LegalBasis: "contact tracing of a confirmed case"})
-	return err
+		Reason: "contact tracing withdrawn: " + reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"})
+	return err == nil, err
 }
 
 // TraceCases traces many cases at once (an outbreak confirmed in bulk):

@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/pass"
+	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -58,15 +59,22 @@ type HistoryEntry struct {
 	Before string    `json:"before"`
 	After  string    `json:"after"`
 	Reason string    `json:"reason"` // as recorded
-	// ReasonText is the reason in the request's language: a rule-made
-	// change's told again from its facts (healthcode.Service.ReasonIn).
+	// ReasonText is the reason in the request's language: the cause the
+	// platform recorded, worded, and a rule-made change's reasons told
+	// again from their facts; a person's words as typed
+	// (healthcode.Service.Why).
 	ReasonText string `json:"reason_text"`
 	LegalBasis string `json:"legal_basis"`
 }
 
-// codeView builds the API's view of c in the request's language.
+// codeView builds the API's view of c in the request's language, for its
+// holder or staff.
 func (h *Handler) codeView(r *http.Request, c healthcode.Code) (CodeView, error) {
-	v, err := h.codes.View(r.Context(), c, render.Lang(r))
+	reader := healthcode.Staff
+	if a := auth.From(r.Context()); a != nil && a.Actor.Role == rbac.Resident {
+		reader = healthcode.Holder
+	}
+	v, err := h.codes.View(r.Context(), c, h.rd.L(r), reader)
 	if err != nil {
 		return CodeView{}, err
 	}
@@ -392,7 +400,8 @@ func (h *Handler) DryRunRules(w http.ResponseWriter, r *http.Request) {
 		"total": rep.Total, "changed": rep.Changed, "changes": changes, "before": rep.Before, "after": rep.After})
 }
 
-// ApplyRules puts a rule file in force and starts recomputing every code.
+// ApplyRules puts a rule file in force and starts recomputing every code
+// (202 with the job); the rules in force again change nothing (200).
 func (h *Handler) ApplyRules(w http.ResponseWriter, r *http.Request) {
 	var in ruleFile
 	if err := jsonio.DecodeLimit(w, r, &in, maxRuleFile); err != nil {
@@ -402,6 +411,10 @@ func (h *Handler) ApplyRules(w http.ResponseWriter, r *http.Request) {
 	job, err := h.codes.ApplyRuleSet(r.Context(), auth.From(r.Context()).Actor, []byte(in.Source), in.Change)
 	if err != nil {
 		h.rd.Problem(w, r, ruleProblem(err))
+		return
+	}
+	if job == nil { // these rules are in force already: nothing was written
+		h.rd.JSON(w, r, http.StatusOK, map[string]any{"version": h.codes.Rules.Get().Version(), "unchanged": true})
 		return
 	}
 	h.rd.JSON(w, r, http.StatusAccepted, job.Status())

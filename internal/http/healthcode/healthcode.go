@@ -126,7 +126,7 @@ func (h *Handler) Home(w http.ResponseWriter, r *http.Request) {
 	c, err := h.codes.Code(r.Context(), who.ID)
 	switch {
 	case err == nil:
-		v, err := h.codes.View(r.Context(), c, p.L.Lang)
+		v, err := h.codes.View(r.Context(), c, p.L, healthcode.Holder)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
@@ -403,6 +403,12 @@ func (h *Handler) Rules(w http.ResponseWriter, r *http.Request) {
 			h.t.Render(w, r, http.StatusUnprocessableEntity, "control", p)
 			return
 		}
+		if c := render.Classify(err); c.Kind == fault.Conflict { // a version clash: said beside the file, kept for editing
+			p.Errors["source"] = p.L.T(c.Key, c.Args...)
+			p.Error = p.L.T("control.rules_refused")
+			h.t.Render(w, r, c.Status, "control", p)
+			return
+		}
 		h.t.Fail(w, r, p, "control", err)
 	}
 	if r.PostFormValue("apply") == "" {
@@ -419,6 +425,10 @@ func (h *Handler) Rules(w http.ResponseWriter, r *http.Request) {
 		healthcode.Change{Reason: r.PostFormValue("reason"), LegalBasis: r.PostFormValue("legal_basis")})
 	if err != nil {
 		fail(err)
+		return
+	}
+	if job == nil { // these rules are in force already: nothing was written
+		render.Redirect(w, r, "/staff/control", "flash.rules_unchanged")
 		return
 	}
 	render.Redirect(w, r, "/staff/jobs/"+job.ID, "")

@@ -202,7 +202,7 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *render.Page,
 	purpose := r.URL.Query().Get("purpose")
 	if !accesslog.ValidPurpose(purpose) {
 		p.Data = recordData{Action: r.URL.Path}
-		h.t.Render(w, r, http.StatusOK, "staff_resident", p)
+		h.t.Render(w, r, status, "staff_resident", p) // a failed input is never answered 200
 		return
 	}
 	res, err := h.residents.ReadForStaff(r.Context(), a, id, purpose)
@@ -214,7 +214,7 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request, p *render.Page,
 		CanTest: a.Can(rbac.LabResultWrite), CanQuarantine: a.Can(rbac.CaseWrite) || a.Can(rbac.ResidentWrite)}
 	switch c, err := h.codes.Code(r.Context(), res.ID); {
 	case err == nil:
-		v, err := h.codes.View(r.Context(), c, p.L.Lang)
+		v, err := h.codes.View(r.Context(), c, p.L, healthcode.Staff)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return

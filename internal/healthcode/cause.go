@@ -1,0 +1,44 @@
+package healthcode
+
+import (
+	"fmt"
+
+	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+)
+
+// Cause says why the platform changes codes or records: Text as the audit
+// chain records it (English, or a person's own words), and Msg, the message
+// (catalogue locales/codes.*.json) that words it for each reader in their
+// language, stored as the entry's cause.
+type Cause struct {
+	Text string
+	Msg  i18n.Message
+}
+
+// Because is the cause worded by key with args (name, value pairs), and
+// recorded as text.
+func Because(text, key string, args ...any) Cause {
+	return Cause{Text: text, Msg: i18n.M(key, args...)}
+}
+
+// TypedCause is a reason a person typed: recorded and shown as typed.
+func TypedCause(reason string) Cause { return Because(reason, "history.cause.typed", "Reason", reason) }
+
+// The platform's own causes.
+var (
+	causeDeclaration = Because("health declaration", "history.cause.declaration")
+	causeDaily       = Because("daily re-evaluation", "history.cause.daily")
+	causeFirst       = Because("first evaluation", "history.cause.first")
+)
+
+// CauseRuleSet is a rule set put in force.
+func CauseRuleSet(version string) Cause {
+	return Because("rule set "+version, "history.cause.rule_set", "Version", version)
+}
+
+// CauseRiskArea is an area's risk level set from a day.
+func CauseRiskArea(j jurisdiction.Jurisdiction, level, from string) Cause {
+	return Because(fmt.Sprintf("risk level of %s (%s) set to %s from %s", j.NameEN, j.Code, level, from), "history.cause.risk_area_"+level,
+		"AreaZH", j.NameZH, "AreaEN", j.NameEN, "From", from)
+}
