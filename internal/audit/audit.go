@@ -90,6 +90,38 @@ func (e Entry) CauseOf() (m i18n.Message, ok bool) {
 	return m, true
 }
 
+// CauseMessage is the entry's cause to be worded by a reader (zero when the
+// entry has none: its reason is shown as recorded).
+func (e Entry) CauseMessage() i18n.Message {
+	m, _ := e.CauseOf()
+	return m
+}
+
+// platformBases are the legal bases the platform itself records, by their
+// recorded (English) text, with the catalogue keys that word them; the
+// bases staff type are shown as typed.
+var platformBases = map[string]string{
+	"contact tracing of a confirmed case":                                                     "audit.basis.tracing",
+	"holder's right to appeal":                                                                "audit.basis.appeal",
+	"answer to the holder's appeal":                                                           "audit.basis.appeal_answer",
+	"decision of the health authority":                                                        "audit.basis.authority",
+	"data minimisation: declarations are kept only as long as the rules read them":            "audit.basis.purge_declarations",
+	"data minimisation: visitor registrations are kept only as long as tracing may need them": "audit.basis.purge_visitors",
+	"place registry: check-in posters for epidemic prevention and control":                    "audit.basis.place_registry",
+}
+
+// LegalBasisMessage is the entry's legal basis to be worded by a reader
+// when the platform wrote it (zero when staff typed it).
+func (e Entry) LegalBasisMessage() i18n.Message {
+	if k, ok := platformBases[e.LegalBasis]; ok {
+		return i18n.M(k)
+	}
+	if v, ok := strings.CutPrefix(e.LegalBasis, "rule set "); ok {
+		return i18n.M("audit.basis.rule_set", "Version", v)
+	}
+	return i18n.Message{}
+}
+
 // ErrNoReason refuses a change without a reason or legal basis.
 var ErrNoReason = errors.New("audit: every change needs a reason and a legal basis")
 

@@ -10,6 +10,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
@@ -52,7 +53,7 @@ func (r *Registry) Register(ctx context.Context, a rbac.Actor, n New) (Place, er
 			return err
 		}
 		_, err = audit.Append(ctx, tx, audit.Record{Actor: a, Kind: audit.Place, After: placeRecord(p),
-			Reason: "place registered", LegalBasis: registryBasis})
+			Reason: "place registered", Cause: i18n.M("audit.cause.place_registered"), LegalBasis: registryBasis})
 		return err
 	})
 	if err != nil {
@@ -70,8 +71,10 @@ func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disa
 	if utf8.RuneCountInString(reason) > MaxReasonRunes || !validation.PlainText(reason) {
 		return Place{}, validation.Field("reason", "place.reason", "max", MaxReasonRunes)
 	}
+	var cause i18n.Message
 	if reason == "" {
 		reason = map[bool]string{true: "place disabled", false: "place enabled"}[disabled]
+		cause = i18n.M(map[bool]string{true: "audit.cause.place_disabled", false: "audit.cause.place_enabled"}[disabled])
 	}
 	var p Place
 	err := r.DB.InTx(ctx, func(tx *db.Tx) error {
@@ -94,7 +97,7 @@ func (r *Registry) SetDisabled(ctx context.Context, a rbac.Actor, id int64, disa
 		}
 		p.Disabled = disabled
 		_, err := audit.Append(ctx, tx, audit.Record{Actor: a, Kind: audit.Place, Before: before, After: placeRecord(p),
-			Reason: reason, LegalBasis: registryBasis})
+			Reason: reason, Cause: cause, LegalBasis: registryBasis})
 		return err
 	})
 	if err != nil {
