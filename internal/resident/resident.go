@@ -84,18 +84,12 @@ var phoneRE = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
 // phoneRequired is false for dependents, who may have no phone.
 func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool) error {
 	var e validation.Errors
-	n.Name = strings.TrimSpace(n.Name)
 	n.Phone = strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(n.Phone))
 	n.CommunityCode = strings.TrimSpace(n.CommunityCode)
 	if n.IDKind == "" {
 		n.IDKind = defaultKind
 	}
-	switch c := utf8.RuneCountInString(n.Name); {
-	case c == 0:
-		e.Add("name", "required")
-	case c > 60 || strings.ContainsAny(n.Name, "<>\x00\n\r\t"):
-		e.Add("name", "resident.name")
-	}
+	n.Name = validation.Name(&e, "name", n.Name, validation.MaxNameRunes)
 	v, err := nationalid.Lookup(n.IDKind)
 	if err != nil {
 		e.Add("id_kind", "resident.id_kind")

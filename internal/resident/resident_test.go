@@ -160,8 +160,15 @@ func TestValidate(t *testing.T) {
 		{"missing phone", resident.New{Name: "张三", IDNumber: id, CommunityCode: "420106001"}, "", true, "phone", "required"},
 		{"bad phone", resident.New{Name: "张三", IDNumber: id, Phone: "call me", CommunityCode: "420106001"}, "", false, "phone", "resident.phone"},
 		{"missing name", resident.New{Name: "  ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required"},
-		{"markup in name", resident.New{Name: "<b>张三</b>", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "resident.name"},
-		{"long name", resident.New{Name: strings.Repeat("张", 61), IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "resident.name"},
+		{"markup in name", resident.New{Name: "<b>张三</b>", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.markup"},
+		{"zero-width name", resident.New{Name: "\u200b\u2060\ufeff", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.invisible"},
+		{"zero-width space in name", resident.New{Name: "张\u200b三", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.invisible"},
+		{"combining marks alone", resident.New{Name: "\u0301\u0308", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.letter"},
+		{"word starts with a mark", resident.New{Name: "Ann \u0301e", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.mark"},
+		{"digits and dots", resident.New{Name: "12.34", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.letter"},
+		{"ideographic spaces", resident.New{Name: "\u3000\u00a0 ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required"},
+		{"invalid UTF-8", resident.New{Name: "张\xff三", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.encoding"},
+		{"long name", resident.New{Name: strings.Repeat("张", 61), IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required_max"},
 		{"unknown kind", resident.New{Name: "张三", IDKind: "MARS", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "id_kind", "resident.id_kind"},
 		{"missing community", resident.New{Name: "张三", IDNumber: id, Phone: "13800138000"}, "", true, "community_code", "required"},
 	}
@@ -174,6 +181,15 @@ func TestValidate(t *testing.T) {
 			validationtest.WantField(t, c.n.Validate(k, today, c.phone), c.field, c.code)
 		})
 	}
+	t.Run("names are stored in NFC with single spaces", func(t *testing.T) {
+		n := resident.New{Name: " Jose\u0301 \u3000 Li ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}
+		if err := n.Validate(kind, today, true); err != nil {
+			t.Fatal(err)
+		}
+		if n.Name != "Jos\u00e9 Li" {
+			t.Fatalf("name = %+q, want %+q", n.Name, "Jos\u00e9 Li")
+		}
+	})
 	t.Run("a dependent needs no phone", func(t *testing.T) {
 		n := resident.New{Name: "张小三", IDNumber: cnID("420106", "20200101", "123"), CommunityCode: "420106001"}
 		if err := n.Validate(kind, today, false); err != nil {

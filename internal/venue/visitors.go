@@ -47,13 +47,13 @@ type NewVisit struct {
 func (n *NewVisit) Validate() error {
 	var e validation.Errors
 	n.HostUnit = strings.TrimSpace(n.HostUnit)
-	n.HostName = strings.TrimSpace(n.HostName)
+	n.HostName = validation.Name(&e, "host_name", n.HostName, MaxHostNameRunes)
 	n.Purpose = strings.TrimSpace(n.Purpose)
 	n.ClientID = strings.TrimSpace(n.ClientID)
 	for _, f := range []struct {
 		name, value string
 		max         int
-	}{{"host_unit", n.HostUnit, MaxHostUnitRunes}, {"host_name", n.HostName, MaxHostNameRunes}, {"purpose", n.Purpose, MaxVisitPurposeRunes}} {
+	}{{"host_unit", n.HostUnit, MaxHostUnitRunes}, {"purpose", n.Purpose, MaxVisitPurposeRunes}} {
 		if c := utf8.RuneCountInString(f.value); c == 0 || c > f.max || !validation.PlainText(f.value) {
 			e.Add(f.name, "visit.text", "max", f.max)
 		}
