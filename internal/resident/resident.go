@@ -90,16 +90,9 @@ func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool)
 		n.IDKind = defaultKind
 	}
 	n.Name = validation.Name(&e, "name", n.Name, validation.MaxNameRunes)
-	v, err := nationalid.Lookup(n.IDKind)
-	if err != nil {
-		e.Add("id_kind", "resident.id_kind")
-	} else if info, err := v.Parse(n.IDNumber, today); err != nil {
-		var ie *nationalid.Error
-		if errors.As(err, &ie) {
-			e.Add("id_number", ie.Code)
-		} else {
-			e.Add("id_number", "invalid")
-		}
+	if info, err := CheckIDNumber("id_number", n.IDKind, n.IDNumber, today); err != nil {
+		ve, _ := validation.As(err)
+		e.Fields = append(e.Fields, ve.Fields...)
 	} else {
 		n.IDNumber = info.Number
 		if !info.BirthDate.IsZero() {
@@ -136,4 +129,25 @@ func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool)
 		e.Add("community_code", "required")
 	}
 	return e.Err()
+}
+
+// CheckIDNumber reads an ID number of kind the one way registration, the
+// lab API and the staff search all do: normalised (nationalid.Normalize)
+// and checked by the kind's validator. A number that is not valid is a
+// field error on field with the validator's code (id.checksum,
+// id.birthdate...); an unknown kind is one on id_kind.
+func CheckIDNumber(field, kind, number string, today civil.Date) (nationalid.Info, error) {
+	v, err := nationalid.Lookup(kind)
+	if err != nil {
+		return nationalid.Info{}, validation.Field("id_kind", "resident.id_kind")
+	}
+	info, err := v.Parse(number, today)
+	if err != nil {
+		var ie *nationalid.Error
+		if errors.As(err, &ie) {
+			return nationalid.Info{}, validation.Field(field, ie.Code)
+		}
+		return nationalid.Info{}, validation.Field(field, "invalid")
+	}
+	return info, nil
 }

@@ -102,6 +102,18 @@ func (s *Service) AddDependent(ctx context.Context, actor rbac.Actor, n New, tod
 	return dep, err
 }
 
+// FindByIDNumber finds the person with an ID number of the deployment's
+// kind in scope, the number read as registration reads it: a number that
+// is not valid is the same field error on field as at registration, and
+// nobody with a valid number is db.ErrNotFound.
+func (s *Service) FindByIDNumber(ctx context.Context, scope, field, number string, today civil.Date) (Resident, error) {
+	info, err := CheckIDNumber(field, s.IDKind, number, today)
+	if err != nil {
+		return Resident{}, err
+	}
+	return s.Residents.FindByIDNumber(ctx, scope, s.IDKind, info.Number)
+}
+
 // ReadForStaff returns a person's record to a staff member with the
 // permission and the scope, and logs the read with its purpose. The record
 // is not returned if the log entry cannot be written.
@@ -124,7 +136,7 @@ func (s *Service) ReadForStaff(ctx context.Context, actor rbac.Actor, id int64, 
 
 // FindForStaff looks a person up by national ID number or phone number in
 // the actor's scope; each person found is a logged read.
-func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, phone, purpose string) ([]Resident, error) {
+func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, phone, purpose string, today civil.Date) ([]Resident, error) {
 	if !actor.Can(rbac.ResidentRead) {
 		return nil, fault.ErrForbidden
 	}
@@ -134,7 +146,7 @@ func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, 
 	var found []Resident
 	switch {
 	case strings.TrimSpace(idNumber) != "":
-		r, err := s.Residents.FindByIDNumber(ctx, actor.ScopePath, s.IDKind, strings.ToUpper(strings.TrimSpace(idNumber)))
+		r, err := s.FindByIDNumber(ctx, actor.ScopePath, "id_number", idNumber, today)
 		if errors.Is(err, db.ErrNotFound) {
 			return nil, nil
 		}

@@ -112,7 +112,7 @@ func TestService(t *testing.T) {
 
 		t.Run("find for staff logs each person found", func(t *testing.T) {
 			before := len(accessLog(t, d))
-			found, err := svc.FindForStaff(ctx, worker, "", "138-0013 8000", "contact_tracing")
+			found, err := svc.FindForStaff(ctx, worker, "", "138-0013 8000", "contact_tracing", today)
 			if err != nil || !sameIDs(found, a, b) {
 				t.Fatalf("FindForStaff by phone = %v, %v", ids(found), err)
 			}
@@ -129,7 +129,7 @@ func TestService(t *testing.T) {
 
 			// By ID number, given with spaces around it.
 			before = len(accessLog(t, d))
-			found, err = svc.FindForStaff(ctx, worker, " "+idA+" ", "", "clinical_care")
+			found, err = svc.FindForStaff(ctx, worker, " "+idA+" ", "", "clinical_care", today)
 			if err != nil || !sameIDs(found, a) {
 				t.Fatalf("FindForStaff by ID = %v, %v", ids(found), err)
 			}
@@ -140,29 +140,29 @@ func TestService(t *testing.T) {
 
 		t.Run("find for staff refuses and finds nothing out of scope", func(t *testing.T) {
 			before := len(accessLog(t, d))
-			found, err := svc.FindForStaff(ctx, worker102, idA, "", "contact_tracing")
+			found, err := svc.FindForStaff(ctx, worker102, idA, "", "contact_tracing", today)
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff by ID out of scope = %v, %v", ids(found), err)
 			}
-			found, err = svc.FindForStaff(ctx, worker102, "", "13800138000", "contact_tracing")
+			found, err = svc.FindForStaff(ctx, worker102, "", "13800138000", "contact_tracing", today)
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff by phone out of scope = %v, %v", ids(found), err)
 			}
-			found, err = svc.FindForStaff(ctx, worker, cnID("420106", "19900101", "125"), "", "contact_tracing")
+			found, err = svc.FindForStaff(ctx, worker, cnID("420106", "19900101", "125"), "", "contact_tracing", today)
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff unknown = %v, %v", ids(found), err)
 			}
-			_, err = svc.FindForStaff(ctx, worker, " ", " ", "contact_tracing")
+			_, err = svc.FindForStaff(ctx, worker, " ", " ", "contact_tracing", today)
 			validationtest.WantField(t, err, "q", "required")
-			_, err = svc.FindForStaff(ctx, worker, idA, "", "because")
+			_, err = svc.FindForStaff(ctx, worker, idA, "", "because", today)
 			validationtest.WantField(t, err, "purpose", "accesslog.purpose")
-			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
+			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing", today); !errors.Is(err, fault.ErrForbidden) {
 				t.Errorf("FindForStaff as commander = %v, want fault.ErrForbidden", err)
 			}
 			if after := len(accessLog(t, d)); after != before {
 				t.Fatalf("nothing found but log grew: %d -> %d", before, after)
 			}
-			found, err = svc.FindForStaff(ctx, worker102, "", "13700137000", "resident_services")
+			found, err = svc.FindForStaff(ctx, worker102, "", "13700137000", "resident_services", today)
 			if err != nil || !sameIDs(found, other) {
 				t.Fatalf("FindForStaff in own scope = %v, %v", ids(found), err)
 			}

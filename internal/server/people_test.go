@@ -3,7 +3,10 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
@@ -17,6 +20,7 @@ func TestPeople(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ts := startServer(t, d, 300)
 		t.Run("names", func(t *testing.T) { testPeopleNames(t, ts) })
+		t.Run("ID numbers", func(t *testing.T) { testPeopleIDNumbers(t, ts) })
 	})
 }
 
@@ -84,4 +88,116 @@ func testPeopleNames(t *testing.T, ts *testServer) {
 	if p.MaskedName != "J*** L*" {
 		t.Fatalf("masked name = %q, want J*** L*", p.MaskedName)
 	}
+}
+
+// The ID number of issue 14, written the ways people and labs write it.
+const exampleID = "42010619780502002X"
+
+var exampleIDForms = map[string]string{
+	"lower-case x":      "42010619780502002x",
+	"spaces":            " 420106 19780502 002x ",
+	"full-width digits": "４２０１０６１９７８０５０２００２Ｘ",
+	"full-width spaced": "４２０１０６\u3000１９７８０５０２\u3000００２ｘ",
+}
+
+func testPeopleIDNumbers(t *testing.T, ts *testServer) {
+	// The demo region holds that number: registering it in any form is the
+	// same person again.
+	for what, id := range exampleIDForms {
+		body := map[string]string{"name": "范例", "id_number": id, "phone": "13900008888", "community_code": "420106001",
+			"username": "example-dup", "password": "correct horse"}
+		if p := ts.client(t).post("/api/v1/register", body).invalid(t, "id_number", "register the demo's number with "+what); p.Errors[0].Code != "resident.id_taken" {
+			t.Fatalf("register the demo's number with %s: %+v, want resident.id_taken", what, p.Errors)
+		}
+	}
+	// A new number ending in X, registered in one form, is the same person
+	// in every other.
+	var fresh string
+	for seq := 100; seq < 1000 && fresh == ""; seq++ {
+		if id := cnID("420106", "19800101", strconv.Itoa(seq)); strings.HasSuffix(id, "X") {
+			fresh = id
+		}
+	}
+	freshForms := []string{strings.ToLower(fresh), " " + fresh[:6] + " " + fresh[6:14] + " " + strings.ToLower(fresh[14:]) + " ", fullWidth(fresh)}
+	for i, id := range freshForms {
+		body := map[string]string{"name": "范例", "id_number": id, "phone": "13900008888", "community_code": "420106001",
+			"username": "example-" + strconv.Itoa(i), "password": "correct horse"}
+		r := ts.client(t).post("/api/v1/register", body)
+		if i == 0 {
+			var me meJSON
+			r.want(t, http.StatusCreated, "register "+id).json(t, &me)
+			if me.Resident == nil || me.Resident.IDNumber != fresh || me.Resident.BirthDate != "1980-01-01" {
+				t.Fatalf("registered %q: %+v, want %s", id, me.Resident, fresh)
+			}
+			continue
+		}
+		if p := r.invalid(t, "id_number", "register again as "+id); p.Errors[0].Code != "resident.id_taken" {
+			t.Fatalf("register again as %q: %+v, want resident.id_taken", id, p.Errors)
+		}
+	}
+
+	// The lab API finds the person in each form; an invalid number is the
+	// registration's own error, not "not found".
+	admin := ts.demoLogin(t, "admin-1")
+	var tok struct {
+		Secret string `json:"secret"`
+	}
+	admin.post("/api/v1/tokens", map[string]any{"name": "ID lab", "role": "lab_technician", "jurisdiction_code": "4201"}).
+		want(t, http.StatusCreated, "token").json(t, &tok)
+	lab := ts.client(t)
+	lab.bearer = tok.Secret
+	today := time.Now().UTC().Format("2006-01-02")
+	for what, id := range exampleIDForms {
+		lab.post("/api/v1/test-results", map[string]any{"id_number": id, "kind": "pcr", "result": "negative", "sampled_on": today}).
+			want(t, http.StatusCreated, "lab result with "+what)
+	}
+	for _, tc := range []struct{ what, id, code string }{
+		{"wrong check digit", "420106197805020021", "id.checksum"},
+		{"wrong check digit, full-width", "４２０１０６１９７８０５０２００２１", "id.checksum"},
+		{"month 13, spaced", "420106 19781302 002x", "id.birthdate"},
+		{"short", "4201061978", "id.length"},
+		{"valid but nobody", "11010519491231002x", "not_found"},
+	} {
+		p := lab.post("/api/v1/test-results", map[string]any{"id_number": tc.id, "kind": "pcr", "result": "negative", "sampled_on": today}).
+			invalid(t, "id_number", "lab result, "+tc.what)
+		if p.Errors[0].Code != tc.code {
+			t.Errorf("lab result, %s: errors %+v, want %s", tc.what, p.Errors, tc.code)
+		}
+		reg := map[string]string{"name": "范例", "id_number": tc.id, "phone": "13900008889", "community_code": "420106001",
+			"username": "example-bad", "password": "correct horse"}
+		if tc.code != "not_found" {
+			if p := ts.client(t).post("/api/v1/register", reg).invalid(t, "id_number", "register, "+tc.what); p.Errors[0].Code != tc.code {
+				t.Errorf("register, %s: errors %+v, want %s like the lab API", tc.what, p.Errors, tc.code)
+			}
+		}
+	}
+
+	// The staff look-up, API and page, finds the person in each form.
+	epi := ts.demoLogin(t, "epidemiologist-1")
+	page := ts.formLogin(t, "epidemiologist-1")
+	for what, id := range exampleIDForms {
+		var found struct {
+			Residents []residentJSON `json:"residents"`
+		}
+		epi.get("/api/v1/residents/lookup?purpose=case_investigation&id_number="+url.QueryEscape(id)).
+			want(t, http.StatusOK, "lookup with "+what).json(t, &found)
+		if len(found.Residents) != 1 || found.Residents[0].IDNumber != exampleID {
+			t.Fatalf("lookup with %s = %+v", what, found.Residents)
+		}
+		body := page.page(t, "/staff/residents/find?purpose=case_investigation&id_number="+url.QueryEscape(id), http.StatusOK)
+		mustContain(t, "find page with "+what, body, ">"+found.Residents[0].Name+"</a>")
+	}
+	epi.get("/api/v1/residents/lookup?purpose=case_investigation&id_number=420106197805020021").
+		invalid(t, "id_number", "lookup with a wrong check digit")
+}
+
+// fullWidth writes the ASCII digits and letters of s in their full-width
+// forms, as a Chinese input method may.
+func fullWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '!' && r <= '~' {
+			return r - '!' + '\uff01'
+		}
+		return r
+	}, s)
 }

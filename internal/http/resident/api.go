@@ -86,7 +86,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 // Lookup finds people by ID number or phone; each is a logged read.
 func (h *Handler) Lookup(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	rs, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"))
+	rs, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"), h.rd.Today())
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return

@@ -118,7 +118,7 @@ func (h *Handler) Find(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "staff.find")
 	q := r.URL.Query()
 	p.Form = q
-	found, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"))
+	found, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"), h.rd.Today())
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
