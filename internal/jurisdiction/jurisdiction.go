@@ -58,6 +58,16 @@ func (j Jurisdiction) Name(lang string) string {
 	return j.NameZH
 }
 
+// Label names a jurisdiction for a person with the one above it — a
+// community with its district, "Wuchang District · Jianshe Road Community"
+// (several communities share a name) — or alone when parent is "".
+func Label(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + " · " + name
+}
+
 // Contains reports whether o is j or lies below it.
 func (j Jurisdiction) Contains(o Jurisdiction) bool { return InScope(j.Path, o.Path) }
 

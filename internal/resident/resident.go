@@ -10,11 +10,14 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/validation"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Resident is one person. IDNumber and Phone are plaintext in memory only.
@@ -36,6 +39,9 @@ type Resident struct {
 	CommunityNameZH string `json:"community_name_zh"`
 	CommunityNameEN string `json:"community_name_en"`
 	CommunityPath   string `json:"-"`
+	// From the district the community lies in ("" when it has no parent).
+	DistrictNameZH string `json:"district_name_zh"`
+	DistrictNameEN string `json:"district_name_en"`
 }
 
 // CommunityName returns the community's name in lang.
@@ -44,6 +50,21 @@ func (r Resident) CommunityName(lang string) string {
 		return r.CommunityNameEN
 	}
 	return r.CommunityNameZH
+}
+
+// DistrictName returns the name in lang of the district r's community lies
+// in.
+func (r Resident) DistrictName(lang string) string {
+	if lang == "en" {
+		return r.DistrictNameEN
+	}
+	return r.DistrictNameZH
+}
+
+// CommunityLabel names r's community for a person in lang, with its
+// district: several communities share a name ("Jianshe Road Community").
+func (r Resident) CommunityLabel(lang string) string {
+	return jurisdiction.Label(r.DistrictName(lang), r.CommunityName(lang))
 }
 
 // IsDependent reports whether a guardian acts for r.
@@ -78,13 +99,25 @@ type New struct {
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
 
+// NormalizePhone returns a phone number as it is stored and found:
+// compatibility characters folded (full-width digits become ASCII), white
+// space and hyphens removed.
+func NormalizePhone(phone string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '-' || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, norm.NFKC.String(phone))
+}
+
 // Validate checks n against the ID validator of its kind (defaultKind when
 // empty) and normalises it. A number that carries a birth date and sex must
 // agree with the ones given; when they are left empty, the number's are used.
 // phoneRequired is false for dependents, who may have no phone.
 func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool) error {
 	var e validation.Errors
-	n.Phone = strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(n.Phone))
+	n.Phone = NormalizePhone(n.Phone)
 	n.CommunityCode = strings.TrimSpace(n.CommunityCode)
 	if n.IDKind == "" {
 		n.IDKind = defaultKind

@@ -21,6 +21,7 @@ func TestPeople(t *testing.T) {
 		ts := startServer(t, d, 300)
 		t.Run("names", func(t *testing.T) { testPeopleNames(t, ts) })
 		t.Run("ID numbers", func(t *testing.T) { testPeopleIDNumbers(t, ts) })
+		t.Run("search", func(t *testing.T) { testPeopleSearch(t, ts) })
 	})
 }
 
@@ -200,4 +201,138 @@ func fullWidth(s string) string {
 		}
 		return r
 	}, s)
+}
+
+type foundJSON struct {
+	Residents []struct {
+		ID            int64  `json:"id"`
+		Name          string `json:"name"`
+		IDNumber      string `json:"id_number"`
+		CommunityCode string `json:"community_code"`
+		Community     string `json:"community"`
+		District      string `json:"district"`
+	} `json:"residents"`
+	Total  int64 `json:"total"`
+	Offset int   `json:"offset"`
+	Limit  int   `json:"limit"`
+}
+
+func (f foundJSON) ids() map[int64]bool {
+	out := map[int64]bool{}
+	for _, r := range f.Residents {
+		out[r.ID] = true
+	}
+	return out
+}
+
+func testPeopleSearch(t *testing.T, ts *testServer) {
+	_, r1 := ts.login(t, "resident-1", demoPassword)
+	me := r1.Resident
+	epi := ts.demoLogin(t, "epidemiologist-2") // district 420106, where resident-1 lives
+	cw := ts.demoLogin(t, "community-1")       // community 420102001, another district
+	find := func(c *client, query string) foundJSON {
+		t.Helper()
+		var f foundJSON
+		c.get("/api/v1/residents/lookup?purpose=case_investigation&"+query).want(t, http.StatusOK, "search "+query).json(t, &f)
+		return f
+	}
+
+	// Each key finds resident-1, in the API and in the one box of the page;
+	// staff of another district find nobody by it.
+	for _, query := range []string{
+		"q=" + url.QueryEscape(me.Name), "name=" + url.QueryEscape(me.Name),
+		"q=" + strconv.FormatInt(me.ID, 10), "resident=" + strconv.FormatInt(me.ID, 10),
+		"q=" + strings.ToLower(me.IDNumber), "id_number=" + url.QueryEscape(fullWidth(me.IDNumber)),
+		"q=" + url.QueryEscape(me.Phone[:3]+" "+me.Phone[3:7]+"-"+me.Phone[7:]), "phone=" + me.Phone,
+	} {
+		f := find(epi, query)
+		if !f.ids()[me.ID] || f.Total < 1 || f.Total != int64(len(f.Residents)) && len(f.Residents) != f.Limit {
+			t.Fatalf("epidemiologist-2 searches %s: %+v, want resident-1 (%d) among them", query, f, me.ID)
+		}
+		for _, r := range f.Residents {
+			if !strings.HasPrefix(r.CommunityCode, "420106") {
+				t.Fatalf("epidemiologist-2 searches %s and sees %+v outside its district", query, r)
+			}
+			if r.District == "" || r.Community == "" {
+				t.Fatalf("search %s: %+v has no community or district", query, r)
+			}
+		}
+		if f := find(cw, query); len(f.Residents) != 0 || f.Total != 0 {
+			t.Fatalf("community-1 searches %s and sees %+v outside its scope", query, f)
+		}
+	}
+
+	// A name part shared across districts: every match in scope is counted,
+	// none outside is shown, and the pages go through all of them.
+	city := listResidents(t, ts.demoLogin(t, "epidemiologist-1"))
+	inDistrict, outside := map[string]int{}, map[string]int{}
+	for _, r := range city {
+		first := string([]rune(r.Name)[:1])
+		if strings.HasPrefix(r.CommunityCode, "420106") {
+			inDistrict[first]++
+		} else {
+			outside[first]++
+		}
+	}
+	part := ""
+	for p, n := range inDistrict {
+		if n >= 3 && outside[p] > 0 && (part == "" || n > inDistrict[part]) {
+			part = p
+		}
+	}
+	if part == "" {
+		t.Fatal("the demo has no name part shared across districts")
+	}
+	want := 0
+	for _, r := range city {
+		if strings.HasPrefix(r.CommunityCode, "420106") && strings.Contains(r.Name, part) {
+			want++
+		}
+	}
+	seen := map[int64]bool{}
+	for offset := 0; offset < want; offset += 2 {
+		f := find(epi, "q="+url.QueryEscape(part)+"&limit=2&offset="+strconv.Itoa(offset))
+		if f.Total != int64(want) || len(f.Residents) != min(2, want-offset) || f.Offset != offset || f.Limit != 2 {
+			t.Fatalf("search %q at %d: total %d, %d rows, want total %d", part, offset, f.Total, len(f.Residents), want)
+		}
+		for _, r := range f.Residents {
+			if !strings.Contains(r.Name, part) || !strings.HasPrefix(r.CommunityCode, "420106") || seen[r.ID] {
+				t.Fatalf("search %q at %d shows %+v", part, offset, r)
+			}
+			seen[r.ID] = true
+		}
+	}
+
+	// The page: the rows with their community and district, the total and
+	// the link to page 2, which shows the rest.
+	page := ts.formLogin(t, "epidemiologist-2")
+	body := page.page(t, "/staff/residents/find?purpose=case_investigation&limit=2&q="+url.QueryEscape(part), http.StatusOK)
+	mustContain(t, "search page", body, "第 1–2 条，共 "+strconv.Itoa(want)+" 条", `rel="next"`, "武昌区 · ")
+	if n := strings.Count(body, `data-testid="community"`); n != 2 {
+		t.Fatalf("search page shows %d rows, want 2", n)
+	}
+	body = page.page(t, "/staff/residents/find?purpose=case_investigation&limit=2&offset=2&q="+url.QueryEscape(part), http.StatusOK)
+	mustContain(t, "search page 2", body, "第 3–", "共 "+strconv.Itoa(want)+" 条", `rel="prev"`)
+	body = page.get("/staff/residents/find?purpose=case_investigation&q=420106197805020021").
+		html(t, http.StatusUnprocessableEntity, "search page with a wrong check digit")
+	mustContain(t, "search page with a wrong check digit", body, `id="e-q"`, "校验位不符")
+	body = page.page(t, "/staff", http.StatusOK)
+	mustContain(t, "staff home", body, `name="q"`, `action="/staff/residents/find"`)
+
+	// Every row shown was a logged read with its purpose.
+	staff := staffByUsername(t, ts.demoLogin(t, "admin-1"))
+	es := accessLog(t, ts.demoLogin(t, "auditor-1"), "?actor="+strconv.FormatInt(staff["epidemiologist-2"].ID, 10))
+	lookups := 0
+	for _, e := range es {
+		if e.Action != "lookup" || e.Purpose != "case_investigation" {
+			t.Fatalf("access log entry %+v", e)
+		}
+		lookups++
+	}
+	if lookups < len(seen) {
+		t.Fatalf("access log of epidemiologist-2 holds %d look-ups, want at least %d", lookups, len(seen))
+	}
+	if es := accessLog(t, ts.demoLogin(t, "auditor-1"), "?actor="+strconv.FormatInt(staff["community-1"].ID, 10)); len(es) != 0 {
+		t.Fatalf("community-1 found nobody, yet its log holds %+v", es)
+	}
 }

@@ -27,7 +27,7 @@ func Labels(js []jurisdiction.Jurisdiction, lang string) map[string]string {
 		if j.Level == jurisdiction.Community {
 			parent := strings.TrimSuffix(j.Path, j.Code+"/")
 			if p, ok := byPath[parent]; ok {
-				name = p.Name(lang) + " · " + name
+				name = jurisdiction.Label(p.Name(lang), name)
 			}
 		}
 		out[j.Code] = name

@@ -19,6 +19,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -112,19 +113,50 @@ func (h *Handler) AddDependent(w http.ResponseWriter, r *http.Request) {
 	render.Redirect(w, r, "/me", "flash.dependent_added")
 }
 
-// Find looks a person up by ID number or phone; each person found is a
-// logged read.
+// Find searches people in scope by name, resident number, ID number or
+// phone, a page at a time; each person shown is a logged read.
 func (h *Handler) Find(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "staff.find")
-	q := r.URL.Query()
-	p.Form = q
-	found, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"), h.rd.Today())
+	p.Form = r.URL.Query()
+	q, err := searchOf(r)
+	if err == nil {
+		var found list.Of[resident.Resident]
+		found, err = h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q, h.rd.Today())
+		p.Data = foundData{Residents: found.Items, Pager: render.Pages(r, found), Searched: true}
+	}
 	if err != nil {
-		h.rd.Error(w, r, p, err)
+		p.Data = foundData{}
+		h.t.Fail(w, r, p, "staff_found", err)
 		return
 	}
-	p.Data = struct{ Residents []resident.Resident }{found}
 	h.t.Render(w, r, http.StatusOK, "staff_found", p)
+}
+
+type foundData struct {
+	Residents []resident.Resident
+	Pager     render.Pager
+	Searched  bool
+}
+
+// searchOf reads a staff search from the query: q (the one box), or name,
+// resident, id_number and phone, with purpose and the page.
+func searchOf(r *http.Request) (resident.Search, error) {
+	q := r.URL.Query()
+	s := resident.Search{Q: q.Get("q"), Name: q.Get("name"), IDNumber: q.Get("id_number"), Phone: q.Get("phone"), Purpose: q.Get("purpose")}
+	var e validation.Errors
+	if v := strings.TrimSpace(q.Get("resident")); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			e.Add("resident", "invalid")
+		}
+		s.ResidentID = id
+	}
+	page, err := render.PageOf(r)
+	if ve, ok := validation.As(err); ok {
+		e.Fields = append(e.Fields, ve.Fields...)
+	}
+	s.Page = page
+	return s, e.Err()
 }
 
 type rosterData struct {
