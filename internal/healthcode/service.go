@@ -561,7 +561,13 @@ func (s *Service) SetRiskArea(ctx context.Context, actor rbac.Actor, r RiskArea)
 		return nil, err
 	}
 	s.forgetRisks()
-	return s.StartRecomputeAll(actor, fmt.Sprintf("risk level of %s set to %s from %s", j.Code, r.Level, r.From)), nil
+	// The cause leads each changed code's reason, recorded in English: the
+	// area by its name (a community with its district), not its code.
+	name, err := jurisdiction.Labelled(ctx, s.Jurisdictions, j, "en")
+	if err != nil {
+		name = j.NameEN
+	}
+	return s.StartRecomputeAll(actor, fmt.Sprintf("risk level of %s set to %s from %s", name, r.Level, r.From)), nil
 }
 
 // Purge deletes declarations older than window and records the purge.

@@ -68,6 +68,19 @@ func Label(parent, name string) string {
 	return parent + " · " + name
 }
 
+// Labelled returns j's name in lang for a person: a community with its
+// district (Label), read from s; anything else by its own name.
+func Labelled(ctx context.Context, s Store, j Jurisdiction, lang string) (string, error) {
+	if j.Level != Community || !j.ParentID.Valid {
+		return j.Name(lang), nil
+	}
+	p, err := s.Get(ctx, j.ParentID.Int64)
+	if err != nil {
+		return "", fmt.Errorf("jurisdiction: label %s: %w", j.Code, err)
+	}
+	return Label(p.Name(lang), j.Name(lang)), nil
+}
+
 // Contains reports whether o is j or lies below it.
 func (j Jurisdiction) Contains(o Jurisdiction) bool { return InScope(j.Path, o.Path) }
 

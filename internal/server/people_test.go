@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ func TestPeople(t *testing.T) {
 		t.Run("names", func(t *testing.T) { testPeopleNames(t, ts) })
 		t.Run("ID numbers", func(t *testing.T) { testPeopleIDNumbers(t, ts) })
 		t.Run("search", func(t *testing.T) { testPeopleSearch(t, ts) })
+		t.Run("communities", func(t *testing.T) { testPeopleCommunities(t, ts) })
 	})
 }
 
@@ -334,5 +337,99 @@ func testPeopleSearch(t *testing.T, ts *testServer) {
 	}
 	if es := accessLog(t, ts.demoLogin(t, "auditor-1"), "?actor="+strconv.FormatInt(staff["community-1"].ID, 10)); len(es) != 0 {
 		t.Fatalf("community-1 found nobody, yet its log holds %+v", es)
+	}
+}
+
+var optionRE = regexp.MustCompile(`<option value="([0-9]+)"[^>]*>([^<]*)</option>`)
+
+// options returns the labels of the options of a page's selects by code.
+func options(body string) map[string]string {
+	out := map[string]string{}
+	for _, m := range optionRE.FindAllStringSubmatch(body, -1) {
+		out[m[1]] = html.UnescapeString(m[2])
+	}
+	return out
+}
+
+func testPeopleCommunities(t *testing.T, ts *testServer) {
+	// The demo's communities share names across districts: every select
+	// where staff or residents pick one tells them apart by the district.
+	var tree struct {
+		Jurisdictions []struct {
+			Code   string `json:"code"`
+			Level  string `json:"level"`
+			NameZH string `json:"name_zh"`
+		} `json:"jurisdictions"`
+	}
+	districtOf := map[string]string{}
+	ts.client(t).get("/api/v1/jurisdictions?parent=4201").want(t, http.StatusOK, "districts").json(t, &tree)
+	for _, j := range tree.Jurisdictions {
+		districtOf[j.Code] = j.NameZH
+	}
+	if districtOf["420102"] == "" || districtOf["420106"] == "" {
+		t.Fatalf("districts = %v", districtOf)
+	}
+	shared := false
+	named := map[string]bool{}
+	for _, d := range []string{"420102", "420106"} {
+		ts.client(t).get("/api/v1/jurisdictions?parent="+d).want(t, http.StatusOK, "communities").json(t, &tree)
+		for _, j := range tree.Jurisdictions {
+			if j.Level == "community" {
+				shared = shared || named[j.NameZH]
+				named[j.NameZH] = true
+			}
+		}
+	}
+	if !shared {
+		t.Fatal("no community name is shared by 420102 and 420106: the check below would prove nothing")
+	}
+	admin := ts.formLogin(t, "admin-1")
+	for _, page := range []struct {
+		c    *client
+		path string
+	}{{ts.client(t), "/register"}, {admin, "/admin/staff"}, {admin, "/admin/tokens"}, {ts.formLogin(t, "resident-1"), "/me/dependents/new"}} {
+		opts := options(page.c.page(t, page.path, http.StatusOK))
+		seen := map[string]string{}
+		for code, label := range opts {
+			if len(code) != 9 {
+				continue
+			}
+			label = strings.TrimLeft(label, "\u00a0")
+			if !strings.HasPrefix(label, districtOf[code[:6]]+" · ") {
+				t.Errorf("%s: community %s is labelled %q, without its district %s", page.path, code, label, districtOf[code[:6]])
+			}
+			if other, dup := seen[label]; dup {
+				t.Errorf("%s: communities %s and %s are both %q", page.path, other, code, label)
+			}
+			seen[label] = code
+		}
+		if len(seen) == 0 {
+			t.Errorf("%s: no community to pick", page.path)
+		}
+	}
+
+	// Where staff read one: their accounts, the staff home, the roster and
+	// a record name it with its district, not by its code.
+	body := admin.page(t, "/admin/staff", http.StatusOK)
+	mustNotContain(t, "staff admin", body, `data-testid="staff-jurisdiction">420102001<`, `data-testid="staff-jurisdiction">4201<`)
+	mustContain(t, "staff admin", body, `data-testid="staff-jurisdiction">`+districtOf["420102"]+" · ")
+	cw := ts.formLogin(t, "community-1")
+	body = cw.page(t, "/staff", http.StatusOK)
+	mustContain(t, "community-1's home", body, districtOf["420102"]+" · ", "(420102001)")
+	body = cw.page(t, "/staff/roster?community=420102001", http.StatusOK)
+	mustContain(t, "roster", body, "<h1>"+districtOf["420102"]+" · ")
+	epi := ts.formLogin(t, "epidemiologist-2")
+	body = epi.page(t, "/staff/residents/1?purpose=case_investigation", http.StatusOK)
+	mustContain(t, "record", body, `data-testid="record-community">`+districtOf["420106"]+" · ")
+
+	// The jurisdiction tree does not say "district" twice.
+	lang := ts.formLogin(t, "admin-1")
+	body = lang.page(t, "/admin/jurisdictions", http.StatusOK)
+	lang.header.Set("Referer", ts.URL+"/admin/jurisdictions")
+	lang.postForm("/lang", url.Values{"csrf": {lang.csrfField(t, body)}, "lang": {"en"}}).redirect(t, "/admin/jurisdictions", "switch to English")
+	body = lang.page(t, "/admin/jurisdictions", http.StatusOK)
+	text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(body, " ")
+	if m := regexp.MustCompile(`(?i)district\s+district`).FindString(text); m != "" {
+		t.Fatalf("jurisdiction tree says %q", m)
 	}
 }

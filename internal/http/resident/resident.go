@@ -184,7 +184,12 @@ func (h *Handler) Roster(w http.ResponseWriter, r *http.Request) {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d := rosterData{Community: j.Name(p.L.Lang), Code: j.Code, Residents: rs}
+	name, err := jurisdiction.Labelled(r.Context(), h.juris, j, p.L.Lang)
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
+	d := rosterData{Community: name, Code: j.Code, Residents: rs}
 	if len(rs) == per {
 		d.Next = rs[len(rs)-1].ID
 	}
