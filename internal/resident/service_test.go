@@ -207,6 +207,10 @@ func TestService(t *testing.T) {
 			if err != nil || page.Total != 2 || !sameIDs(page.Items, b) {
 				t.Errorf("page 2 of one = %v (total %d), %v; want [%d] of 2", ids(page.Items), page.Total, err, b.ID)
 			}
+			past, err := search(worker, resident.Search{Q: "张", Page: list.Page{Offset: 10, Limit: 5}})
+			if err != nil || past.Total != 2 || len(past.Items) != 0 {
+				t.Errorf("past the end = %v (total %d), %v; want none of 2", ids(past.Items), past.Total, err)
+			}
 			_, err = search(worker, resident.Search{Q: idA[:17] + "0"})
 			validationtest.WantField(t, err, "q", "id.checksum")
 			_, err = search(worker, resident.Search{Q: "\u200b"})

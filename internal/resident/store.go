@@ -255,19 +255,39 @@ func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) 
 	}
 	where := "AND (" + strings.Join(keys, " OR ") + ")"
 	lo, hi := jurisdiction.Range(scope)
-	var total int64
-	err := db.Get(ctx, s.d.R, &total, `SELECT count(*) FROM residents r JOIN jurisdictions j ON j.id = r.community_id
-		WHERE j.path >= ? AND j.path < ? `+where, append([]any{lo, hi}, args...)...)
-	if err != nil {
-		return list.Of[Resident]{}, fmt.Errorf("resident.search: count: %w", err)
-	}
+	scoped := append([]any{lo, hi}, args...)
 	// Exact names first, then names that start with the words, then the rest.
 	order := " ORDER BY r.id"
 	if m.Name != "" {
 		order = " ORDER BY CASE WHEN r.name = ? THEN 0 WHEN substr(r.name, 1, ?) = ? THEN 1 ELSE 2 END, r.id"
 		args = append(args, m.Name, utf8.RuneCountInString(m.Name), m.Name)
 	}
-	rs, err := s.many(ctx, "resident.search", scope, where+order+" LIMIT ? OFFSET ?", append(args, p.Limit, p.Offset)...)
+	// The total comes with the page (a window count), so that a name,
+	// which no index serves, is matched in one scan of the scope.
+	var rows []struct {
+		row
+		Total int64 `db:"total"`
+	}
+	q := strings.Replace(selectFrom, "FROM residents r", ", count(*) OVER () AS total FROM residents r", 1)
+	err := db.Select(ctx, s.d.R, &rows, q+where+order+" LIMIT ? OFFSET ?", append(append([]any{lo, hi}, args...), p.Limit, p.Offset)...)
+	if err != nil {
+		return list.Of[Resident]{}, fmt.Errorf("resident.search: %w", err)
+	}
+	var total int64
+	if len(rows) > 0 {
+		total = rows[0].Total
+	} else if p.Offset > 0 { // past the end: count alone
+		err := db.Get(ctx, s.d.R, &total, `SELECT count(*) FROM residents r JOIN jurisdictions j ON j.id = r.community_id
+			WHERE j.path >= ? AND j.path < ? `+where, scoped...)
+		if err != nil {
+			return list.Of[Resident]{}, fmt.Errorf("resident.search: count: %w", err)
+		}
+	}
+	plain := make([]row, len(rows))
+	for i := range rows {
+		plain[i] = rows[i].row
+	}
+	rs, err := s.openAll(plain)
 	if err != nil {
 		return list.Of[Resident]{}, err
 	}
