@@ -97,6 +97,9 @@ func Range(scope string) (lo, hi string) {
 	return scope, strings.TrimSuffix(scope, "/") + "0"
 }
 
+// MaxNameRunes is the longest name of a jurisdiction, in characters.
+const MaxNameRunes = 100
+
 // New is the input to create a jurisdiction.
 type New struct {
 	Code       string `json:"code"`
@@ -109,17 +112,13 @@ type New struct {
 func (n *New) Validate() error {
 	var e validation.Errors
 	n.Code = strings.TrimSpace(n.Code)
-	n.NameZH = strings.TrimSpace(n.NameZH)
-	n.NameEN = strings.TrimSpace(n.NameEN)
 	if !validCode(n.Code) {
 		e.Add("code", "jurisdiction.code")
 	}
-	if n.NameZH == "" || len([]rune(n.NameZH)) > 100 {
-		e.Add("name_zh", "required_max", "max", 100)
-	}
-	if n.NameEN == "" || len(n.NameEN) > 100 {
-		e.Add("name_en", "required_max", "max", 100)
-	}
+	// A place's name is read on every page and pass like a person's: the
+	// same rule (NFC, a letter, nothing invisible).
+	n.NameZH = validation.Name(&e, "name_zh", n.NameZH, MaxNameRunes)
+	n.NameEN = validation.Name(&e, "name_en", n.NameEN, MaxNameRunes)
 	return e.Err()
 }
 
