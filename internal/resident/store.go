@@ -62,6 +62,9 @@ type Store interface {
 	// of m, with the total: exact name matches first, then names that
 	// start with m.Name, then the rest, each by resident number.
 	Search(ctx context.Context, scope string, m Match, p list.Page) (list.Of[Resident], error)
+	// Roster returns the page p of the residents of a community in scope,
+	// by resident number, with the total.
+	Roster(ctx context.Context, scope string, communityID int64, p list.Page) (list.Of[Resident], error)
 	List(ctx context.Context, scope string, f Filter) ([]Resident, error)
 	Dependents(ctx context.Context, guardianID int64) ([]Resident, error)
 	CountByCommunity(ctx context.Context, scope string) ([]Count, error)
@@ -264,23 +267,35 @@ func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) 
 	}
 	// The total comes with the page (a window count), so that a name,
 	// which no index serves, is matched in one scan of the scope.
-	var rows []struct {
-		row
-		Total int64 `db:"total"`
-	}
-	q := strings.Replace(selectFrom, "FROM residents r", ", count(*) OVER () AS total FROM residents r", 1)
-	err := db.Select(ctx, s.d.R, &rows, q+where+order+" LIMIT ? OFFSET ?", append(append([]any{lo, hi}, args...), p.Limit, p.Offset)...)
+	var rows []countedRow
+	err := db.Select(ctx, s.d.R, &rows, selectCounted+where+order+" LIMIT ? OFFSET ?", append(append([]any{lo, hi}, args...), p.Limit, p.Offset)...)
 	if err != nil {
 		return list.Of[Resident]{}, fmt.Errorf("resident.search: %w", err)
 	}
+	return s.counted(ctx, "resident.search", rows, where, scoped, p)
+}
+
+// countedRow is a row with the total of its list (count(*) OVER ()).
+type countedRow struct {
+	row
+	Total int64 `db:"total"`
+}
+
+// selectCounted is selectFrom with each row's list total.
+var selectCounted = strings.Replace(selectFrom, "FROM residents r", ", count(*) OVER () AS total FROM residents r", 1)
+
+// counted opens a page of counted rows; a page past the end, which carries
+// no total, counts the rows matching where (args start with the scope's
+// bounds) alone.
+func (s *store) counted(ctx context.Context, op string, rows []countedRow, where string, args []any, p list.Page) (list.Of[Resident], error) {
 	var total int64
 	if len(rows) > 0 {
 		total = rows[0].Total
-	} else if p.Offset > 0 { // past the end: count alone
+	} else if p.Offset > 0 {
 		err := db.Get(ctx, s.d.R, &total, `SELECT count(*) FROM residents r JOIN jurisdictions j ON j.id = r.community_id
-			WHERE j.path >= ? AND j.path < ? `+where, scoped...)
+			WHERE j.path >= ? AND j.path < ? `+where, args...)
 		if err != nil {
-			return list.Of[Resident]{}, fmt.Errorf("resident.search: count: %w", err)
+			return list.Of[Resident]{}, fmt.Errorf("%s: count: %w", op, err)
 		}
 	}
 	plain := make([]row, len(rows))
@@ -292,6 +307,18 @@ func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) 
 		return list.Of[Resident]{}, err
 	}
 	return list.New(rs, total, p), nil
+}
+
+func (s *store) Roster(ctx context.Context, scope string, communityID int64, p list.Page) (list.Of[Resident], error) {
+	defer s.d.Observe("resident.roster", time.Now())
+	p = p.Norm()
+	lo, hi := jurisdiction.Range(scope)
+	var rows []countedRow
+	err := db.Select(ctx, s.d.R, &rows, selectCounted+"AND r.community_id = ? ORDER BY r.id LIMIT ? OFFSET ?", lo, hi, communityID, p.Limit, p.Offset)
+	if err != nil {
+		return list.Of[Resident]{}, fmt.Errorf("resident.roster: %w", err)
+	}
+	return s.counted(ctx, "resident.roster", rows, "AND r.community_id = ?", []any{lo, hi, communityID}, p)
 }
 
 func (s *store) List(ctx context.Context, scope string, f Filter) ([]Resident, error) {

@@ -419,6 +419,34 @@ func testPeopleCommunities(t *testing.T, ts *testServer) {
 	body = cw.page(t, "/staff/roster?community=420102001", http.StatusOK)
 	mustContain(t, "roster", body, "<h1>"+districtOf["420102"]+" · ")
 	epi := ts.formLogin(t, "epidemiologist-2")
+
+	// The roster: its total, and pages through everyone of the community.
+	inCommunity := map[int64]bool{}
+	for _, r := range listResidents(t, ts.demoLogin(t, "epidemiologist-1")) {
+		if r.CommunityCode == "420106001" {
+			inCommunity[r.ID] = true
+		}
+	}
+	if len(inCommunity) < 3 {
+		t.Fatalf("community 420106001 has %d residents", len(inCommunity))
+	}
+	rowRE := regexp.MustCompile(`href="/staff/residents/([0-9]+)"`)
+	listed := map[int64]bool{}
+	for offset := 0; offset < len(inCommunity); offset += 2 {
+		body = epi.page(t, "/staff/roster?community=420106001&limit=2&offset="+strconv.Itoa(offset), http.StatusOK)
+		mustContain(t, "roster page", body, "共 "+strconv.Itoa(len(inCommunity))+" 条", "<h1>"+districtOf["420106"]+" · ")
+		for _, m := range rowRE.FindAllStringSubmatch(body, -1) {
+			id, _ := strconv.ParseInt(m[1], 10, 64)
+			if !inCommunity[id] || listed[id] {
+				t.Fatalf("roster at %d lists resident %d", offset, id)
+			}
+			listed[id] = true
+		}
+	}
+	if len(listed) != len(inCommunity) {
+		t.Fatalf("the roster's pages list %d residents, the community has %d", len(listed), len(inCommunity))
+	}
+
 	body = epi.page(t, "/staff/residents/1?purpose=case_investigation", http.StatusOK)
 	mustContain(t, "record", body, `data-testid="record-community">`+districtOf["420106"]+" · ")
 

@@ -162,7 +162,7 @@ func searchOf(r *http.Request) (resident.Search, error) {
 type rosterData struct {
 	Community, Code string
 	Residents       []resident.Resident
-	Next            int64
+	Pager           render.Pager
 }
 
 var errNotFound = db.ErrNotFound
@@ -177,9 +177,12 @@ func (h *Handler) Roster(w http.ResponseWriter, r *http.Request) {
 		h.rd.Error(w, r, p, errNotFound)
 		return
 	}
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	const per = 100
-	rs, err := h.residents.Residents.List(r.Context(), a.ScopePath, resident.Filter{CommunityID: j.ID, AfterID: after, Limit: per})
+	page, err := render.PageOf(r)
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
+	rs, err := h.residents.Residents.Roster(r.Context(), a.ScopePath, j.ID, page)
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
@@ -189,11 +192,7 @@ func (h *Handler) Roster(w http.ResponseWriter, r *http.Request) {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d := rosterData{Community: name, Code: j.Code, Residents: rs}
-	if len(rs) == per {
-		d.Next = rs[len(rs)-1].ID
-	}
-	p.Data = d
+	p.Data = rosterData{Community: name, Code: j.Code, Residents: rs.Items, Pager: render.Pages(r, rs)}
 	h.t.Render(w, r, http.StatusOK, "staff_roster", p)
 }
 
