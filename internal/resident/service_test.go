@@ -203,6 +203,13 @@ func TestService(t *testing.T) {
 					t.Errorf("%s: %v (total %d), %v; want %v", tc.what, ids(got.Items), got.Total, err, ids(tc.want))
 				}
 			}
+			wei := f.add(t, "Wei Li", cnID("420106", "19930303", "333"), "13500135000", "420106001", 0, 0)
+			for _, q := range []string{"wei", "LI", "Wei Li", "wei  li"} {
+				got, err := search(worker, resident.Search{Q: q})
+				if err != nil || !sameIDs(got.Items, wei) {
+					t.Errorf("search %q = %v, %v; want Wei Li (%d), whatever the case", q, ids(got.Items), err, wei.ID)
+				}
+			}
 			page, err := search(worker, resident.Search{Q: "张", Page: list.Page{Offset: 1, Limit: 1}})
 			if err != nil || page.Total != 2 || !sameIDs(page.Items, b) {
 				t.Errorf("page 2 of one = %v (total %d), %v; want [%d] of 2", ids(page.Items), page.Total, err, b.ID)

@@ -249,12 +249,15 @@ func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) 
 	if m.Phone != "" {
 		keys, args = append(keys, "r.phone_hash = ?"), append(args, s.phoneHash(m.Phone))
 	}
+	// Names match without regard to case (lower: ASCII letters on SQLite,
+	// all on PostgreSQL; Chinese has none).
+	name := strings.ToLower(m.Name)
 	if m.Name != "" {
-		contains := "instr(r.name, ?) > 0"
+		contains := "instr(lower(r.name), ?) > 0"
 		if s.d.Dialect == db.Postgres {
-			contains = "strpos(r.name, ?) > 0"
+			contains = "strpos(lower(r.name), ?) > 0"
 		}
-		keys, args = append(keys, contains), append(args, m.Name)
+		keys, args = append(keys, contains), append(args, name)
 	}
 	where := "AND (" + strings.Join(keys, " OR ") + ")"
 	lo, hi := jurisdiction.Range(scope)
@@ -262,8 +265,8 @@ func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) 
 	// Exact names first, then names that start with the words, then the rest.
 	order := " ORDER BY r.id"
 	if m.Name != "" {
-		order = " ORDER BY CASE WHEN r.name = ? THEN 0 WHEN substr(r.name, 1, ?) = ? THEN 1 ELSE 2 END, r.id"
-		args = append(args, m.Name, utf8.RuneCountInString(m.Name), m.Name)
+		order = " ORDER BY CASE WHEN lower(r.name) = ? THEN 0 WHEN substr(lower(r.name), 1, ?) = ? THEN 1 ELSE 2 END, r.id"
+		args = append(args, name, utf8.RuneCountInString(name), name)
 	}
 	// The total comes with the page (a window count), so that a name,
 	// which no index serves, is matched in one scan of the scope.
