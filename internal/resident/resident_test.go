@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
@@ -313,14 +314,14 @@ func TestStore(t *testing.T) {
 			}
 		})
 
-		t.Run("find by phone", func(t *testing.T) {
-			got, err := f.rs.FindByPhone(ctx, jurisdiction.All, "13800138000")
-			if err != nil || !sameIDs(got, a, b) {
-				t.Fatalf("FindByPhone = %v, %v; want %d, %d", ids(got), err, a.ID, b.ID)
+		t.Run("search by phone", func(t *testing.T) {
+			got, err := f.rs.Search(ctx, jurisdiction.All, resident.Match{Phone: "13800138000"}, list.First)
+			if err != nil || !sameIDs(got.Items, a, b) || got.Total != 2 {
+				t.Fatalf("Search by phone = %v (total %d), %v; want %d, %d", ids(got.Items), got.Total, err, a.ID, b.ID)
 			}
-			got, err = f.rs.FindByPhone(ctx, jurisdiction.All, "13600000000")
-			if err != nil || len(got) != 0 {
-				t.Fatalf("FindByPhone unknown = %v, %v", ids(got), err)
+			got, err = f.rs.Search(ctx, jurisdiction.All, resident.Match{Phone: "13600000000"}, list.First)
+			if err != nil || len(got.Items) != 0 || got.Total != 0 {
+				t.Fatalf("Search by unknown phone = %v, %v", ids(got.Items), err)
 			}
 		})
 
@@ -332,8 +333,9 @@ func TestStore(t *testing.T) {
 				if _, err := f.rs.FindByIDNumber(ctx, scope, kind, idA); !errors.Is(err, db.ErrNotFound) {
 					t.Errorf("FindByIDNumber(%q) = %v, want ErrNotFound", scope, err)
 				}
-				if got, err := f.rs.FindByPhone(ctx, scope, "13800138000"); err != nil || len(got) != 0 {
-					t.Errorf("FindByPhone(%q) = %v, %v; want nothing", scope, ids(got), err)
+				m := resident.Match{Phone: "13800138000", Name: a.Name, ResidentID: a.ID, IDKind: kind, IDNumber: idA}
+				if got, err := f.rs.Search(ctx, scope, m, list.First); err != nil || len(got.Items) != 0 || got.Total != 0 {
+					t.Errorf("Search(%q) = %v, %v; want nothing", scope, ids(got.Items), err)
 				}
 				got, err := f.rs.List(ctx, scope, resident.Filter{})
 				if err != nil {

@@ -57,7 +57,6 @@ type Store interface {
 	Create(ctx context.Context, q db.Q, scope string, n New, guardianID, householdID int64) (Resident, error)
 	Get(ctx context.Context, scope string, id int64) (Resident, error)
 	FindByIDNumber(ctx context.Context, scope, kind, number string) (Resident, error)
-	FindByPhone(ctx context.Context, scope, phone string) ([]Resident, error)
 	// Search returns the page p of the residents in scope matching any key
 	// of m, with the total: exact name matches first, then names that
 	// start with m.Name, then the rest, each by resident number.
@@ -226,10 +225,6 @@ func (s *store) Get(ctx context.Context, scope string, id int64) (Resident, erro
 
 func (s *store) FindByIDNumber(ctx context.Context, scope, kind, number string) (Resident, error) {
 	return s.one(ctx, "resident.find_id", scope, "AND r.id_hash = ?", s.idHash(kind, number))
-}
-
-func (s *store) FindByPhone(ctx context.Context, scope, phone string) ([]Resident, error) {
-	return s.many(ctx, "resident.find_phone", scope, "AND r.phone_hash = ? ORDER BY r.id LIMIT 50", s.phoneHash(phone))
 }
 
 func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) (list.Of[Resident], error) {
