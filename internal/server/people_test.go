@@ -321,6 +321,11 @@ func testPeopleSearch(t *testing.T, ts *testServer) {
 	mustContain(t, "search page with a wrong check digit", body, `id="e-q"`, "校验位不符")
 	body = page.page(t, "/staff", http.StatusOK)
 	mustContain(t, "staff home", body, `name="q"`, `action="/staff/residents/find"`)
+	body = page.page(t, "/staff/residents/find", http.StatusOK)
+	mustContain(t, "empty search page", body, `name="q"`)
+	mustNotContain(t, "empty search page", body, `class="field-error"`)
+	body = page.get("/staff/residents/find?purpose=case_investigation&q=+").html(t, http.StatusUnprocessableEntity, "search for nothing")
+	mustContain(t, "search for nothing", body, `id="e-q"`)
 
 	// Every row shown was a logged read with its purpose.
 	staff := staffByUsername(t, ts.demoLogin(t, "admin-1"))

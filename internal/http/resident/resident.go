@@ -118,6 +118,11 @@ func (h *Handler) AddDependent(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Find(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "staff.find")
 	p.Form = r.URL.Query()
+	if len(p.Form) == 0 { // nothing asked yet: the empty form
+		p.Data = foundData{}
+		h.t.Render(w, r, http.StatusOK, "staff_found", p)
+		return
+	}
 	q, err := searchOf(r)
 	if err == nil {
 		var found list.Of[resident.Resident]
