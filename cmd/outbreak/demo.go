@@ -184,7 +184,8 @@ func printSuspect(ctx context.Context, d *db.DB) {
 		return
 	}
 	w := who[0]
-	fmt.Printf("  %-18s %-17s %s (resident %d), a suspected case with symptoms since %s: as epidemiologist-1,\n", w.Username, "resident", w.Name, w.ID, w.Onset)
-	fmt.Printf("  %-18s %-17s set the case status to confirmed with that onset, to see tracing find close contacts\n", "", "")
+	fmt.Printf("  %-18s %-17s %s (resident number %d), a suspected case with symptoms since %s: as epidemiologist-1,\n", w.Username, "resident", w.Name, w.ID, w.Onset)
+	fmt.Printf("  %-18s %-17s find %d (or the name) under \"Find a person\", open the record and set the case status\n", "", "", w.ID)
+	fmt.Printf("  %-18s %-17s to confirmed with that onset, to see tracing find close contacts\n", "", "")
 	fmt.Printf("  %-18s %-17s (a restaurant, a train carriage, a shop) and, through them, secondary ones\n", "", "")
 }

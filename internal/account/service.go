@@ -200,13 +200,10 @@ func (s *Service) CreateStaff(ctx context.Context, actor rbac.Actor, n NewStaff)
 	}
 	var e validation.Errors
 	n.Username = NormalizeUsername(n.Username)
-	n.DisplayName = strings.TrimSpace(n.DisplayName)
 	if !ValidUsername(n.Username) {
 		e.Add("username", "account.username")
 	}
-	if n.DisplayName == "" || len([]rune(n.DisplayName)) > 60 {
-		e.Add("display_name", "required_max", "max", 60)
-	}
+	n.DisplayName = validation.Name(&e, "display_name", n.DisplayName, validation.MaxNameRunes)
 	if !rbac.CanGrant(actor.Role, n.Role) {
 		e.Add("role", "account.role")
 	}
@@ -270,8 +267,10 @@ func (s *Service) UpdateStaff(ctx context.Context, actor rbac.Actor, id int64, c
 	if !rbac.CanGrant(actor.Role, c.Role) {
 		e.Add("role", "account.role")
 	}
-	if c.DisplayName = strings.TrimSpace(c.DisplayName); c.DisplayName == "" {
+	if strings.TrimSpace(c.DisplayName) == "" {
 		c.DisplayName = a.DisplayName
+	} else {
+		c.DisplayName = validation.Name(&e, "display_name", c.DisplayName, validation.MaxNameRunes)
 	}
 	j := jurisdiction.Jurisdiction{ID: a.JurisdictionID.Int64, Code: a.JurisdictionCode.String, Path: a.JurisdictionPath.String}
 	if c.JurisdictionCode != "" {

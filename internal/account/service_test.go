@@ -303,8 +303,12 @@ func TestCreateStaff(t *testing.T) {
 			validationtest.WantField(t, err, "username", "taken")
 			_, err = svc.CreateStaff(ctx, root, account.NewStaff{Username: "x", DisplayName: " ", Role: rbac.Clinician, JurisdictionCode: "420106", Password: "short"})
 			validationtest.WantField(t, err, "username", "account.username")
-			validationtest.WantField(t, err, "display_name", "required_max")
+			validationtest.WantField(t, err, "display_name", "required")
 			validationtest.WantField(t, err, "password", "account.password_length")
+			invisible := ok
+			invisible.Username, invisible.DisplayName = "epi-invisible", "\u200b\u2060"
+			_, err = svc.CreateStaff(ctx, root, invisible)
+			validationtest.WantField(t, err, "display_name", "text.invisible")
 			if accounts() != n {
 				t.Fatalf("accounts %d -> %d after refusals", n, accounts())
 			}

@@ -30,9 +30,18 @@ type Appeal struct {
 // Answered reports whether the appeal has its answer.
 func (a Appeal) Answered() bool { return a.AnsweredAt.Valid }
 
+// validMessage checks an appeal or its answer: people's text
+// (validation.Text) of min to max characters.
 func validMessage(field, s string, min, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < min || n > max || strings.ContainsRune(s, 0) {
+	var e validation.Errors
+	s = validation.Text(&e, field, s, max, true, true)
+	if e.Has(field) {
+		if f := e.Fields[0]; f.Code == validation.CodeRequired || f.Code == validation.CodeTooLong {
+			return s, validation.Field(field, "healthcode.message_length", "min", min, "max", max)
+		}
+		return s, e.Err()
+	}
+	if utf8.RuneCountInString(s) < min {
 		return s, validation.Field(field, "healthcode.message_length", "min", min, "max", max)
 	}
 	return s, nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/outbreak-platform/outbreak/internal/i18n"
-	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 )
 
 // Cause says why the platform changes codes or records: Text as the audit
@@ -37,8 +36,9 @@ func CauseRuleSet(version string) Cause {
 	return Because("rule set "+version, "history.cause.rule_set", "Version", version)
 }
 
-// CauseRiskArea is an area's risk level set from a day.
-func CauseRiskArea(j jurisdiction.Jurisdiction, level, from string) Cause {
-	return Because(fmt.Sprintf("risk level of %s (%s) set to %s from %s", j.NameEN, j.Code, level, from), "history.cause.risk_area_"+level,
-		"AreaZH", j.NameZH, "AreaEN", j.NameEN, "From", from)
+// CauseRiskArea is an area's risk level set from a day; the area by its
+// names in Chinese and English (a community with its district).
+func CauseRiskArea(nameZH, nameEN, level, from string) Cause {
+	return Because(fmt.Sprintf("risk level of %s set to %s from %s", nameEN, level, from), "history.cause.risk_area_"+level,
+		"AreaZH", nameZH, "AreaEN", nameEN, "From", from)
 }

@@ -49,15 +49,10 @@ func (d Declaration) Fever() bool {
 	return d.TemperatureC >= 37.3 || slices.Contains(d.Symptoms, "fever")
 }
 
+// text checks free text typed into field with the one rule for people's
+// text (validation.Text) and returns it as it is stored.
 func text(e *validation.Errors, field, s string, max int, required bool) string {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "" && required:
-		e.Add(field, "required")
-	case utf8.RuneCountInString(s) > max || strings.ContainsAny(s, "<>\x00"):
-		e.Add(field, "required_max", "max", max)
-	}
-	return s
+	return validation.Text(e, field, s, max, required, true)
 }
 
 // Validate checks d on day today; known reports whether a region code exists.

@@ -596,7 +596,17 @@ func (s *Service) SetRiskArea(ctx context.Context, actor rbac.Actor, r RiskArea)
 		return nil, err
 	}
 	s.forgetRisks()
-	return s.StartRecomputeAll(actor, CauseRiskArea(j, r.Level, r.From.String())), nil
+	// The cause leads each changed code's reason: the area by its name (a
+	// community with its district), not its code.
+	nameEN, err := jurisdiction.Labelled(ctx, s.Jurisdictions, j, "en")
+	if err != nil {
+		nameEN = j.NameEN
+	}
+	nameZH, err := jurisdiction.Labelled(ctx, s.Jurisdictions, j, "zh")
+	if err != nil {
+		nameZH = j.NameZH
+	}
+	return s.StartRecomputeAll(actor, CauseRiskArea(nameZH, nameEN, r.Level, r.From.String())), nil
 }
 
 // Purge deletes declarations older than window and records the purge.

@@ -223,6 +223,9 @@ func TestRiskAreaRecomputesEveryone(t *testing.T) {
 		if st.Error != "" || st.Changed != 2 || st.Percent != 100 {
 			t.Fatalf("job = %+v", st)
 		}
+		if strings.Contains(st.Cause, "420102") || !strings.Contains(st.Cause, "risk level of ") {
+			t.Fatalf("job cause %q: the area by its name, not its code", st.Cause)
+		}
 		c, _ := f.svc.Code(ctx, me.ResidentID)
 		e, _ := healthcode.ExplanationOf(c)
 		if c.Colour != "yellow" || len(e.Reasons) == 0 || !strings.Contains(e.Reasons[0].Text[rules.LangEN], "Jiang'an") {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
@@ -329,8 +330,17 @@ func (is *Issuer) HolderID(residentID int64, day time.Time) string {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:10])
 }
 
+// ErrNameUnreadable means the holder's name, as stored, has nothing a pass
+// could show (a name of only invisible characters, accepted before names
+// were checked): no pass can be issued until the name is corrected.
+var ErrNameUnreadable = fault.New(fault.Conflict, "pass.name_unreadable", "issuer: the holder's name masks to nothing")
+
 // Issue signs a pass showing colour for the holder with name.
 func (is *Issuer) Issue(residentID int64, name string, colour pass.Colour) (string, pass.Claims, error) {
+	masked := pass.MaskName(name)
+	if masked == "" {
+		return "", pass.Claims{}, ErrNameUnreadable
+	}
 	is.mu.Lock()
 	now := is.Now().Truncate(time.Second)
 	k := is.signer(now)
@@ -338,7 +348,7 @@ func (is *Issuer) Issue(residentID int64, name string, colour pass.Colour) (stri
 	if k == nil {
 		return "", pass.Claims{}, errors.New("issuer: no signing key; call Ensure first")
 	}
-	c := pass.Claims{Version: 1, Region: is.Region, Holder: is.HolderID(residentID, now), MaskedName: pass.MaskName(name),
+	c := pass.Claims{Version: 1, Region: is.Region, Holder: is.HolderID(residentID, now), MaskedName: masked,
 		Colour: colour, IssuedAt: now, Expires: now.Add(PassLifetime)}
 	text, err := pass.Sign(c, k.private)
 	return text, c, err

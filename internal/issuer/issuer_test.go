@@ -11,6 +11,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/vault"
@@ -24,6 +25,11 @@ func TestIssueRotateVerify(t *testing.T) {
 		is := &issuer.Issuer{DB: d, Vault: v, Region: "4201", Now: func() time.Time { return now }}
 		if err := is.Ensure(ctx); err != nil {
 			t.Fatal(err)
+		}
+		// A name stored before names were checked, with nothing to show,
+		// is a conflict the holder is told about, not a server error.
+		if _, _, err := is.Issue(43, "\u200b\u2060", pass.Green); !errors.Is(err, issuer.ErrNameUnreadable) || fault.KindOf(err) != fault.Conflict {
+			t.Fatalf("issue for an invisible name: %v, want ErrNameUnreadable", err)
 		}
 		old, claims, err := is.Issue(42, "张大伟", pass.Green)
 		if err != nil || claims.MaskedName != "张*伟" || claims.Expires.Sub(claims.IssuedAt) != 24*time.Hour {

@@ -58,6 +58,29 @@ func (j Jurisdiction) Name(lang string) string {
 	return j.NameZH
 }
 
+// Label names a jurisdiction for a person with the one above it — a
+// community with its district, "Wuchang District · Jianshe Road Community"
+// (several communities share a name) — or alone when parent is "".
+func Label(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + " · " + name
+}
+
+// Labelled returns j's name in lang for a person: a community with its
+// district (Label), read from s; anything else by its own name.
+func Labelled(ctx context.Context, s Store, j Jurisdiction, lang string) (string, error) {
+	if j.Level != Community || !j.ParentID.Valid {
+		return j.Name(lang), nil
+	}
+	p, err := s.Get(ctx, j.ParentID.Int64)
+	if err != nil {
+		return "", fmt.Errorf("jurisdiction: label %s: %w", j.Code, err)
+	}
+	return Label(p.Name(lang), j.Name(lang)), nil
+}
+
 // Contains reports whether o is j or lies below it.
 func (j Jurisdiction) Contains(o Jurisdiction) bool { return InScope(j.Path, o.Path) }
 
@@ -74,6 +97,9 @@ func Range(scope string) (lo, hi string) {
 	return scope, strings.TrimSuffix(scope, "/") + "0"
 }
 
+// MaxNameRunes is the longest name of a jurisdiction, in characters.
+const MaxNameRunes = 100
+
 // New is the input to create a jurisdiction.
 type New struct {
 	Code       string `json:"code"`
@@ -86,17 +112,13 @@ type New struct {
 func (n *New) Validate() error {
 	var e validation.Errors
 	n.Code = strings.TrimSpace(n.Code)
-	n.NameZH = strings.TrimSpace(n.NameZH)
-	n.NameEN = strings.TrimSpace(n.NameEN)
 	if !validCode(n.Code) {
 		e.Add("code", "jurisdiction.code")
 	}
-	if n.NameZH == "" || len([]rune(n.NameZH)) > 100 {
-		e.Add("name_zh", "required_max", "max", 100)
-	}
-	if n.NameEN == "" || len(n.NameEN) > 100 {
-		e.Add("name_en", "required_max", "max", 100)
-	}
+	// A place's name is read on every page and pass like a person's: the
+	// same rule (NFC, a letter, nothing invisible).
+	n.NameZH = validation.Name(&e, "name_zh", n.NameZH, MaxNameRunes)
+	n.NameEN = validation.Name(&e, "name_en", n.NameEN, MaxNameRunes)
 	return e.Err()
 }
 

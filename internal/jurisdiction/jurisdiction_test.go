@@ -67,8 +67,12 @@ func TestValidate(t *testing.T) {
 	bad := jurisdiction.New{Code: "42-01", NameZH: "", NameEN: strings.Repeat("x", 101)}
 	err := bad.Validate()
 	validationtest.WantField(t, err, "code", "jurisdiction.code")
-	validationtest.WantField(t, err, "name_zh", "required_max")
+	validationtest.WantField(t, err, "name_zh", "required")
 	validationtest.WantField(t, err, "name_en", "required_max")
+	invisible := jurisdiction.New{Code: "42", NameZH: "\u200b", NameEN: "\u0301"}
+	err = invisible.Validate()
+	validationtest.WantField(t, err, "name_zh", "text.invisible")
+	validationtest.WantField(t, err, "name_en", "name.letter")
 	for _, code := range []string{"", "abc", "42 01", strings.Repeat("1", 21), "四二"} {
 		n := jurisdiction.New{Code: code, NameZH: "名", NameEN: "n"}
 		validationtest.WantField(t, n.Validate(), "code", "jurisdiction.code")
@@ -173,7 +177,7 @@ func TestStore(t *testing.T) {
 		t.Run("invalid input is refused before the store", func(t *testing.T) {
 			_, err := s.Create(ctx, d.W, jurisdiction.All, jurisdiction.New{Code: "x y", NameZH: "", NameEN: "X", ParentCode: "42"})
 			validationtest.WantField(t, err, "code", "jurisdiction.code")
-			validationtest.WantField(t, err, "name_zh", "required_max")
+			validationtest.WantField(t, err, "name_zh", "required")
 		})
 
 		t.Run("duplicate code is taken", func(t *testing.T) {
@@ -271,7 +275,7 @@ func TestStore(t *testing.T) {
 			if other.NameEN != "Dazhi Road" {
 				t.Fatalf("rename touched another jurisdiction: %+v", other)
 			}
-			validationtest.WantField(t, s.Rename(ctx, jurisdiction.All, "420106001", "", "x"), "name_zh", "required_max")
+			validationtest.WantField(t, s.Rename(ctx, jurisdiction.All, "420106001", "", "x"), "name_zh", "required")
 			if err := s.Rename(ctx, jurisdiction.All, "999999", "无", "None"); !errors.Is(err, db.ErrNotFound) {
 				t.Fatalf("rename unknown = %v, want ErrNotFound", err)
 			}

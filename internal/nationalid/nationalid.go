@@ -8,15 +8,17 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Info is what a valid number says about its holder. BirthDate and Sex are
 // zero when the format does not carry them.
 type Info struct {
 	Kind      string
-	Number    string // normalised: upper case, no spaces
+	Number    string // as Normalize returns it
 	BirthDate civil.Date
 	Sex       string // "F", "M" or ""
 }
@@ -26,7 +28,33 @@ type Error struct{ Code string }
 
 func (e *Error) Error() string { return "nationalid: " + e.Code }
 
-// Validator checks numbers of one kind of document.
+// Normalize returns number as every validator reads it and every store
+// finds it: compatibility characters folded (NFKC: full-width digits and
+// letters become ASCII), white space and invisible format characters
+// removed wherever they stand, letters in upper case. Registration, the lab API and the
+// staff search all read numbers through it.
+func Normalize(number string) string {
+	number = norm.NFKC.String(number)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r), unicode.Is(unicode.Cf, r):
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, number)
+}
+
+// Parse checks number against the validator of kind.
+func Parse(kind, number string, today civil.Date) (Info, error) {
+	v, err := Lookup(kind)
+	if err != nil {
+		return Info{}, err
+	}
+	return v.Parse(number, today)
+}
+
+// Validator checks numbers of one kind of document. Parse reads the number
+// through Normalize.
 type Validator interface {
 	Kind() string
 	Parse(number string, today civil.Date) (Info, error)
@@ -80,7 +108,7 @@ func CNCheckChar(first17 string) byte {
 }
 
 func (CNResidentID) Parse(number string, today civil.Date) (Info, error) {
-	n := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(number), " ", ""))
+	n := Normalize(number)
 	if len(n) != 18 {
 		return Info{}, &Error{"id.length"}
 	}
@@ -120,7 +148,7 @@ type Passport struct{}
 func (Passport) Kind() string { return "PASSPORT" }
 
 func (Passport) Parse(number string, _ civil.Date) (Info, error) {
-	n := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(number), " ", ""))
+	n := Normalize(number)
 	if len(n) < 5 || len(n) > 20 {
 		return Info{}, &Error{"id.length"}
 	}

@@ -82,3 +82,41 @@ func FuzzCNResidentID(f *testing.F) {
 		}
 	})
 }
+
+func TestNormalize(t *testing.T) {
+	const want = "42010619780502002X"
+	if c := CNCheckChar(want[:17]); c != 'X' {
+		t.Fatalf("check character of %s = %c: the example is not valid", want[:17], c)
+	}
+	for _, in := range []string{
+		"42010619780502002x",
+		" 420106 19780502 002X ",
+		"420106\u00a019780502\u3000002x",
+		"４２０１０６１９７８０５０２００２Ｘ", // full-width digits and letter
+		"４２０１０６ １９７８０５０２ ００２ｘ",
+		"420106\u200b19780502002x",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+		v, _ := Lookup("CN-RIC")
+		info, err := v.Parse(in, today)
+		if err != nil || info.Number != want {
+			t.Errorf("Parse(%q) = %+v, %v, want %s", in, info, err, want)
+		}
+	}
+	if _, err := Parse("CN-RIC", "４２０１０６１９７８０５０２００２１", today); !isCode(err, "id.checksum") {
+		t.Errorf("full-width number with a wrong check digit: %v, want id.checksum", err)
+	}
+	if _, err := Parse("CN-RIC", "420106 19781302 002x", today); !isCode(err, "id.birthdate") {
+		t.Errorf("spaced number with month 13: %v, want id.birthdate", err)
+	}
+	if got := Normalize("ｅ１２３４５６７８"); got != "E12345678" {
+		t.Errorf("Normalize(full-width passport) = %q", got)
+	}
+}
+
+func isCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}

@@ -10,11 +10,14 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/validation"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Resident is one person. IDNumber and Phone are plaintext in memory only.
@@ -36,6 +39,9 @@ type Resident struct {
 	CommunityNameZH string `json:"community_name_zh"`
 	CommunityNameEN string `json:"community_name_en"`
 	CommunityPath   string `json:"-"`
+	// From the district the community lies in ("" when it has no parent).
+	DistrictNameZH string `json:"district_name_zh"`
+	DistrictNameEN string `json:"district_name_en"`
 }
 
 // CommunityName returns the community's name in lang.
@@ -44,6 +50,21 @@ func (r Resident) CommunityName(lang string) string {
 		return r.CommunityNameEN
 	}
 	return r.CommunityNameZH
+}
+
+// DistrictName returns the name in lang of the district r's community lies
+// in.
+func (r Resident) DistrictName(lang string) string {
+	if lang == "en" {
+		return r.DistrictNameEN
+	}
+	return r.DistrictNameZH
+}
+
+// CommunityLabel names r's community for a person in lang, with its
+// district: several communities share a name ("Jianshe Road Community").
+func (r Resident) CommunityLabel(lang string) string {
+	return jurisdiction.Label(r.DistrictName(lang), r.CommunityName(lang))
 }
 
 // IsDependent reports whether a guardian acts for r.
@@ -78,34 +99,33 @@ type New struct {
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
 
+// NormalizePhone returns a phone number as it is stored and found:
+// compatibility characters folded (full-width digits become ASCII), white
+// space and hyphens removed.
+func NormalizePhone(phone string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '-' || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, norm.NFKC.String(phone))
+}
+
 // Validate checks n against the ID validator of its kind (defaultKind when
 // empty) and normalises it. A number that carries a birth date and sex must
 // agree with the ones given; when they are left empty, the number's are used.
 // phoneRequired is false for dependents, who may have no phone.
 func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool) error {
 	var e validation.Errors
-	n.Name = strings.TrimSpace(n.Name)
-	n.Phone = strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(n.Phone))
+	n.Phone = NormalizePhone(n.Phone)
 	n.CommunityCode = strings.TrimSpace(n.CommunityCode)
 	if n.IDKind == "" {
 		n.IDKind = defaultKind
 	}
-	switch c := utf8.RuneCountInString(n.Name); {
-	case c == 0:
-		e.Add("name", "required")
-	case c > 60 || strings.ContainsAny(n.Name, "<>\x00\n\r\t"):
-		e.Add("name", "resident.name")
-	}
-	v, err := nationalid.Lookup(n.IDKind)
-	if err != nil {
-		e.Add("id_kind", "resident.id_kind")
-	} else if info, err := v.Parse(n.IDNumber, today); err != nil {
-		var ie *nationalid.Error
-		if errors.As(err, &ie) {
-			e.Add("id_number", ie.Code)
-		} else {
-			e.Add("id_number", "invalid")
-		}
+	n.Name = validation.Name(&e, "name", n.Name, validation.MaxNameRunes)
+	if info, err := CheckIDNumber("id_number", n.IDKind, n.IDNumber, today); err != nil {
+		ve, _ := validation.As(err)
+		e.Fields = append(e.Fields, ve.Fields...)
 	} else {
 		n.IDNumber = info.Number
 		if !info.BirthDate.IsZero() {
@@ -142,4 +162,25 @@ func (n *New) Validate(defaultKind string, today civil.Date, phoneRequired bool)
 		e.Add("community_code", "required")
 	}
 	return e.Err()
+}
+
+// CheckIDNumber reads an ID number of kind the one way registration, the
+// lab API and the staff search all do: normalised (nationalid.Normalize)
+// and checked by the kind's validator. A number that is not valid is a
+// field error on field with the validator's code (id.checksum,
+// id.birthdate...); an unknown kind is one on id_kind.
+func CheckIDNumber(field, kind, number string, today civil.Date) (nationalid.Info, error) {
+	v, err := nationalid.Lookup(kind)
+	if err != nil {
+		return nationalid.Info{}, validation.Field("id_kind", "resident.id_kind")
+	}
+	info, err := v.Parse(number, today)
+	if err != nil {
+		var ie *nationalid.Error
+		if errors.As(err, &ie) {
+			return nationalid.Info{}, validation.Field(field, ie.Code)
+		}
+		return nationalid.Info{}, validation.Field(field, "invalid")
+	}
+	return info, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction/jurisdictiontest"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
@@ -160,8 +161,15 @@ func TestValidate(t *testing.T) {
 		{"missing phone", resident.New{Name: "张三", IDNumber: id, CommunityCode: "420106001"}, "", true, "phone", "required"},
 		{"bad phone", resident.New{Name: "张三", IDNumber: id, Phone: "call me", CommunityCode: "420106001"}, "", false, "phone", "resident.phone"},
 		{"missing name", resident.New{Name: "  ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required"},
-		{"markup in name", resident.New{Name: "<b>张三</b>", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "resident.name"},
-		{"long name", resident.New{Name: strings.Repeat("张", 61), IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "resident.name"},
+		{"markup in name", resident.New{Name: "<b>张三</b>", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.markup"},
+		{"zero-width name", resident.New{Name: "\u200b\u2060\ufeff", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.invisible"},
+		{"zero-width space in name", resident.New{Name: "张\u200b三", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.invisible"},
+		{"combining marks alone", resident.New{Name: "\u0301\u0308", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.letter"},
+		{"word starts with a mark", resident.New{Name: "Ann \u0301e", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.mark"},
+		{"digits and dots", resident.New{Name: "12.34", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "name.letter"},
+		{"ideographic spaces", resident.New{Name: "\u3000\u00a0 ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required"},
+		{"invalid UTF-8", resident.New{Name: "张\xff三", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "text.encoding"},
+		{"long name", resident.New{Name: strings.Repeat("张", 61), IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "name", "required_max"},
 		{"unknown kind", resident.New{Name: "张三", IDKind: "MARS", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}, "", true, "id_kind", "resident.id_kind"},
 		{"missing community", resident.New{Name: "张三", IDNumber: id, Phone: "13800138000"}, "", true, "community_code", "required"},
 	}
@@ -174,6 +182,15 @@ func TestValidate(t *testing.T) {
 			validationtest.WantField(t, c.n.Validate(k, today, c.phone), c.field, c.code)
 		})
 	}
+	t.Run("names are stored in NFC with single spaces", func(t *testing.T) {
+		n := resident.New{Name: " Jose\u0301 \u3000 Li ", IDNumber: id, Phone: "13800138000", CommunityCode: "420106001"}
+		if err := n.Validate(kind, today, true); err != nil {
+			t.Fatal(err)
+		}
+		if n.Name != "Jos\u00e9 Li" {
+			t.Fatalf("name = %+q, want %+q", n.Name, "Jos\u00e9 Li")
+		}
+	})
 	t.Run("a dependent needs no phone", func(t *testing.T) {
 		n := resident.New{Name: "张小三", IDNumber: cnID("420106", "20200101", "123"), CommunityCode: "420106001"}
 		if err := n.Validate(kind, today, false); err != nil {
@@ -297,14 +314,14 @@ func TestStore(t *testing.T) {
 			}
 		})
 
-		t.Run("find by phone", func(t *testing.T) {
-			got, err := f.rs.FindByPhone(ctx, jurisdiction.All, "13800138000")
-			if err != nil || !sameIDs(got, a, b) {
-				t.Fatalf("FindByPhone = %v, %v; want %d, %d", ids(got), err, a.ID, b.ID)
+		t.Run("search by phone", func(t *testing.T) {
+			got, err := f.rs.Search(ctx, jurisdiction.All, resident.Match{Phone: "13800138000"}, list.First)
+			if err != nil || !sameIDs(got.Items, a, b) || got.Total != 2 {
+				t.Fatalf("Search by phone = %v (total %d), %v; want %d, %d", ids(got.Items), got.Total, err, a.ID, b.ID)
 			}
-			got, err = f.rs.FindByPhone(ctx, jurisdiction.All, "13600000000")
-			if err != nil || len(got) != 0 {
-				t.Fatalf("FindByPhone unknown = %v, %v", ids(got), err)
+			got, err = f.rs.Search(ctx, jurisdiction.All, resident.Match{Phone: "13600000000"}, list.First)
+			if err != nil || len(got.Items) != 0 || got.Total != 0 {
+				t.Fatalf("Search by unknown phone = %v, %v", ids(got.Items), err)
 			}
 		})
 
@@ -316,8 +333,9 @@ func TestStore(t *testing.T) {
 				if _, err := f.rs.FindByIDNumber(ctx, scope, kind, idA); !errors.Is(err, db.ErrNotFound) {
 					t.Errorf("FindByIDNumber(%q) = %v, want ErrNotFound", scope, err)
 				}
-				if got, err := f.rs.FindByPhone(ctx, scope, "13800138000"); err != nil || len(got) != 0 {
-					t.Errorf("FindByPhone(%q) = %v, %v; want nothing", scope, ids(got), err)
+				m := resident.Match{Phone: "13800138000", Name: a.Name, ResidentID: a.ID, IDKind: kind, IDNumber: idA}
+				if got, err := f.rs.Search(ctx, scope, m, list.First); err != nil || len(got.Items) != 0 || got.Total != 0 {
+					t.Errorf("Search(%q) = %v, %v; want nothing", scope, ids(got.Items), err)
 				}
 				got, err := f.rs.List(ctx, scope, resident.Filter{})
 				if err != nil {

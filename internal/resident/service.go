@@ -3,13 +3,16 @@ package resident
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/list"
+	"github.com/outbreak-platform/outbreak/internal/nationalid"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -102,6 +105,18 @@ func (s *Service) AddDependent(ctx context.Context, actor rbac.Actor, n New, tod
 	return dep, err
 }
 
+// FindByIDNumber finds the person with an ID number of the deployment's
+// kind in scope, the number read as registration reads it: a number that
+// is not valid is the same field error on field as at registration, and
+// nobody with a valid number is db.ErrNotFound.
+func (s *Service) FindByIDNumber(ctx context.Context, scope, field, number string, today civil.Date) (Resident, error) {
+	info, err := CheckIDNumber(field, s.IDKind, number, today)
+	if err != nil {
+		return Resident{}, err
+	}
+	return s.Residents.FindByIDNumber(ctx, scope, s.IDKind, info.Number)
+}
+
 // ReadForStaff returns a person's record to a staff member with the
 // permission and the scope, and logs the read with its purpose. The record
 // is not returned if the log entry cannot be written.
@@ -122,47 +137,139 @@ func (s *Service) ReadForStaff(ctx context.Context, actor rbac.Actor, id int64, 
 	return r, nil
 }
 
-// FindForStaff looks a person up by national ID number or phone number in
-// the actor's scope; each person found is a logged read.
-func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, idNumber, phone, purpose string) ([]Resident, error) {
+// Search is a staff search for people. Q is the one box of the staff
+// page: a name (or part of one), a resident number, an ID number or a
+// phone number, read as each of them it can be. The other keys say what
+// they are. Whoever matches any key is found.
+type Search struct {
+	Q          string    `json:"q"`
+	Name       string    `json:"name"`
+	ResidentID int64     `json:"resident"`
+	IDNumber   string    `json:"id_number"`
+	Phone      string    `json:"phone"`
+	Purpose    string    `json:"purpose"`
+	Page       list.Page `json:"-"`
+}
+
+// maxResidentNumberDigits bounds what Search.Q reads as a resident number:
+// longer digit strings are phone or ID numbers.
+const maxResidentNumberDigits = 12
+
+// FindForStaff searches people in the actor's scope by name, resident
+// number, ID number or phone, a page at a time with the total. Each person
+// on the page is a read logged with its purpose; the page is not returned
+// if the log cannot be written. An ID number that is not valid is the
+// registration's own field error.
+func (s *Service) FindForStaff(ctx context.Context, actor rbac.Actor, q Search, today civil.Date) (list.Of[Resident], error) {
 	if !actor.Can(rbac.ResidentRead) {
-		return nil, fault.ErrForbidden
+		return list.Of[Resident]{}, fault.ErrForbidden
 	}
-	if !accesslog.ValidPurpose(purpose) {
-		return nil, validation.Field("purpose", "accesslog.purpose")
+	if !accesslog.ValidPurpose(q.Purpose) {
+		return list.Of[Resident]{}, validation.Field("purpose", "accesslog.purpose")
 	}
-	var found []Resident
-	switch {
-	case strings.TrimSpace(idNumber) != "":
-		r, err := s.Residents.FindByIDNumber(ctx, actor.ScopePath, s.IDKind, strings.ToUpper(strings.TrimSpace(idNumber)))
-		if errors.Is(err, db.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		found = []Resident{r}
-	case strings.TrimSpace(phone) != "":
-		rs, err := s.Residents.FindByPhone(ctx, actor.ScopePath, strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(phone)))
-		if err != nil {
-			return nil, err
-		}
-		found = rs
-	default:
-		return nil, validation.Field("q", "required")
+	m, err := s.match(q, today)
+	if err != nil {
+		return list.Of[Resident]{}, err
 	}
-	err := s.DB.InTx(ctx, func(tx *db.Tx) error {
-		for _, r := range found {
-			if err := s.Access.Record(ctx, tx, actor, r.ID, r.CommunityID, "lookup", purpose); err != nil {
+	found, err := s.Residents.Search(ctx, actor.ScopePath, m, q.Page)
+	if err != nil {
+		return list.Of[Resident]{}, err
+	}
+	err = s.DB.InTx(ctx, func(tx *db.Tx) error {
+		for _, r := range found.Items {
+			if err := s.Access.Record(ctx, tx, actor, r.ID, r.CommunityID, "lookup", q.Purpose); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return list.Of[Resident]{}, err
 	}
 	return found, nil
+}
+
+// match reads a search's keys as registration reads them.
+func (s *Service) match(q Search, today civil.Date) (Match, error) {
+	var e validation.Errors
+	m := Match{IDKind: s.IDKind, ResidentID: max(q.ResidentID, 0)}
+	if strings.TrimSpace(q.IDNumber) != "" {
+		if info, err := CheckIDNumber("id_number", s.IDKind, q.IDNumber, today); err != nil {
+			ve, _ := validation.As(err)
+			e.Fields = append(e.Fields, ve.Fields...)
+		} else {
+			m.IDNumber = info.Number
+		}
+	}
+	if strings.TrimSpace(q.Phone) != "" {
+		if p := NormalizePhone(q.Phone); phoneRE.MatchString(p) {
+			m.Phone = p
+		} else {
+			e.Add("phone", "resident.phone")
+		}
+	}
+	if strings.TrimSpace(q.Name) != "" {
+		m.Name = validation.Name(&e, "name", q.Name, validation.MaxNameRunes)
+	}
+	if strings.TrimSpace(q.Q) != "" {
+		s.readQuery(&e, &m, q.Q, today)
+	}
+	if err := e.Err(); err != nil {
+		return Match{}, err
+	}
+	if m.Empty() {
+		return Match{}, validation.Field("q", "required")
+	}
+	return m, nil
+}
+
+// readQuery reads the one search box into m: a valid ID number; else a
+// phone number and, when short enough, a resident number; else, with a
+// letter in it, a name. Digits that look like an ID number but are not a
+// valid one are the ID number's error.
+func (s *Service) readQuery(e *validation.Errors, m *Match, q string, today civil.Date) {
+	if info, err := CheckIDNumber("q", s.IDKind, q, today); err == nil {
+		m.IDNumber = info.Number
+		return
+	}
+	phone := NormalizePhone(q)
+	found := false
+	if phoneRE.MatchString(phone) {
+		m.Phone, found = phone, true
+	}
+	if len(phone) <= maxResidentNumberDigits && m.ResidentID == 0 {
+		if n, err := strconv.ParseInt(phone, 10, 64); err == nil && n > 0 && phone[0] != '+' {
+			m.ResidentID, found = n, true
+		}
+	}
+	if found {
+		return
+	}
+	if looksLikeIDNumber(nationalid.Normalize(q)) {
+		_, err := CheckIDNumber("q", s.IDKind, q, today)
+		ve, _ := validation.As(err)
+		e.Fields = append(e.Fields, ve.Fields...)
+		return
+	}
+	if strings.IndexFunc(q, unicode.IsLetter) >= 0 {
+		m.Name = validation.Name(e, "q", q, validation.MaxNameRunes)
+		return
+	}
+	e.Add("q", "resident.search")
+}
+
+// looksLikeIDNumber reports whether n (normalised) is meant as an ID
+// number: 15 or more characters, digits but for an X.
+func looksLikeIDNumber(n string) bool {
+	if len(n) < 15 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if (n[i] < '0' || n[i] > '9') && n[i] != 'X' {
+			return false
+		}
+	}
+	return true
 }
 
 // RegisterByStaff registers a resident in a community in the actor's scope

@@ -3,6 +3,8 @@ package resident_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/fault"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation/validationtest"
@@ -110,9 +113,16 @@ func TestService(t *testing.T) {
 			}
 		})
 
+		// find searches by ID number or phone, as the look-up did before
+		// names and resident numbers.
+		find := func(actor rbac.Actor, idNumber, phone, purpose string) ([]resident.Resident, error) {
+			found, err := svc.FindForStaff(ctx, actor, resident.Search{IDNumber: idNumber, Phone: phone, Purpose: purpose}, today)
+			return found.Items, err
+		}
+
 		t.Run("find for staff logs each person found", func(t *testing.T) {
 			before := len(accessLog(t, d))
-			found, err := svc.FindForStaff(ctx, worker, "", "138-0013 8000", "contact_tracing")
+			found, err := find(worker, "", "138-0013 8000", "contact_tracing")
 			if err != nil || !sameIDs(found, a, b) {
 				t.Fatalf("FindForStaff by phone = %v, %v", ids(found), err)
 			}
@@ -129,7 +139,7 @@ func TestService(t *testing.T) {
 
 			// By ID number, given with spaces around it.
 			before = len(accessLog(t, d))
-			found, err = svc.FindForStaff(ctx, worker, " "+idA+" ", "", "clinical_care")
+			found, err = find(worker, " "+idA+" ", "", "clinical_care")
 			if err != nil || !sameIDs(found, a) {
 				t.Fatalf("FindForStaff by ID = %v, %v", ids(found), err)
 			}
@@ -140,32 +150,80 @@ func TestService(t *testing.T) {
 
 		t.Run("find for staff refuses and finds nothing out of scope", func(t *testing.T) {
 			before := len(accessLog(t, d))
-			found, err := svc.FindForStaff(ctx, worker102, idA, "", "contact_tracing")
+			found, err := find(worker102, idA, "", "contact_tracing")
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff by ID out of scope = %v, %v", ids(found), err)
 			}
-			found, err = svc.FindForStaff(ctx, worker102, "", "13800138000", "contact_tracing")
+			found, err = find(worker102, "", "13800138000", "contact_tracing")
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff by phone out of scope = %v, %v", ids(found), err)
 			}
-			found, err = svc.FindForStaff(ctx, worker, cnID("420106", "19900101", "125"), "", "contact_tracing")
+			found, err = find(worker, cnID("420106", "19900101", "125"), "", "contact_tracing")
 			if err != nil || len(found) != 0 {
 				t.Errorf("FindForStaff unknown = %v, %v", ids(found), err)
 			}
-			_, err = svc.FindForStaff(ctx, worker, " ", " ", "contact_tracing")
+			_, err = find(worker, " ", " ", "contact_tracing")
 			validationtest.WantField(t, err, "q", "required")
-			_, err = svc.FindForStaff(ctx, worker, idA, "", "because")
+			_, err = find(worker, idA, "", "because")
 			validationtest.WantField(t, err, "purpose", "accesslog.purpose")
-			if _, err := svc.FindForStaff(ctx, commander, idA, "", "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
+			if _, err := find(commander, idA, "", "contact_tracing"); !errors.Is(err, fault.ErrForbidden) {
 				t.Errorf("FindForStaff as commander = %v, want fault.ErrForbidden", err)
 			}
 			if after := len(accessLog(t, d)); after != before {
 				t.Fatalf("nothing found but log grew: %d -> %d", before, after)
 			}
-			found, err = svc.FindForStaff(ctx, worker102, "", "13700137000", "resident_services")
+			found, err = find(worker102, "", "13700137000", "resident_services")
 			if err != nil || !sameIDs(found, other) {
 				t.Fatalf("FindForStaff in own scope = %v, %v", ids(found), err)
 			}
+		})
+
+		t.Run("find for staff by name, resident number and the one box", func(t *testing.T) {
+			search := func(actor rbac.Actor, q resident.Search) (list.Of[resident.Resident], error) {
+				q.Purpose = "contact_tracing"
+				return svc.FindForStaff(ctx, actor, q, today)
+			}
+			for _, tc := range []struct {
+				what string
+				q    resident.Search
+				want []resident.Resident
+			}{
+				{"part of a name", resident.Search{Name: "张"}, []resident.Resident{a, b}},
+				{"exact name first", resident.Search{Q: "张四"}, []resident.Resident{b}},
+				{"name in the box", resident.Search{Q: " 张 "}, []resident.Resident{a, b}},
+				{"resident number", resident.Search{ResidentID: b.ID}, []resident.Resident{b}},
+				{"resident number in the box", resident.Search{Q: strconv.FormatInt(a.ID, 10)}, []resident.Resident{a}},
+				{"ID number in the box, lower case", resident.Search{Q: strings.ToLower(idA)}, []resident.Resident{a}},
+				{"phone in the box", resident.Search{Q: "138 0013 8000"}, []resident.Resident{a, b}},
+				{"full-width phone", resident.Search{Q: "１３８００１３８０００"}, []resident.Resident{a, b}},
+				{"out of scope by name", resident.Search{Q: "王六"}, nil},
+			} {
+				got, err := search(worker, tc.q)
+				if err != nil || !sameIDs(got.Items, tc.want...) || got.Total != int64(len(tc.want)) {
+					t.Errorf("%s: %v (total %d), %v; want %v", tc.what, ids(got.Items), got.Total, err, ids(tc.want))
+				}
+			}
+			wei := f.add(t, "Wei Li", cnID("420106", "19930303", "333"), "13500135000", "420106001", 0, 0)
+			for _, q := range []string{"wei", "LI", "Wei Li", "wei  li"} {
+				got, err := search(worker, resident.Search{Q: q})
+				if err != nil || !sameIDs(got.Items, wei) {
+					t.Errorf("search %q = %v, %v; want Wei Li (%d), whatever the case", q, ids(got.Items), err, wei.ID)
+				}
+			}
+			page, err := search(worker, resident.Search{Q: "张", Page: list.Page{Offset: 1, Limit: 1}})
+			if err != nil || page.Total != 2 || !sameIDs(page.Items, b) {
+				t.Errorf("page 2 of one = %v (total %d), %v; want [%d] of 2", ids(page.Items), page.Total, err, b.ID)
+			}
+			past, err := search(worker, resident.Search{Q: "张", Page: list.Page{Offset: 10, Limit: 5}})
+			if err != nil || past.Total != 2 || len(past.Items) != 0 {
+				t.Errorf("past the end = %v (total %d), %v; want none of 2", ids(past.Items), past.Total, err)
+			}
+			_, err = search(worker, resident.Search{Q: idA[:17] + "0"})
+			validationtest.WantField(t, err, "q", "id.checksum")
+			_, err = search(worker, resident.Search{Q: "\u200b"})
+			validationtest.WantField(t, err, "q", "resident.search")
+			_, err = search(worker, resident.Search{IDNumber: "12345"})
+			validationtest.WantField(t, err, "id_number", "id.length")
 		})
 
 		t.Run("add dependent", func(t *testing.T) {

@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
@@ -20,6 +23,23 @@ type Filter struct {
 	NamePrefix  string // "": any name
 	AfterID     int64  // keyset pagination: ids greater than this
 	Limit       int    // 1..500, default 50
+}
+
+// Match is what a staff search looks for; a resident matching any of the
+// keys set is found. Names are stored as typed (in NFC), so a name matches
+// by a part of it; ID and phone numbers are sealed, so they match whole,
+// through their keyed hashes.
+type Match struct {
+	ResidentID int64  // 0: no resident number
+	IDKind     string // with IDNumber
+	IDNumber   string // normalised; "": none
+	Phone      string // normalised; "": none
+	Name       string // part of a name, in NFC; "": none
+}
+
+// Empty reports whether m looks for nothing.
+func (m Match) Empty() bool {
+	return m.ResidentID == 0 && m.IDNumber == "" && m.Phone == "" && m.Name == ""
 }
 
 // Count is the number of residents of one community.
@@ -37,7 +57,13 @@ type Store interface {
 	Create(ctx context.Context, q db.Q, scope string, n New, guardianID, householdID int64) (Resident, error)
 	Get(ctx context.Context, scope string, id int64) (Resident, error)
 	FindByIDNumber(ctx context.Context, scope, kind, number string) (Resident, error)
-	FindByPhone(ctx context.Context, scope, phone string) ([]Resident, error)
+	// Search returns the page p of the residents in scope matching any key
+	// of m, with the total: exact name matches first, then names that
+	// start with m.Name, then the rest, each by resident number.
+	Search(ctx context.Context, scope string, m Match, p list.Page) (list.Of[Resident], error)
+	// Roster returns the page p of the residents of a community in scope,
+	// by resident number, with the total.
+	Roster(ctx context.Context, scope string, communityID int64, p list.Page) (list.Of[Resident], error)
 	List(ctx context.Context, scope string, f Filter) ([]Resident, error)
 	Dependents(ctx context.Context, guardianID int64) ([]Resident, error)
 	CountByCommunity(ctx context.Context, scope string) ([]Count, error)
@@ -82,12 +108,15 @@ type row struct {
 	CommunityNameZH string        `db:"community_name_zh"`
 	CommunityNameEN string        `db:"community_name_en"`
 	CommunityPath   string        `db:"community_path"`
+	DistrictNameZH  string        `db:"district_name_zh"`
+	DistrictNameEN  string        `db:"district_name_en"`
 }
 
 const selectFrom = `SELECT r.id, r.name, r.id_kind, r.id_sealed, r.phone_sealed, r.birth_date, r.sex,
 	r.community_id, r.household_id, r.guardian_id, r.created_at,
-	j.code AS community_code, j.name_zh AS community_name_zh, j.name_en AS community_name_en, j.path AS community_path
-	FROM residents r JOIN jurisdictions j ON j.id = r.community_id
+	j.code AS community_code, j.name_zh AS community_name_zh, j.name_en AS community_name_en, j.path AS community_path,
+	COALESCE(p.name_zh, '') AS district_name_zh, COALESCE(p.name_en, '') AS district_name_en
+	FROM residents r JOIN jurisdictions j ON j.id = r.community_id LEFT JOIN jurisdictions p ON p.id = j.parent_id
 	WHERE j.path >= ? AND j.path < ? `
 
 func (s *store) open(r row) (Resident, error) {
@@ -106,6 +135,7 @@ func (s *store) open(r row) (Resident, error) {
 		BirthDate: r.BirthDate, Sex: r.Sex, CommunityID: r.CommunityID, HouseholdID: r.HouseholdID,
 		GuardianID: r.GuardianID, CreatedAt: r.CreatedAt, CommunityCode: r.CommunityCode,
 		CommunityNameZH: r.CommunityNameZH, CommunityNameEN: r.CommunityNameEN, CommunityPath: r.CommunityPath,
+		DistrictNameZH: r.DistrictNameZH, DistrictNameEN: r.DistrictNameEN,
 	}, nil
 }
 
@@ -124,12 +154,21 @@ func (s *store) openAll(rows []row) ([]Resident, error) {
 func (s *store) Create(ctx context.Context, q db.Q, scope string, n New, guardianID, householdID int64) (Resident, error) {
 	defer s.d.Observe("resident.create", time.Now())
 	var c jurisdiction.Jurisdiction
-	err := db.Get(ctx, q, &c, "SELECT id, code, level, name_zh, name_en, path FROM jurisdictions WHERE code = ?", n.CommunityCode)
+	err := db.Get(ctx, q, &c, "SELECT id, code, level, name_zh, name_en, parent_id, path FROM jurisdictions WHERE code = ?", n.CommunityCode)
 	if errors.Is(err, db.ErrNotFound) || (err == nil && (c.Level != jurisdiction.Community || !jurisdiction.InScope(scope, c.Path))) {
 		return Resident{}, validation.Field("community_code", "resident.community")
 	}
 	if err != nil {
 		return Resident{}, fmt.Errorf("resident: find community: %w", err)
+	}
+	var district struct {
+		NameZH string `db:"name_zh"`
+		NameEN string `db:"name_en"`
+	}
+	if c.ParentID.Valid {
+		if err := db.Get(ctx, q, &district, "SELECT name_zh, name_en FROM jurisdictions WHERE id = ?", c.ParentID.Int64); err != nil {
+			return Resident{}, fmt.Errorf("resident: find district: %w", err)
+		}
 	}
 	r := Resident{
 		Name: n.Name, IDKind: n.IDKind, IDNumber: n.IDNumber, Phone: n.Phone, BirthDate: n.BirthDate, Sex: n.Sex,
@@ -137,6 +176,7 @@ func (s *store) Create(ctx context.Context, q db.Q, scope string, n New, guardia
 		GuardianID:    sql.NullInt64{Int64: guardianID, Valid: guardianID != 0},
 		HouseholdID:   sql.NullInt64{Int64: householdID, Valid: householdID != 0},
 		CommunityCode: c.Code, CommunityNameZH: c.NameZH, CommunityNameEN: c.NameEN, CommunityPath: c.Path,
+		DistrictNameZH: district.NameZH, DistrictNameEN: district.NameEN,
 	}
 	var phoneHash, phoneSealed []byte
 	if r.Phone != "" {
@@ -187,8 +227,96 @@ func (s *store) FindByIDNumber(ctx context.Context, scope, kind, number string) 
 	return s.one(ctx, "resident.find_id", scope, "AND r.id_hash = ?", s.idHash(kind, number))
 }
 
-func (s *store) FindByPhone(ctx context.Context, scope, phone string) ([]Resident, error) {
-	return s.many(ctx, "resident.find_phone", scope, "AND r.phone_hash = ? ORDER BY r.id LIMIT 50", s.phoneHash(phone))
+func (s *store) Search(ctx context.Context, scope string, m Match, p list.Page) (list.Of[Resident], error) {
+	defer s.d.Observe("resident.search", time.Now())
+	p = p.Norm()
+	if m.Empty() {
+		return list.New[Resident](nil, 0, p), nil
+	}
+	var keys []string
+	var args []any
+	if m.ResidentID != 0 {
+		keys, args = append(keys, "r.id = ?"), append(args, m.ResidentID)
+	}
+	if m.IDNumber != "" {
+		keys, args = append(keys, "r.id_hash = ?"), append(args, s.idHash(m.IDKind, m.IDNumber))
+	}
+	if m.Phone != "" {
+		keys, args = append(keys, "r.phone_hash = ?"), append(args, s.phoneHash(m.Phone))
+	}
+	// Names match without regard to case (lower: ASCII letters on SQLite,
+	// all on PostgreSQL; Chinese has none).
+	name := strings.ToLower(m.Name)
+	if m.Name != "" {
+		contains := "instr(lower(r.name), ?) > 0"
+		if s.d.Dialect == db.Postgres {
+			contains = "strpos(lower(r.name), ?) > 0"
+		}
+		keys, args = append(keys, contains), append(args, name)
+	}
+	where := "AND (" + strings.Join(keys, " OR ") + ")"
+	lo, hi := jurisdiction.Range(scope)
+	scoped := append([]any{lo, hi}, args...)
+	// Exact names first, then names that start with the words, then the rest.
+	order := " ORDER BY r.id"
+	if m.Name != "" {
+		order = " ORDER BY CASE WHEN lower(r.name) = ? THEN 0 WHEN substr(lower(r.name), 1, ?) = ? THEN 1 ELSE 2 END, r.id"
+		args = append(args, name, utf8.RuneCountInString(name), name)
+	}
+	// The total comes with the page (a window count), so that a name,
+	// which no index serves, is matched in one scan of the scope.
+	var rows []countedRow
+	err := db.Select(ctx, s.d.R, &rows, selectCounted+where+order+" LIMIT ? OFFSET ?", append(append([]any{lo, hi}, args...), p.Limit, p.Offset)...)
+	if err != nil {
+		return list.Of[Resident]{}, fmt.Errorf("resident.search: %w", err)
+	}
+	return s.counted(ctx, "resident.search", rows, where, scoped, p)
+}
+
+// countedRow is a row with the total of its list (count(*) OVER ()).
+type countedRow struct {
+	row
+	Total int64 `db:"total"`
+}
+
+// selectCounted is selectFrom with each row's list total.
+var selectCounted = strings.Replace(selectFrom, "FROM residents r", ", count(*) OVER () AS total FROM residents r", 1)
+
+// counted opens a page of counted rows; a page past the end, which carries
+// no total, counts the rows matching where (args start with the scope's
+// bounds) alone.
+func (s *store) counted(ctx context.Context, op string, rows []countedRow, where string, args []any, p list.Page) (list.Of[Resident], error) {
+	var total int64
+	if len(rows) > 0 {
+		total = rows[0].Total
+	} else if p.Offset > 0 {
+		err := db.Get(ctx, s.d.R, &total, `SELECT count(*) FROM residents r JOIN jurisdictions j ON j.id = r.community_id
+			WHERE j.path >= ? AND j.path < ? `+where, args...)
+		if err != nil {
+			return list.Of[Resident]{}, fmt.Errorf("%s: count: %w", op, err)
+		}
+	}
+	plain := make([]row, len(rows))
+	for i := range rows {
+		plain[i] = rows[i].row
+	}
+	rs, err := s.openAll(plain)
+	if err != nil {
+		return list.Of[Resident]{}, err
+	}
+	return list.New(rs, total, p), nil
+}
+
+func (s *store) Roster(ctx context.Context, scope string, communityID int64, p list.Page) (list.Of[Resident], error) {
+	defer s.d.Observe("resident.roster", time.Now())
+	p = p.Norm()
+	lo, hi := jurisdiction.Range(scope)
+	var rows []countedRow
+	err := db.Select(ctx, s.d.R, &rows, selectCounted+"AND r.community_id = ? ORDER BY r.id LIMIT ? OFFSET ?", lo, hi, communityID, p.Limit, p.Offset)
+	if err != nil {
+		return list.Of[Resident]{}, fmt.Errorf("resident.roster: %w", err)
+	}
+	return s.counted(ctx, "resident.roster", rows, "AND r.community_id = ?", []any{lo, hi, communityID}, p)
 }
 
 func (s *store) List(ctx context.Context, scope string, f Filter) ([]Resident, error) {

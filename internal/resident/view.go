@@ -14,6 +14,7 @@ type View struct {
 	Sex           string     `json:"sex"`
 	CommunityCode string     `json:"community_code"`
 	Community     string     `json:"community"`
+	District      string     `json:"district"`
 	GuardianID    int64      `json:"guardian_id,omitempty"`
 	HouseholdID   int64      `json:"household_id,omitempty"`
 }
@@ -22,7 +23,7 @@ type View struct {
 // masked.
 func (r Resident) View(lang string, full bool) View {
 	v := View{ID: r.ID, Name: r.Name, IDKind: r.IDKind, IDNumber: r.MaskedIDNumber(), Phone: r.MaskedPhone(),
-		BirthDate: r.BirthDate, Sex: r.Sex, CommunityCode: r.CommunityCode, Community: r.CommunityName(lang),
+		BirthDate: r.BirthDate, Sex: r.Sex, CommunityCode: r.CommunityCode, Community: r.CommunityName(lang), District: r.DistrictName(lang),
 		GuardianID: r.GuardianID.Int64, HouseholdID: r.HouseholdID.Int64}
 	if full {
 		v.IDNumber, v.Phone = r.IDNumber, r.Phone

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/civil"
@@ -232,10 +231,7 @@ func (c *FollowUpChange) Validate() error {
 	if !slices.Contains(FollowUpStatuses, c.Status) {
 		e.Add("status", "invalid")
 	}
-	c.Note = strings.TrimSpace(c.Note)
-	if utf8.RuneCountInString(c.Note) > 300 || !validation.PlainText(strings.ReplaceAll(c.Note, "\n", " ")) {
-		e.Add("note", "invalid")
-	}
+	c.Note = validation.Text(&e, "note", c.Note, 300, false, true)
 	return e.Err()
 }
 

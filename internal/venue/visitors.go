@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/outbreak-platform/outbreak/internal/accesslog"
 	"github.com/outbreak-platform/outbreak/internal/audit"
@@ -46,15 +45,15 @@ type NewVisit struct {
 // Validate trims the fields and checks them, reporting every problem at once.
 func (n *NewVisit) Validate() error {
 	var e validation.Errors
-	n.HostUnit = strings.TrimSpace(n.HostUnit)
-	n.HostName = strings.TrimSpace(n.HostName)
-	n.Purpose = strings.TrimSpace(n.Purpose)
+	n.HostName = validation.Name(&e, "host_name", n.HostName, MaxHostNameRunes)
 	n.ClientID = strings.TrimSpace(n.ClientID)
 	for _, f := range []struct {
-		name, value string
-		max         int
-	}{{"host_unit", n.HostUnit, MaxHostUnitRunes}, {"host_name", n.HostName, MaxHostNameRunes}, {"purpose", n.Purpose, MaxVisitPurposeRunes}} {
-		if c := utf8.RuneCountInString(f.value); c == 0 || c > f.max || !validation.PlainText(f.value) {
+		name  string
+		value *string
+		max   int
+	}{{"host_unit", &n.HostUnit, MaxHostUnitRunes}, {"purpose", &n.Purpose, MaxVisitPurposeRunes}} {
+		var fe validation.Errors
+		if *f.value = validation.Text(&fe, f.name, *f.value, f.max, true, false); fe.Err() != nil {
 			e.Add(f.name, "visit.text", "max", f.max)
 		}
 	}

@@ -33,9 +33,11 @@ func TestVisitValidate(t *testing.T) {
 	}{
 		{"no unit", func(n *venue.NewVisit) { n.HostUnit = "  " }, "host_unit", "visit.text"},
 		{"long unit", func(n *venue.NewVisit) { n.HostUnit = strings.Repeat("5", venue.MaxHostUnitRunes+1) }, "host_unit", "visit.text"},
-		{"no host", func(n *venue.NewVisit) { n.HostName = "" }, "host_name", "visit.text"},
-		{"markup host", func(n *venue.NewVisit) { n.HostName = "<script>" }, "host_name", "visit.text"},
+		{"no host", func(n *venue.NewVisit) { n.HostName = "" }, "host_name", "required"},
+		{"markup host", func(n *venue.NewVisit) { n.HostName = "<script>" }, "host_name", "text.markup"},
+		{"invisible host", func(n *venue.NewVisit) { n.HostName = "\u200b" }, "host_name", "text.invisible"},
 		{"control purpose", func(n *venue.NewVisit) { n.Purpose = "a\x07b" }, "purpose", "visit.text"},
+		{"zero-width purpose", func(n *venue.NewVisit) { n.Purpose = "\u200b\ufeff" }, "purpose", "visit.text"},
 		{"long purpose", func(n *venue.NewVisit) { n.Purpose = strings.Repeat("事", venue.MaxVisitPurposeRunes+1) }, "purpose", "visit.text"},
 		{"no client id", func(n *venue.NewVisit) { n.ClientID = "" }, "client_id", "invalid"},
 		{"short client id", func(n *venue.NewVisit) { n.ClientID = "abc" }, "client_id", "invalid"},

@@ -18,6 +18,9 @@ type staffAdmin struct {
 	Next          int64
 	Roles         []rbac.Role
 	Jurisdictions []render.Option
+	// Names are the jurisdictions' names by code, communities with their
+	// district.
+	Names map[string]string
 }
 
 func (h *Handler) staffPage(w http.ResponseWriter, r *http.Request) (*render.Page, error) {
@@ -33,7 +36,7 @@ func (h *Handler) staffPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 	if err != nil {
 		return p, err
 	}
-	d := staffAdmin{Staff: staff, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...)}
+	d := staffAdmin{Staff: staff, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...), Names: render.Labels(js, p.L.Lang)}
 	for _, role := range rbac.StaffRoles {
 		if rbac.CanGrant(a.Role, role) {
 			d.Roles = append(d.Roles, role)
@@ -97,6 +100,7 @@ type tokenAdmin struct {
 	Tokens        []account.Token
 	Roles         []rbac.Role
 	Jurisdictions []render.Option
+	Names         map[string]string // by code, as staffAdmin.Names
 	Secret        string
 }
 
@@ -108,7 +112,8 @@ func (h *Handler) tokenPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 		return p, err
 	}
 	js, err := h.juris.Subtree(r.Context(), a.ScopePath)
-	p.Data = &tokenAdmin{Tokens: ts, Roles: rbac.TokenRoles, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...)}
+	p.Data = &tokenAdmin{Tokens: ts, Roles: rbac.TokenRoles, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...),
+		Names: render.Labels(js, p.L.Lang)}
 	return p, err
 }
 

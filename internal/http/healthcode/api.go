@@ -8,6 +8,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
+	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
@@ -286,9 +287,12 @@ func (h *Handler) SubmitTestResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := auth.From(r.Context()).Actor
-	who, err := h.residents.Residents.FindByIDNumber(r.Context(), a.ScopePath, h.residents.IDKind, in.IDNumber)
+	who, err := h.residents.FindByIDNumber(r.Context(), a.ScopePath, "id_number", in.IDNumber, h.rd.Today())
+	if errors.Is(err, db.ErrNotFound) {
+		err = validation.Field("id_number", "not_found")
+	}
 	if err != nil {
-		h.rd.Problem(w, r, validation.Field("id_number", "not_found"))
+		h.rd.Problem(w, r, err)
 		return
 	}
 	c, err := h.codes.AddTest(r.Context(), a, who.ID, in.TestResult)

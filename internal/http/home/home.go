@@ -90,7 +90,12 @@ func (h *Handler) StaffHome(w http.ResponseWriter, r *http.Request) {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d := staffHome{ScopeName: j.Name(p.L.Lang) + " (" + j.Code + ")", CanRead: a.Can(rbac.ResidentRead)}
+	name, err := jurisdiction.Labelled(r.Context(), h.juris, j, p.L.Lang)
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
+	d := staffHome{ScopeName: name + " (" + j.Code + ")", CanRead: a.Can(rbac.ResidentRead)}
 	if a.Can(rbac.StatsRead) {
 		counts, err := h.residents.CountByCommunity(r.Context(), a.ScopePath)
 		if err != nil {

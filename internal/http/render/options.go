@@ -27,7 +27,7 @@ func Labels(js []jurisdiction.Jurisdiction, lang string) map[string]string {
 		if j.Level == jurisdiction.Community {
 			parent := strings.TrimSuffix(j.Path, j.Code+"/")
 			if p, ok := byPath[parent]; ok {
-				name = p.Name(lang) + " · " + name
+				name = jurisdiction.Label(p.Name(lang), name)
 			}
 		}
 		out[j.Code] = name
@@ -49,8 +49,10 @@ func CommunityOptions(js []jurisdiction.Jurisdiction, lang string) []Option {
 }
 
 // JurisdictionOptions are the jurisdictions of js at levels, indented by
-// depth.
+// depth, communities with their district (Labels): a closed select shows
+// only the chosen label, and several communities share a name.
 func JurisdictionOptions(js []jurisdiction.Jurisdiction, lang string, levels ...jurisdiction.Level) []Option {
+	names := Labels(js, lang)
 	var out []Option
 	depth := 0
 	if len(js) > 0 {
@@ -59,12 +61,16 @@ func JurisdictionOptions(js []jurisdiction.Jurisdiction, lang string, levels ...
 	for _, j := range js {
 		for _, l := range levels {
 			if j.Level == l {
-				out = append(out, Option{Code: j.Code, Label: strings.Repeat("· ", max(0, strings.Count(j.Path, "/")-depth)) + j.Name(lang)})
+				out = append(out, Option{Code: j.Code, Label: strings.Repeat(indent, max(0, strings.Count(j.Path, "/")-depth)) + names[j.Code]})
 			}
 		}
 	}
 	return out
 }
+
+// indent is one level of JurisdictionOptions: two no-break spaces, which a
+// select keeps (a "·" would read as part of "District · Community").
+const indent = "\u00a0\u00a0"
 
 // ResidentParam reads the resident a holder's request is about: ?resident=
 // (or the form's field), 0 for the holder themselves.

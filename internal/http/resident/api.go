@@ -8,6 +8,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -83,15 +84,21 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	h.rd.JSON(w, r, http.StatusOK, out)
 }
 
-// Lookup finds people by ID number or phone; each is a logged read.
+// Lookup searches people in scope by name, resident number, ID number or
+// phone (see Find), a page at a time with the total; each person in the
+// answer is a logged read.
 func (h *Handler) Lookup(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	rs, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"))
+	q, err := searchOf(r)
+	var found list.Of[resident.Resident]
+	if err == nil {
+		found, err = h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q, h.rd.Today())
+	}
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"residents": resident.Views(rs, render.Lang(r), true)})
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"residents": resident.Views(found.Items, render.Lang(r), true),
+		"total": found.Total, "offset": found.Offset, "limit": found.Limit})
 }
 
 // Get returns one person's record; the read is logged with its purpose.

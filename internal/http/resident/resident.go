@@ -19,6 +19,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -112,25 +113,61 @@ func (h *Handler) AddDependent(w http.ResponseWriter, r *http.Request) {
 	render.Redirect(w, r, "/me", "flash.dependent_added")
 }
 
-// Find looks a person up by ID number or phone; each person found is a
-// logged read.
+// Find searches people in scope by name, resident number, ID number or
+// phone, a page at a time; each person shown is a logged read.
 func (h *Handler) Find(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "staff.find")
-	q := r.URL.Query()
-	p.Form = q
-	found, err := h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q.Get("id_number"), q.Get("phone"), q.Get("purpose"))
-	if err != nil {
-		h.rd.Error(w, r, p, err)
+	p.Form = r.URL.Query()
+	if len(p.Form) == 0 { // nothing asked yet: the empty form
+		p.Data = foundData{}
+		h.t.Render(w, r, http.StatusOK, "staff_found", p)
 		return
 	}
-	p.Data = struct{ Residents []resident.Resident }{found}
+	q, err := searchOf(r)
+	if err == nil {
+		var found list.Of[resident.Resident]
+		found, err = h.residents.FindForStaff(r.Context(), auth.From(r.Context()).Actor, q, h.rd.Today())
+		p.Data = foundData{Residents: found.Items, Pager: render.Pages(r, found), Searched: true}
+	}
+	if err != nil {
+		p.Data = foundData{}
+		h.t.Fail(w, r, p, "staff_found", err)
+		return
+	}
 	h.t.Render(w, r, http.StatusOK, "staff_found", p)
+}
+
+type foundData struct {
+	Residents []resident.Resident
+	Pager     render.Pager
+	Searched  bool
+}
+
+// searchOf reads a staff search from the query: q (the one box), or name,
+// resident, id_number and phone, with purpose and the page.
+func searchOf(r *http.Request) (resident.Search, error) {
+	q := r.URL.Query()
+	s := resident.Search{Q: q.Get("q"), Name: q.Get("name"), IDNumber: q.Get("id_number"), Phone: q.Get("phone"), Purpose: q.Get("purpose")}
+	var e validation.Errors
+	if v := strings.TrimSpace(q.Get("resident")); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			e.Add("resident", "invalid")
+		}
+		s.ResidentID = id
+	}
+	page, err := render.PageOf(r)
+	if ve, ok := validation.As(err); ok {
+		e.Fields = append(e.Fields, ve.Fields...)
+	}
+	s.Page = page
+	return s, e.Err()
 }
 
 type rosterData struct {
 	Community, Code string
 	Residents       []resident.Resident
-	Next            int64
+	Pager           render.Pager
 }
 
 var errNotFound = db.ErrNotFound
@@ -145,18 +182,22 @@ func (h *Handler) Roster(w http.ResponseWriter, r *http.Request) {
 		h.rd.Error(w, r, p, errNotFound)
 		return
 	}
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	const per = 100
-	rs, err := h.residents.Residents.List(r.Context(), a.ScopePath, resident.Filter{CommunityID: j.ID, AfterID: after, Limit: per})
+	page, err := render.PageOf(r)
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	d := rosterData{Community: j.Name(p.L.Lang), Code: j.Code, Residents: rs}
-	if len(rs) == per {
-		d.Next = rs[len(rs)-1].ID
+	rs, err := h.residents.Residents.Roster(r.Context(), a.ScopePath, j.ID, page)
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
 	}
-	p.Data = d
+	name, err := jurisdiction.Labelled(r.Context(), h.juris, j, p.L.Lang)
+	if err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
+	p.Data = rosterData{Community: name, Code: j.Code, Residents: rs.Items, Pager: render.Pages(r, rs)}
 	h.t.Render(w, r, http.StatusOK, "staff_roster", p)
 }
 
