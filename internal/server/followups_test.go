@@ -97,6 +97,9 @@ func TestFollowUpListPages(t *testing.T) {
 		if err != nil || len(recs) != 1+195 {
 			t.Fatalf("CSV of close contacts: %d records, %v", len(recs), err)
 		}
+		if c := recs[1][1]; !strings.Contains(c, "区 · ") || !strings.HasSuffix(c, "社区") {
+			t.Errorf("a contact's community %q is not named with its district", c)
+		}
 
 		// A district's epidemiologist counts only the district's contacts.
 		var inDistrict int64

@@ -85,6 +85,8 @@ type FollowUp struct {
 	CommunityCode   string         `db:"community_code" json:"community_code"`
 	CommunityNameZH string         `db:"community_name_zh" json:"-"`
 	CommunityNameEN string         `db:"community_name_en" json:"-"`
+	DistrictNameZH  sql.NullString `db:"district_name_zh" json:"-"`
+	DistrictNameEN  sql.NullString `db:"district_name_en" json:"-"`
 	CommunityID     int64          `db:"community_id" json:"-"`
 	Kind            string         `db:"kind" json:"kind"`
 	ExposedOn       civil.Date     `db:"exposed_on" json:"exposed_on"`
@@ -96,12 +98,13 @@ type FollowUp struct {
 	UpdatedAt       time.Time      `db:"updated_at" json:"updated_at"`
 }
 
-// CommunityName is the contact's community in lang.
+// CommunityName is the contact's community with its district, in lang
+// (several communities share a name).
 func (f FollowUp) CommunityName(lang string) string {
 	if lang == "zh" {
-		return f.CommunityNameZH
+		return jurisdiction.Label(f.DistrictNameZH.String, f.CommunityNameZH)
 	}
-	return f.CommunityNameEN
+	return jurisdiction.Label(f.DistrictNameEN.String, f.CommunityNameEN)
 }
 
 // EvidenceIn is the evidence line in lang, for the staff who follow the
@@ -178,6 +181,7 @@ func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access access
 		JOIN traces t ON t.id = c.trace_id
 		JOIN residents r ON r.id = c.resident_id
 		JOIN jurisdictions j ON j.id = r.community_id
+		LEFT JOIN jurisdictions dj ON dj.id = j.parent_id
 		WHERE j.path >= ? AND j.path < ? AND c.withdrawn_at IS NULL AND c.exposed_on >= ?`
 	args := []any{lo, hi, since}
 	for _, c := range []struct {
@@ -201,7 +205,7 @@ func (s *Service) FollowUps(ctx context.Context, actor rbac.Actor, access access
 		return none, wrap("follow-ups", err)
 	}
 	q := `SELECT c.id AS contact_id, r.id AS resident_id, r.name, j.code AS community_code, j.name_zh AS community_name_zh,
-			j.name_en AS community_name_en, j.id AS community_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, t.pseudonym,
+			j.name_en AS community_name_en, dj.name_zh AS district_name_zh, dj.name_en AS district_name_en, j.id AS community_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, t.pseudonym,
 			f.status, f.note, f.updated_at ` + from +
 		" ORDER BY CASE WHEN f.status = 'pending' THEN 0 ELSE 1 END, c.kind, c.exposed_on DESC, c.id LIMIT ? OFFSET ?"
 	var out []FollowUp
