@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -95,6 +96,15 @@ func TestScopeWalk(t *testing.T) {
 					r := c.get(path) // a 5xx fails the test in do
 					walked++
 					body := r.String()
+					// A search form shows what was searched for: that echo
+					// is the reader's own input, not a row read.
+					if u, err := url.Parse(path); err == nil {
+						for _, vs := range u.Query() {
+							for _, v := range vs {
+								body = strings.ReplaceAll(body, `value="`+html.EscapeString(v)+`"`, "")
+							}
+						}
+					}
 					for _, s := range other.secrets() {
 						if strings.Contains(body, s) {
 							t.Errorf("%s of %s reads %q of %s at GET %s (status %d)", role, m.district, s, other.district, path, r.Status)

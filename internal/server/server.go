@@ -190,7 +190,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 		func() (route.Area, error) { return tracinghttp.New(rd, traces, resSvc, access) },
 		func() (route.Area, error) { return venuehttp.New(rd, registry, placeCodes, visitors, checkins, juris) },
 		func() (route.Area, error) {
-			return exposurehttp.New(rd, exposure.NewStore(d, now), placeCodes, publicByIP, clientIP, cfg.MapTiles)
+			return exposurehttp.New(rd, exposure.NewStore(d, now), placeCodes, publicByIP, clientIP, cfg.MapTiles,
+				func(ctx context.Context) ([]jurisdiction.Area, error) {
+					return jurisdiction.Areas(ctx, d, jurisdiction.District)
+				})
 		},
 		func() (route.Area, error) {
 			return checkinhttp.New(rd, checkinSvc, resSvc, sessions, region, checkinGate, perAccount)
