@@ -403,6 +403,9 @@ func (m *Movement) WritePlaces(ctx context.Context, d *db.DB) (int, error) {
 			return 0, fmt.Errorf("demo: places: %w", err)
 		}
 	}
+	if err := m.WriteAreas(ctx, d); err != nil {
+		return 0, err
+	}
 	return len(sites), nil
 }
 

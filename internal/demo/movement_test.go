@@ -66,6 +66,18 @@ func TestMovement(t *testing.T) {
 		if _, err := m.WritePlaces(ctx, d); !errors.Is(err, demo.ErrPlacesExist) {
 			t.Fatalf("WritePlaces again = %v", err)
 		}
+		// Every community and district has an outline for the map, and a
+		// district's outline holds its places.
+		for _, level := range []jurisdiction.Level{jurisdiction.Community, jurisdiction.District} {
+			as, err := jurisdiction.Areas(ctx, d, level)
+			var want int
+			if err2 := db.Get(ctx, d.R, &want, "SELECT count(*) FROM jurisdictions WHERE level = ?", level); err != nil || err2 != nil {
+				t.Fatal(err, err2)
+			}
+			if len(as) != want || want == 0 {
+				t.Fatalf("%d %s outlines for %d %ss", len(as), level, want, level)
+			}
+		}
 		var places []struct {
 			ID   int64  `db:"id"`
 			Type string `db:"type"`

@@ -10,7 +10,9 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 )
 
 // geolocation grants (or denies) the page's origin the browser's location
@@ -34,6 +36,11 @@ func geolocation(origin string, granted bool, lat, lon float64) chromedp.Action[
 	})
 }
 
+// placesShown counts what the map shows of the places: its markers (and
+// any other shape one can click) plus the places inside its clusters.
+const placesShown = `document.querySelectorAll("#exposure-map path.leaflet-interactive").length +
+	[...document.querySelectorAll("#exposure-map .marker-cluster")].reduce((n, e) => n + Number(e.textContent), 0)`
+
 // TestBrowserPublicLookups follows someone who is not signed in: they ask
 // whether a confirmed case was on their train and read the answer; then
 // they open the map, which draws the places without any tile server, and
@@ -43,6 +50,19 @@ func TestBrowserPublicLookups(t *testing.T) {
 	ctx := browser(t)
 	ts := startServer(t, dbtest.SQLite(t), 200)
 	w := publicWorld(t, ts)
+	// Two districts' outlines, around the places.
+	for code, ring := range map[string][]jurisdiction.Point{
+		"420102": {{114.25, 30.50}, {114.32, 30.50}, {114.32, 30.60}, {114.25, 30.60}, {114.25, 30.50}},
+		"420106": {{114.32, 30.50}, {114.40, 30.50}, {114.40, 30.60}, {114.32, 30.60}, {114.32, 30.50}},
+	} {
+		var id int64
+		if err := db.Get(t.Context(), ts.DB.R, &id, "SELECT id FROM jurisdictions WHERE code = ?", code); err != nil {
+			t.Fatal(err)
+		}
+		if err := jurisdiction.SetArea(t.Context(), ts.DB.W, id, ring); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// The train look-up, from the sign-in page's link.
 	do(t, ctx,
@@ -74,14 +94,28 @@ func TestBrowserPublicLookups(t *testing.T) {
 		chromedp.WaitVisible(css(`[data-testid=map]`)),
 	)
 	poll(t, ctx, "the map's places", `document.getElementById("exposure-map").dataset.loaded === "3"`)
+	// The region is drawn under the places: its districts, by name.
+	if n := eval[string](t, ctx, `document.getElementById("exposure-map").dataset.areas`); n != "2" {
+		t.Errorf("%q districts drawn, want 2", n)
+	}
 	names := text(t, ctx, `#exposure-map`)
-	for _, want := range []string{"解放路菜市场", "Lakeside Cafe", "Riverside Bookshop"} {
+	for _, want := range []string{"江岸区", "武昌区"} {
 		if !strings.Contains(names, want) {
-			t.Errorf("the map does not name %s: %q", want, names)
+			t.Errorf("the map does not name the district %s: %q", want, names)
 		}
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll("#exposure-map path.leaflet-interactive").length`); n != 3 {
-		t.Errorf("%d markers on the map, want 3", n)
+	if n := eval[int](t, ctx, placesShown); n != 3 {
+		t.Errorf("%d places on the map (markers and clusters), want 3: %s", n, eval[string](t, ctx, `document.querySelectorAll("#exposure-map path.leaflet-interactive").length + " paths, clusters " + [...document.querySelectorAll("#exposure-map .marker-cluster")].map(e => e.textContent).join(",")`))
+	}
+	// A place's popup stays on a phone's screen.
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const m = document.querySelector("#exposure-map path.leaflet-interactive") || document.querySelector("#exposure-map .marker-cluster");
+		m.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+	})()`))
+	poll(t, ctx, "a popup or a zoom into a cluster", `!!document.querySelector(".leaflet-popup") || document.querySelectorAll("#exposure-map path.leaflet-interactive").length > 0`)
+	if !eval[bool](t, ctx, `(() => { const p = document.querySelector(".leaflet-popup"); if (!p) return true;
+		const r = p.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth; })()`) {
+		t.Errorf("a place's popup runs off the %d px screen", 390)
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#exposure-map .leaflet-control-scale-line").length`); n != 1 {
 		t.Errorf("%d scale bars", n)
@@ -103,7 +137,7 @@ func TestBrowserPublicLookups(t *testing.T) {
 		!strings.Contains(near, w.cafeWindow) {
 		t.Errorf("within 1 km = %q; want the market and the cafe with their windows, not the bookshop", near)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll("#exposure-map path.leaflet-interactive").length`); n != 5 {
+	if n := eval[int](t, ctx, placesShown); n != 5 {
 		t.Errorf("%d shapes after locating; want 3 places, the 1 km circle and the user", n)
 	}
 

@@ -5,6 +5,7 @@
 package exposure
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
+	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 	"github.com/outbreak-platform/outbreak/internal/venue"
 )
@@ -39,15 +41,18 @@ type Handler struct {
 	clientIP auth.ClientIP
 	// tiles is the map's tile URL template ("" draws it without tiles).
 	tiles string
+	// areas reads the districts' outlines the map draws the region with.
+	areas func(context.Context) ([]jurisdiction.Area, error)
 }
 
 // New builds the public look-ups; codes verifies the posters' codes.
-func New(rd *render.Renderer, exposures exposure.Store, codes *venue.Codes, limit *auth.Limiter, clientIP auth.ClientIP, tiles string) (*Handler, error) {
+func New(rd *render.Renderer, exposures exposure.Store, codes *venue.Codes, limit *auth.Limiter, clientIP auth.ClientIP, tiles string,
+	areas func(context.Context) ([]jurisdiction.Area, error)) (*Handler, error) {
 	t, err := rd.Parse(templates)
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{rd: rd, t: t, exposures: exposures, codes: codes, limit: limit, clientIP: clientIP, tiles: tiles}, nil
+	return &Handler{rd: rd, t: t, exposures: exposures, codes: codes, limit: limit, clientIP: clientIP, tiles: tiles, areas: areas}, nil
 }
 
 // Routes lists the public look-ups.
@@ -58,6 +63,7 @@ func (h *Handler) Routes() []route.Route {
 		route.P("GET /public/places", route.Anyone, h.Places),
 		route.P("GET /public/map", route.Anyone, h.Map),
 		route.A("GET /api/v1/public/exposures", route.Anyone, h.APIExposures),
+		route.A("GET /api/v1/public/areas", route.Anyone, h.APIAreas),
 	}
 }
 
@@ -240,6 +246,7 @@ func (h *Handler) placeByCode(r *http.Request, text string) (exposure.Place, err
 // mapConfig is what the map's script reads from the page.
 type mapConfig struct {
 	API    string            `json:"api"`
+	Areas  string            `json:"areas"`
 	Tiles  string            `json:"tiles,omitempty"`
 	Lang   string            `json:"lang"`
 	Radius int               `json:"radius"`
@@ -269,7 +276,7 @@ func (h *Handler) Map(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := p.L
-	cfg := mapConfig{API: "/api/v1/public/exposures", Tiles: h.tiles, Lang: l.Lang, Radius: exposure.DefaultRadius,
+	cfg := mapConfig{API: "/api/v1/public/exposures", Areas: "/api/v1/public/areas", Tiles: h.tiles, Lang: l.Lang, Radius: exposure.DefaultRadius,
 		Texts: map[string]string{
 			"near_title": l.T("public.map.near_title"), "near_none": l.T("public.map.near_none", "Days", exposure.Days),
 			"locating": l.T("public.map.locating"), "denied": l.T("public.map.denied"), "unavailable": l.T("public.map.unavailable"),
@@ -320,4 +327,35 @@ func (t tileCSP) WriteHeader(code int) {
 		h.Set("Content-Security-Policy", strings.Replace(csp, "img-src 'self' data:", "img-src 'self' data: "+t.src, 1))
 	}
 	t.ResponseWriter.WriteHeader(code)
+}
+
+// APIAreas answers the districts' outlines as GeoJSON (?lang=zh|en names
+// them), for the map to draw the region with when it has no tiles. It
+// holds no one's data; it is cached for an hour.
+func (h *Handler) APIAreas(w http.ResponseWriter, r *http.Request) {
+	as, err := h.areas(r.Context())
+	if err != nil {
+		h.rd.Problem(w, r, err)
+		return
+	}
+	lang := render.Lang(r)
+	if q := r.URL.Query().Get("lang"); q == "zh" || q == "en" {
+		lang = q
+	}
+	type geometry struct {
+		Type        string                 `json:"type"`
+		Coordinates [][]jurisdiction.Point `json:"coordinates"`
+	}
+	type feature struct {
+		Type       string            `json:"type"`
+		Properties map[string]string `json:"properties"`
+		Geometry   geometry          `json:"geometry"`
+	}
+	fs := make([]feature, len(as))
+	for i, a := range as {
+		fs[i] = feature{Type: "Feature", Properties: map[string]string{"code": a.Code, "name": a.Name(lang)},
+			Geometry: geometry{Type: "Polygon", Coordinates: [][]jurisdiction.Point{a.Ring}}}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"type": "FeatureCollection", "features": fs})
 }

@@ -1,10 +1,13 @@
-// The public map of places visited by confirmed cases (internal/web,
-// PublicMap). It draws the places from GET /api/v1/public/exposures on a
-// plain background with a scale bar and the places' names — or on tiles,
-// when the server names a tile URL template — and, on request, the places
-// within 1 km of the browser's location with a circle of that radius.
-// Everything it needs is in this bundle: no CDN, no tiles required.
-import L from "leaflet";
+// The public map of places visited by confirmed cases (internal/http/exposure,
+// Map). It draws the region itself — its districts' outlines and names from
+// GET /api/v1/public/areas — or tiles, when the server names a tile URL
+// template; over it the places from GET /api/v1/public/exposures, in
+// clusters where they crowd, each with a popup kept on screen; and, on
+// request, the places within 1 km of the browser's location with a circle
+// of that radius. Everything it needs is in this bundle: no CDN, no tiles
+// required.
+import L from "./leaflet-global.js";
+import "leaflet.markercluster";
 
 const config = JSON.parse(document.getElementById("map-config").textContent);
 const texts = config.texts;
@@ -12,14 +15,29 @@ const mapEl = document.getElementById("exposure-map");
 const nearEl = document.getElementById("near");
 const button = document.getElementById("near-me");
 
-const map = L.map(mapEl, { attributionControl: Boolean(config.tiles), zoomSnap: 0.5 });
+// maxZoom: the clusters need one, and no tile layer gives it.
+const map = L.map(mapEl, { attributionControl: Boolean(config.tiles), zoomSnap: 0.5, maxZoom: 18 });
 if (config.tiles) {
   L.tileLayer(config.tiles, { maxZoom: 19 }).addTo(map);
 }
 L.control.scale({ metric: true, imperial: false }).addTo(map);
 map.setView([35, 105], 4); // until the places are known
 
-const places = L.featureGroup().addTo(map);
+// The region under the places: districts drawn in their own pane, below
+// the markers, with their names.
+map.createPane("areas").style.zIndex = "350";
+const areas = L.geoJSON(null, {
+  pane: "areas",
+  interactive: false,
+  style: { color: "#7a8793", weight: 1, fillColor: "#ffffff", fillOpacity: 0.55 },
+  onEachFeature: (f, layer) => {
+    layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-name", pane: "areas" });
+  },
+}).addTo(map);
+
+// Places cluster where they crowd; a click on a cluster zooms into it.
+const places = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 45, spiderfyOnMaxZoom: true, animate: false });
+places.addTo(map);
 let here = null; // the user's position and circle
 
 function exposuresURL(params) {
@@ -65,17 +83,37 @@ function popup(p) {
   return el("div", null, el("strong", null, p.name), " ", el("span", { class: "muted" }, p.type_name), windowsList(p));
 }
 
+// popupOptions keep a popup inside a phone's screen: no wider than the
+// map, panned into view with a margin.
+function popupOptions() {
+  return { maxWidth: Math.max(160, Math.min(300, mapEl.clientWidth - 48)), autoPanPadding: L.point(16, 16), keepInView: true };
+}
+
 function drawPlaces(list) {
   places.clearLayers();
-  const named = list.length <= 300; // names on the map while they stay readable
-  for (const p of list) {
-    const m = L.circleMarker([p.latitude, p.longitude], { radius: 7, color: "#b01e1e", weight: 2, fillColor: "#d62828", fillOpacity: 0.8 });
-    m.bindPopup(() => popup(p));
-    m.bindTooltip(p.name, { permanent: named, direction: "right", offset: [8, 0], className: "place-name" });
-    m.addTo(places);
-  }
+  const markers = list.map((p) => {
+    const m = L.circleMarker([p.latitude, p.longitude], { radius: 8, color: "#b01e1e", weight: 2, fillColor: "#d62828", fillOpacity: 0.85 });
+    m.bindPopup(() => popup(p), popupOptions());
+    m.bindTooltip(p.name, { direction: "top", offset: [0, -8], className: "place-name" });
+    return m;
+  });
+  places.addLayers(markers);
   if (list.length > 0) {
-    map.fitBounds(places.getBounds(), { padding: [30, 30], maxZoom: 16 });
+    map.fitBounds(places.getBounds(), { padding: [30, 30], maxZoom: 15 });
+  } else if (areas.getLayers().length > 0) {
+    map.fitBounds(areas.getBounds(), { padding: [10, 10] });
+  }
+}
+
+async function loadAreas() {
+  if (config.tiles || !config.areas) return;
+  try {
+    const res = await fetch(config.areas + "?lang=" + encodeURIComponent(config.lang), { headers: { Accept: "application/json" } });
+    if (!res.ok) return;
+    areas.addData(await res.json());
+    mapEl.dataset.areas = String(areas.getLayers().length);
+  } catch {
+    // The map still shows the places on its plain background.
   }
 }
 
@@ -132,7 +170,8 @@ button.addEventListener("click", () => {
   );
 });
 
-load({})
+loadAreas()
+  .then(() => load({}))
   .then((data) => {
     drawPlaces(data.places);
     mapEl.dataset.loaded = String(data.places.length);
