@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/bench"
+	"github.com/outbreak-platform/outbreak/internal/bench/tracingbench"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/demo"
@@ -182,7 +183,7 @@ Without --db, a fresh SQLite file in a temporary folder (removed afterwards).`)
 		return err
 	}
 	var marks batchMarks
-	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
+	m, err := tracingbench.Measure(ctx, d, tracingbench.MeasureOptions{Movement: mv.Movement, Places: places, Batch: *batch,
 		Traces: *traces, Cases: *cases, Progress: os.Stderr, ConfirmTimeout: *batchTimeout, Index: ix,
 		AfterIngest: func() {
 			if err := writeHeapProfile(*memProfile); err != nil {
@@ -306,7 +307,7 @@ func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, 
 	if err != nil {
 		return err
 	}
-	m, err := tracing.Measure(ctx, d, tracing.MeasureOptions{Movement: mv.Movement, Places: &tracing.PlaceKinds{DB: d},
+	m, err := tracingbench.Measure(ctx, d, tracingbench.MeasureOptions{Movement: mv.Movement, Places: &tracing.PlaceKinds{DB: d},
 		Batch: batch, Traces: traces, Cases: cases, Progress: os.Stderr, Reuse: true, CloseOnlyBatch: true, Policy: policy, Index: ix})
 	if err != nil {
 		return err
@@ -317,7 +318,7 @@ func benchTracingAgain(ctx context.Context, d *db.DB, n, days int, seed uint64, 
 // tracingResult is what `outbreak bench tracing` prints.
 type tracingResult struct {
 	Benchmark string `json:"benchmark"`
-	tracing.Measurement
+	tracingbench.Measurement
 	ResidentsS   float64 `json:"residents_s"`
 	LoadAvgStart string  `json:"load_avg_start"`
 	LoadAvgEnd   string  `json:"load_avg_end"`
@@ -333,7 +334,7 @@ type tracingResult struct {
 	Meets           map[string]bool  `json:"meets_target"`
 }
 
-func benchTracingResult(m tracing.Measurement, residents time.Duration, loadStart, loadEnd string) tracingResult {
+func benchTracingResult(m tracingbench.Measurement, residents time.Duration, loadStart, loadEnd string) tracingResult {
 	return tracingResult{
 		Benchmark: "tracing", Measurement: m, ResidentsS: residents.Seconds(), LoadAvgStart: loadStart, LoadAvgEnd: loadEnd,
 		GoDebug: os.Getenv("GODEBUG"),
