@@ -8,6 +8,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 )
 
 // errChainBroken makes `outbreak audit verify` exit non-zero.
@@ -21,7 +22,7 @@ func auditCmd(ctx context.Context, args []string) error {
 		}
 		return errUsage{errors.New("audit: want the subcommand verify")}
 	}
-	fs := newFlags("audit verify", "Walk the hash-chained audit log and report the first broken link, if any.\nExit status 0 when the chain is intact, 1 when it is broken.")
+	fs := newFlags("audit verify", "Walk the hash-chained audit log and report the first broken link, if any, and\ncheck the contacts each tracing run's entry commits to against their rows.\nExit status 0 when the chain is intact, 1 when it is broken.")
 	cfg, err := loadConfig(fs, args[1:])
 	if err != nil {
 		return err
@@ -38,10 +39,19 @@ func auditCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := printJSON(rep); err != nil {
+	// The entries that commit to a tracing run's contacts, against the rows.
+	contacts, err := healthcode.VerifyContacts(ctx, d)
+	if err != nil {
 		return err
 	}
-	if !rep.OK {
+	out := struct {
+		audit.Report
+		Contacts healthcode.ContactsReport `json:"contacts"`
+	}{rep, contacts}
+	if err := printJSON(out); err != nil {
+		return err
+	}
+	if !rep.OK || !contacts.OK {
 		return errChainBroken
 	}
 	return nil

@@ -58,7 +58,7 @@ func (s *Service) View(ctx context.Context, c Code, lang string) (View, error) {
 	for _, cd := range e.Conditions {
 		v.Conditions = append(v.Conditions, cd.Text[l])
 	}
-	es, err := audit.About(ctx, s.DB, c.ResidentID, HistoryLimit)
+	es, err := History(ctx, s.DB, c.ResidentID, HistoryLimit)
 	if err != nil {
 		return View{}, err
 	}
