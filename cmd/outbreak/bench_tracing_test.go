@@ -48,6 +48,9 @@ func TestBenchTracing(t *testing.T) {
 			Seconds  float64 `json:"seconds"`
 			Raw      float64 `json:"raw_write_seconds"`
 			Ratio    float64 `json:"ratio"`
+			CPU      float64 `json:"cpu_seconds"`
+			RawCPU   float64 `json:"raw_write_cpu_seconds"`
+			CPURatio float64 `json:"cpu_ratio"`
 		} `json:"batch_target"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -76,7 +79,7 @@ func TestBenchTracing(t *testing.T) {
 	// The batch target in one place; --batch-close-only stops before the
 	// secondary contacts.
 	if bt := res.Target; bt.Cases != 5 || bt.Contacts != res.BatchClose || bt.Seconds <= 0 || bt.Raw != res.Raw.Seconds ||
-		bt.Ratio != res.VsRaw || res.Secondary != 0 {
+		bt.Ratio != res.VsRaw || res.Secondary != 0 || bt.CPU <= 0 || bt.RawCPU <= 0 || bt.CPURatio <= 0 {
 		t.Errorf("batch target: %s", out)
 	}
 	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes", "peak_held_bytes",
