@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"context"
 	"embed"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
@@ -79,7 +81,7 @@ func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 		Entries []audit.Entry
 	}{}
 	if r.URL.Query().Get("verify") == "1" {
-		rep, err := audit.Verify(r.Context(), h.db, nil)
+		rep, err := verify(r.Context(), h.db)
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
@@ -126,9 +128,26 @@ func (h *Handler) APIAccessLog(w http.ResponseWriter, r *http.Request) {
 	h.rd.JSON(w, r, http.StatusOK, map[string]any{"entries": es})
 }
 
-// Verify walks the audit chain (auditor).
+// verify walks the audit chain and then checks the traced contacts its
+// entries commit to (healthcode.VerifyContacts): a contact row edited,
+// deleted or forged breaks it at the entry that committed to it.
+func verify(ctx context.Context, d *db.DB) (audit.Report, error) {
+	rep, err := audit.Verify(ctx, d, nil)
+	if err != nil || !rep.OK {
+		return rep, err
+	}
+	c, err := healthcode.VerifyContacts(ctx, d)
+	if err != nil || c.OK {
+		return rep, err
+	}
+	rep.OK, rep.BrokenAt, rep.Problem = false, c.BrokenAt, c.Problem
+	return rep, nil
+}
+
+// Verify walks the audit chain and the traced contacts it commits to
+// (auditor).
 func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), h.db, nil)
+	rep, err := verify(r.Context(), h.db)
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
