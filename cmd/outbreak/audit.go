@@ -17,6 +17,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/config"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
 
@@ -120,11 +121,23 @@ Exit status 0 when the chain is intact and extends every head, 1 otherwise.`)
 	if err != nil {
 		return err
 	}
-	if err := printJSON(rep); err != nil {
+	// The entries that commit to a tracing run's contacts, against the rows.
+	contacts, err := healthcode.VerifyContacts(ctx, d)
+	if err != nil {
 		return err
 	}
-	if !rep.OK {
+	out := struct {
+		audit.Report
+		Contacts healthcode.ContactsReport `json:"contacts"`
+	}{rep, contacts}
+	if err := printJSON(out); err != nil {
+		return err
+	}
+	switch {
+	case !rep.OK:
 		return fmt.Errorf("%w: %s", errChainBroken, rep.Problem)
+	case !contacts.OK:
+		return fmt.Errorf("%w: %s", errChainBroken, contacts.Problem)
 	}
 	return nil
 }

@@ -12,7 +12,8 @@ import (
 func TestBenchTracing(t *testing.T) {
 	t.Setenv("OUTBREAK_ARGON2_MEMORY_KIB", "1024")
 	t.Setenv("OUTBREAK_LOG_FORMAT", "text")
-	out, err := run(t, "bench", "tracing", "--checkins", "20000", "--days", "3", "--batch", "3000", "--cases", "5", "--traces", "5")
+	out, err := run(t, "bench", "tracing", "--checkins", "20000", "--days", "3", "--batch", "3000", "--cases", "5", "--traces", "5",
+		"--batch-close-only")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,18 @@ func TestBenchTracing(t *testing.T) {
 			Seconds float64        `json:"seconds"`
 			Rows    map[string]int `json:"rows"`
 		} `json:"batch_close_raw_write"`
-		VsRaw float64 `json:"batch_close_recorded_vs_raw"`
+		VsRaw     float64 `json:"batch_close_recorded_vs_raw"`
+		Secondary int     `json:"batch_secondary"`
+		Target    struct {
+			Cases    int     `json:"cases"`
+			Contacts int     `json:"contacts"`
+			Seconds  float64 `json:"seconds"`
+			Raw      float64 `json:"raw_write_seconds"`
+			Ratio    float64 `json:"ratio"`
+			CPU      float64 `json:"cpu_seconds"`
+			RawCPU   float64 `json:"raw_write_cpu_seconds"`
+			CPURatio float64 `json:"cpu_ratio"`
+		} `json:"batch_target"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -61,10 +73,17 @@ func TestBenchTracing(t *testing.T) {
 	}
 	// The close contacts' rows written again, bare: every one of them.
 	if r := res.Raw.Rows; res.Raw.Seconds <= 0 || res.VsRaw <= 0 || r["contacts"] != res.BatchClose ||
-		r["contact_followups"] != res.BatchClose || r["traces"] != 5 || r["codes"] == 0 || r["audit_log"] <= res.BatchClose {
+		r["contact_followups"] != res.BatchClose || r["traces"] != 5 || r["codes"] == 0 || r["audit_log"] == 0 {
 		t.Errorf("raw write: %s", out)
 	}
-	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes", "peak_held_bytes"} {
+	// The batch target in one place; --batch-close-only stops before the
+	// secondary contacts.
+	if bt := res.Target; bt.Cases != 5 || bt.Contacts != res.BatchClose || bt.Seconds <= 0 || bt.Raw != res.Raw.Seconds ||
+		bt.Ratio != res.VsRaw || res.Secondary != 0 || bt.CPU <= 0 || bt.RawCPU <= 0 || bt.CPURatio <= 0 {
+		t.Errorf("batch target: %s", out)
+	}
+	for _, k := range []string{"ingest_per_sec", "trace_p50_ms", "trace_p99_ms", "batch_1000_s", "peak_rss_bytes", "peak_held_bytes",
+		"batch_close_recorded_s", "batch_close_vs_raw"} {
 		if _, ok := res.Meets[k]; !ok {
 			t.Errorf("no verdict on %s", k)
 		}

@@ -35,6 +35,10 @@ type RawResult struct {
 	// pages to the log, and now and then a checkpoint).
 	TableSeconds  map[string]float64 `json:"table_seconds"`
 	CommitSeconds float64            `json:"commit_seconds"`
+	// CPUSeconds is the process's CPU time during the transactions: all
+	// of the write on SQLite (in the process), the client's part only on
+	// PostgreSQL.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // rawPrefix names the twins; RawWrite drops them when it is done.
@@ -100,7 +104,7 @@ func rawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (RawResult, error
 			}
 			bs[i] = batch{cols, rows}
 		}
-		start := time.Now()
+		start, cpu := time.Now(), ProcessCPU()
 		var wrote time.Time // when the last table's writes ended
 		err := d.InTx(ctx, func(tx *db.Tx) error {
 			defer func() { wrote = time.Now() }()
@@ -124,6 +128,7 @@ func rawWrite(ctx context.Context, d *db.DB, cs []Copy, n int) (RawResult, error
 			return nil
 		})
 		took += time.Since(start)
+		res.CPUSeconds += (ProcessCPU() - cpu).Seconds()
 		res.CommitSeconds += time.Since(wrote).Seconds()
 		if err != nil {
 			return res, fmt.Errorf("bench: raw write: %w", err)

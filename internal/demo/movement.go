@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/bench/tracingbench"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
@@ -55,7 +56,7 @@ type MovementOptions struct {
 // deterministic for a seed and a day. Its Scene is a few suspected cases
 // whose check-ins overlap other residents', for tracing to find.
 type Movement struct {
-	*tracing.Movement
+	*tracingbench.Movement
 	// Scene is the scripted tracing scene; nil when there is none (too few
 	// residents or days).
 	Scene *Scene
@@ -141,11 +142,11 @@ func NewMovement(ctx context.Context, d *db.DB, o MovementOptions) (*Movement, e
 	// so that each has its school and metro station.
 	m.perComm = max(4, (len(people)/len(m.communities)+499)/500)
 	today := civil.Of(o.End)
-	movers := make([]tracing.Person, len(people))
+	movers := make([]tracingbench.Person, len(people))
 	for i, p := range people {
 		c := index[p.CommunityID]
 		h := mix(uint64(p.ID) ^ o.Seed)
-		movers[i] = tracing.Person{ID: p.ID, Home: c*m.perComm + int(h%uint64(m.perComm)), Role: role(p.BirthDate.YearsOn(today), h>>32)}
+		movers[i] = tracingbench.Person{ID: p.ID, Home: c*m.perComm + int(h%uint64(m.perComm)), Role: role(p.BirthDate.YearsOn(today), h>>32)}
 	}
 	var scene *Scene
 	if !o.NoScene {
@@ -160,7 +161,7 @@ func NewMovement(ctx context.Context, d *db.DB, o MovementOptions) (*Movement, e
 			}
 		}
 	}
-	m.Movement = tracing.NewMovement(tracing.MovementOptions{CheckIns: o.CheckIns, Days: o.Days, Seed: o.Seed,
+	m.Movement = tracingbench.NewMovement(tracingbench.MovementOptions{CheckIns: o.CheckIns, Days: o.Days, Seed: o.Seed,
 		Start: o.End.AddDate(0, 0, -o.Days), People: movers, Neighbourhoods: len(m.communities) * m.perComm})
 	if scene != nil {
 		m.script(scene, people)
@@ -179,16 +180,16 @@ func mix(x uint64) uint64 {
 
 // role is what a resident of this age does by day; h spreads the adults
 // who stay at home.
-func role(age int, h uint64) tracing.Role {
+func role(age int, h uint64) tracingbench.Role {
 	switch {
 	case age < 3 || age >= 62:
-		return tracing.AtHome
+		return tracingbench.AtHome
 	case age < 22:
-		return tracing.Student
+		return tracingbench.Student
 	case h%100 < 15:
-		return tracing.AtHome
+		return tracingbench.AtHome
 	}
-	return tracing.Worker
+	return tracingbench.Worker
 }
 
 // pickScene chooses the scene's residents: adults who hold their own
@@ -430,7 +431,7 @@ type siteKey struct {
 }
 
 // placeRow is the places row of a site.
-func (m *Movement) placeRow(s tracing.PlaceSite, count map[siteKey]int, admin int64, workerOf map[int64]int64, now time.Time) []any {
+func (m *Movement) placeRow(s tracingbench.PlaceSite, count map[siteKey]int, admin int64, workerOf map[int64]int64, now time.Time) []any {
 	kindOf := "venue"
 	if s.Neighbourhood < 0 {
 		kindOf = "vehicle"

@@ -3,6 +3,7 @@ package healthcode
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,8 +35,8 @@ type TracedContact struct {
 }
 
 // RecordTraced adds the contacts that trace traceID of case caseID found,
-// in tx: each with an entry in the audit chain and a pending follow-up for
-// the community worker. It recomputes their codes in the same transaction,
+// in tx: each with a pending follow-up for the community worker, all of
+// them committed to by one entry in the audit chain (ContactsDigest). It recomputes their codes in the same transaction,
 // so a contact's code has turned by the time it commits.
 //
 // Tracing acts for the whole region: contacts are recorded wherever they
@@ -57,22 +58,37 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 		return nil, nil
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
-	rows := make([][]any, len(cs))
-	records := make([]audit.Record, len(cs))
+	rows := make([]contactRow, len(cs))
 	ids := make([]int64, len(cs))
-	by := nullID(actor.AccountID)
 	for i, c := range cs {
 		if c.Kind != "close" && c.Kind != "secondary" {
 			return nil, fmt.Errorf("healthcode: traced contact of kind %q", c.Kind)
 		}
-		rows[i] = []any{c.ResidentID, c.Kind, c.ExposedOn, c.Evidence, c.EvidenceZH, string(c.Detail), caseID, traceID, now, by}
-		records[i] = audit.Record{Actor: actor, ResidentID: c.ResidentID, Kind: audit.Trace,
-			After:  map[string]any{"contact": c.Kind, "trace": traceID, "exposed_on": c.ExposedOn, "evidence": c.Evidence, "evidence_zh": c.EvidenceZH},
-			Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"}
+		rows[i] = contactRow{ResidentID: c.ResidentID, Kind: c.Kind, ExposedOn: c.ExposedOn, Evidence: c.Evidence,
+			EvidenceZH: sql.NullString{String: c.EvidenceZH, Valid: true}, Detail: sql.NullString{String: string(c.Detail), Valid: true},
+			SourceCase: sql.NullInt64{Int64: caseID, Valid: true}, TraceID: sql.NullInt64{Int64: traceID, Valid: true}}
 		ids[i] = c.ResidentID
 	}
-	err := tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
-		"source_case", "trace_id", "created_at", "created_by"}, rows)
+	// One entry for the run's contacts, committing to every row: each
+	// holder's history shows their row with it (History), and
+	// VerifyContacts recomputes the digest from the rows.
+	kinds := map[string]int{}
+	for _, r := range rows {
+		kinds[r.Kind]++
+	}
+	e, err := audit.Append(ctx, tx, audit.Record{Actor: actor, Kind: audit.Trace,
+		After:  contactsCommitment{Trace: traceID, Contacts: len(rows), Kinds: kinds, SHA256: hex.EncodeToString(ContactsDigest(rows))},
+		Reason: reason.Text, Cause: reason.Msg, LegalBasis: "contact tracing of a confirmed case"})
+	if err != nil {
+		return nil, err
+	}
+	by := nullID(actor.AccountID)
+	values := make([][]any, len(rows))
+	for i, r := range rows {
+		values[i] = []any{r.ResidentID, r.Kind, r.ExposedOn, r.Evidence, r.EvidenceZH, r.Detail, r.SourceCase, r.TraceID, now, by, e.ID}
+	}
+	err = tx.BulkInsert(ctx, "contacts", []string{"resident_id", "kind", "exposed_on", "evidence", "evidence_zh", "detail",
+		"source_case", "trace_id", "created_at", "created_by", "audit_id"}, values)
 	if err != nil {
 		return nil, fmt.Errorf("healthcode: record traced contacts: %w", err)
 	}
@@ -80,9 +96,6 @@ func (s *Service) AddTraced(ctx context.Context, tx *db.Tx, actor rbac.Actor, ca
 		SELECT id, 'pending', '', ? FROM contacts c WHERE trace_id = ?
 		AND NOT EXISTS (SELECT 1 FROM contact_followups f WHERE f.contact_id = c.id)`, now, traceID); err != nil {
 		return nil, fmt.Errorf("healthcode: follow-ups of traced contacts: %w", err)
-	}
-	if _, err := audit.AppendBatch(ctx, tx, records); err != nil {
-		return nil, err
 	}
 	return ids, nil
 }

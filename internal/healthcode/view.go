@@ -81,7 +81,7 @@ func (s *Service) View(ctx context.Context, c Code, l *i18n.Localizer, reader Re
 	for _, cd := range e.Conditions {
 		v.Conditions = append(v.Conditions, cd.Text[lang])
 	}
-	es, err := audit.About(ctx, s.DB, c.ResidentID, HistoryLimit)
+	es, err := History(ctx, s.DB, c.ResidentID, HistoryLimit)
 	if err != nil {
 		return View{}, err
 	}

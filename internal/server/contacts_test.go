@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/audit"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -156,5 +157,20 @@ func TestContactTracingEndToEnd(t *testing.T) {
 		// Staff read the evidence about the person, not the words to them.
 		mustContain(t, "follow-up page", html, "Lotus Noodles", "data-testid=\"followup\"", "此人于")
 		mustNotContain(t, "follow-up page", html, "您于")
+		// The auditor's check covers the contacts a tracing's entry commits
+		// to: one edited in the database breaks it.
+		var rep audit.Report
+		auditor := ts.demoLogin(t, "auditor-1")
+		auditor.get("/api/v1/audit/verify").want(t, http.StatusOK, "verify").json(t, &rep)
+		if !rep.OK {
+			t.Fatalf("chain: %+v", rep)
+		}
+		if _, err := db.Exec(ctx, d.W, "UPDATE contacts SET evidence = 'nowhere' WHERE resident_id = ?", contactID); err != nil {
+			t.Fatal(err)
+		}
+		auditor.get("/api/v1/audit/verify").want(t, http.StatusOK, "verify").json(t, &rep)
+		if rep.OK || rep.BrokenAt == 0 {
+			t.Errorf("chain after a traced contact was edited: %+v", rep)
+		}
 	})
 }

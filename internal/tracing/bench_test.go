@@ -2,12 +2,10 @@ package tracing_test
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
-	"os"
-	"strconv"
 	"testing"
 
+	"github.com/outbreak-platform/outbreak/internal/bench/tracingbench"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -29,7 +27,7 @@ func eachStore(b *testing.B, fn func(b *testing.B, d *db.DB)) {
 func BenchmarkIngest(b *testing.B) {
 	eachStore(b, func(b *testing.B, d *db.DB) {
 		ctx := context.Background()
-		mv := tracing.NewMovement(tracing.MovementOptions{CheckIns: 2000 * (b.N + 1), Seed: 1})
+		mv := tracingbench.NewMovement(tracingbench.MovementOptions{CheckIns: 2000 * (b.N + 1), Seed: 1})
 		s, err := tracing.NewStore(d, mv.Places, tracing.DefaultPolicy())
 		if err != nil {
 			b.Fatal(err)
@@ -62,7 +60,7 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkTrace(b *testing.B) {
 	eachStore(b, func(b *testing.B, d *db.DB) {
 		ctx := context.Background()
-		mv := tracing.NewMovement(tracing.MovementOptions{CheckIns: 300000, Seed: 1})
+		mv := tracingbench.NewMovement(tracingbench.MovementOptions{CheckIns: 300000, Seed: 1})
 		s, err := tracing.NewStore(d, mv.Places, tracing.DefaultPolicy())
 		if err != nil {
 			b.Fatal(err)
@@ -114,48 +112,5 @@ func BenchmarkTrace(b *testing.B) {
 				b.ReportMetric(float64(secN)/float64(i), "secondary/op")
 			})
 		}
-	})
-}
-
-// BenchmarkMeasure runs Measure — what `outbreak bench tracing` prints —
-// once per store, with OUTBREAK_BENCH_CHECKINS check-ins (100,000 by
-// default) in batches of OUTBREAK_BENCH_BATCH (2,000), OUTBREAK_BENCH_TRACES
-// single traces (200) and OUTBREAK_BENCH_CASES cases at once (1,000), and
-// logs the JSON.
-// OUTBREAK_BENCH_STORE=sqlite or postgres picks one store;
-// OUTBREAK_BENCH_CLOSE_ONLY_BATCH=1 skips the slow part, the secondary
-// contacts of 1,000 cases at once. For example:
-//
-//	OUTBREAK_BENCH_CHECKINS=1000000 go test -run x -bench Measure -timeout 1h -v ./internal/tracing/
-func BenchmarkMeasure(b *testing.B) {
-	env := func(name string, def int) int {
-		if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-			return n
-		}
-		return def
-	}
-	o := tracing.MeasureOptions{CheckIns: env("OUTBREAK_BENCH_CHECKINS", 100000), Batch: env("OUTBREAK_BENCH_BATCH", 2000),
-		Traces: env("OUTBREAK_BENCH_TRACES", 200), Cases: env("OUTBREAK_BENCH_CASES", 1000),
-		Seed: 1, CloseOnlyBatch: os.Getenv("OUTBREAK_BENCH_CLOSE_ONLY_BATCH") == "1"}
-	if testing.Verbose() {
-		o.Progress = os.Stderr
-	}
-	eachStore(b, func(b *testing.B, d *db.DB) {
-		if want := os.Getenv("OUTBREAK_BENCH_STORE"); want != "" && want != d.Dialect.String() {
-			b.Skip()
-		}
-		// One measurement however large b.N: it takes seconds to hours, and
-		// needs an empty store.
-		m, err := tracing.Measure(context.Background(), d, o)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := json.MarshalIndent(m, "", "  ")
-		b.Log(string(out))
-		b.ReportMetric(m.IngestPerSec, "ingest/s")
-		b.ReportMetric(m.TraceCloseP50Ms, "close_p50_ms")
-		b.ReportMetric(m.TraceP50Ms, "trace_p50_ms")
-		b.ReportMetric(m.TraceP99Ms, "trace_p99_ms")
-		b.ReportMetric(m.BatchCloseS, "batch_close_s")
 	})
 }

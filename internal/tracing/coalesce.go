@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -98,7 +99,7 @@ func (c *Coalescer) Ingest(ctx context.Context, batch []CheckIn) (int, error) {
 		return 0, nil
 	}
 	c.once.Do(func() {
-		c.g = &groupCommit[*ingestReq]{size: func(r *ingestReq) int { return len(r.batch) }, max: cmpOr(c.MaxRows, 20000), commit: c.commit}
+		c.g = &groupCommit[*ingestReq]{size: func(r *ingestReq) int { return len(r.batch) }, max: cmp.Or(max(c.MaxRows, 0), 20000), commit: c.commit}
 	})
 	r := &ingestReq{batch: batch}
 	err := c.g.write(ctx, r)

@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"context"
 	"embed"
 	"encoding/hex"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/auth"
 	"github.com/outbreak-platform/outbreak/internal/civil"
 	"github.com/outbreak-platform/outbreak/internal/db"
+	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
@@ -235,7 +237,7 @@ func (h *Handler) Chain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("verify") == "1" {
-		rep, err := h.heads.Check(r.Context(), nil)
+		rep, err := h.check(r.Context())
 		if err != nil {
 			h.rd.Error(w, r, p, err)
 			return
@@ -367,6 +369,24 @@ func (h *Handler) say(l *i18n.Localizer, m audit.Message) string {
 	return l.Say(i18n.Message{Key: m.Key, Args: args})
 }
 
+// check walks the audit chain against every signed head (HeadLog.Check),
+// then the traced contacts its entries commit to
+// (healthcode.VerifyContacts): a contact row edited, deleted or forged
+// breaks it at the entry that committed to it.
+func (h *Handler) check(ctx context.Context) (audit.Report, error) {
+	rep, err := h.heads.Check(ctx, nil)
+	if err != nil || !rep.OK {
+		return rep, err
+	}
+	c, err := healthcode.VerifyContacts(ctx, h.db)
+	if err != nil || c.OK {
+		return rep, err
+	}
+	rep.OK, rep.BrokenAt, rep.Problem = false, c.BrokenAt, c.Problem
+	rep.Message = audit.Message{Key: "auditlog.contacts_broken", Args: map[string]any{"At": c.BrokenAt}}
+	return rep, nil
+}
+
 // verifyJSON is the outcome of checking the chain, with its failure in
 // the reader's language.
 type verifyJSON struct {
@@ -374,10 +394,10 @@ type verifyJSON struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Verify walks the audit chain and checks it against every signed head
-// (auditor).
+// Verify walks the audit chain, checks it against every signed head and
+// checks the traced contacts it commits to (auditor).
 func (h *Handler) Verify(w http.ResponseWriter, r *http.Request) {
-	rep, err := h.heads.Check(r.Context(), nil)
+	rep, err := h.check(r.Context())
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return

@@ -1,4 +1,4 @@
-package tracing
+package tracingbench
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 )
@@ -39,13 +41,13 @@ type MeasureOptions struct {
 	Movement *Movement
 	// Places gives the store and the tracer the kinds of places (the place
 	// registry, as the check-in API reads it); the movement's own when nil.
-	Places Places
+	Places tracing.Places
 	// Confirm, when set, confirms the batch of cases at once in place of
 	// TraceAll — the tracing Service: tracing, recording the contacts and
 	// recomputing their codes — and is timed as BatchS. Prepare, when set,
 	// readies the cases first, untimed (their case status, say).
-	Prepare func(ctx context.Context, cases []Case) error
-	Confirm func(ctx context.Context, cases []Case) (BatchResult, error)
+	Prepare func(ctx context.Context, cases []tracing.Case) error
+	Confirm func(ctx context.Context, cases []tracing.Case) (tracing.BatchResult, error)
 	// ConfirmTimeout, when set, stops Confirm after this long; the
 	// measurement then says how many cases it got through.
 	ConfirmTimeout time.Duration
@@ -53,13 +55,13 @@ type MeasureOptions struct {
 	// (an earlier Measure's): no ingest, and no batch of cases.
 	Reuse bool
 	// Policy is the tracing policy measured; DefaultPolicy when nil.
-	Policy *Policy
+	Policy *tracing.Policy
 	// AfterIngest, when set, is called once the check-ins are in and the
 	// garbage collected (to write a heap profile, say).
 	AfterIngest func()
 	// Index, when set, is the tracer's in-memory index: Measure's store
 	// feeds it, and loads it first (with Reuse, the whole store: timed).
-	Index *Index
+	Index *tracing.Index
 }
 
 // Measurement is what Measure found; the JSON names are those of
@@ -144,7 +146,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		o.CheckIns, o.Days, o.Seed = o.Movement.Options.CheckIns, o.Movement.Options.Days, o.Movement.Options.Seed
 	}
 	if o.CheckIns < 1 {
-		return Measurement{}, errors.New("tracing: measure: no check-ins to make")
+		return Measurement{}, errors.New("tracingbench: measure: no check-ins to make")
 	}
 	o.Days = cmpOr(o.Days, 14)
 	o.Batch = cmpOr(o.Batch, 2000)
@@ -158,13 +160,13 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	}
 	var n int64
 	if err := db.Get(ctx, d.R, &n, "SELECT count(*) FROM checkins"); err != nil {
-		return Measurement{}, fmt.Errorf("tracing: measure: %w", err)
+		return Measurement{}, fmt.Errorf("tracingbench: measure: %w", err)
 	}
 	switch {
 	case n > 0 && !o.Reuse:
-		return Measurement{}, fmt.Errorf("tracing: measure: the store already holds %d check-ins", n)
+		return Measurement{}, fmt.Errorf("tracingbench: measure: the store already holds %d check-ins", n)
 	case n == 0 && o.Reuse:
-		return Measurement{}, errors.New("tracing: measure: no check-ins to reuse")
+		return Measurement{}, errors.New("tracingbench: measure: no check-ins to reuse")
 	}
 	mv := o.Movement
 	if mv == nil {
@@ -179,11 +181,11 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 	// every 5 s costs the run under 1 % of a core.
 	held := watchHeld(5 * time.Second)
 	defer held.Stop()
-	p := DefaultPolicy()
+	p := tracing.DefaultPolicy()
 	if o.Policy != nil {
 		p = *o.Policy
 	}
-	store, err := NewStore(d, places, p)
+	store, err := tracing.NewStore(d, places, p)
 	if err != nil {
 		return res, err
 	}
@@ -205,7 +207,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		// the day of its last check-in.
 		var last int64
 		if err := db.Get(ctx, d.R, &last, "SELECT max(t_in) FROM checkins"); err != nil {
-			return res, fmt.Errorf("tracing: measure: %w", err)
+			return res, fmt.Errorf("tracingbench: measure: %w", err)
 		}
 		start := mv.Options.Start.Unix()
 		mv.End = start + ((last-start)/day+1)*day
@@ -230,7 +232,7 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 		// What autovacuum would do in time on a live server: statistics, and
 		// the visibility map that makes index-only scans index-only.
 		if _, err := d.W.ExecContext(ctx, "VACUUM ANALYZE checkins"); err != nil {
-			return res, fmt.Errorf("tracing: measure: vacuum: %w", err)
+			return res, fmt.Errorf("tracingbench: measure: vacuum: %w", err)
 		}
 	}
 	if err := measureTracing(ctx, d, places, p, mv, o, &res, held, logf); err != nil {
@@ -246,10 +248,10 @@ func Measure(ctx context.Context, d *db.DB, o MeasureOptions) (Measurement, erro
 }
 
 // measureIngest writes the movement into the store in batches and times it.
-func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOptions, res *Measurement, logf func(string, ...any)) error {
+func measureIngest(ctx context.Context, store *tracing.Store, mv *Movement, o MeasureOptions, res *Measurement, logf func(string, ...any)) error {
 	logf("%d check-ins by %d residents at %d places over %d days into %s, %d a batch", o.CheckIns, mv.Residents, len(mv.Places), o.Days, res.Store, o.Batch)
 	// The movement is made on another goroutine while this one writes.
-	batches := make(chan []CheckIn, 4)
+	batches := make(chan []tracing.CheckIn, 4)
 	genCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -267,7 +269,7 @@ func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOpt
 	for b := range batches {
 		added, err := store.Ingest(ctx, b)
 		if err != nil {
-			return fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracingbench: measure: %w", err)
 		}
 		before := res.CheckIns
 		res.CheckIns += int64(added)
@@ -288,16 +290,16 @@ func measureIngest(ctx context.Context, store *Store, mv *Movement, o MeasureOpt
 }
 
 // measureTracing times single traces and a batch of cases.
-func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *Movement, o MeasureOptions, res *Measurement, held *heldMemory, logf func(string, ...any)) error {
-	tracer, err := NewTracer(d, places, p)
+func measureTracing(ctx context.Context, d *db.DB, places tracing.Places, p tracing.Policy, mv *Movement, o MeasureOptions, res *Measurement, held *heldMemory, logf func(string, ...any)) error {
+	tracer, err := tracing.NewTracer(d, places, p)
 	if err != nil {
 		return err
 	}
 	tracer.WithIndex(o.Index)
 	rng := rand.New(rand.NewPCG(o.Seed, 0xca5e))
 	seen := map[int64]bool{}
-	cases := func(k int) []Case {
-		cs := make([]Case, 0, k)
+	cases := func(k int) []tracing.Case {
+		cs := make([]tracing.Case, 0, k)
 		for len(cs) < k {
 			id := mv.ResidentID(rng.IntN(mv.Residents))
 			if seen[id] && len(seen) < mv.Residents {
@@ -305,7 +307,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 			}
 			seen[id] = true
 			until := mv.End
-			cs = append(cs, Case{ResidentID: id, From: until - 14*day, Until: until, QuarantineAt: until})
+			cs = append(cs, tracing.Case{ResidentID: id, From: until - 14*day, Until: until, QuarantineAt: until})
 		}
 		return cs
 	}
@@ -318,7 +320,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		for _, c := range single {
 			t0 := time.Now()
 			if _, err := tracer.TraceClose(ctx, c); err != nil {
-				return 0, 0, fmt.Errorf("tracing: measure: %w", err)
+				return 0, 0, fmt.Errorf("tracingbench: measure: %w", err)
 			}
 			took = append(took, float64(time.Since(t0).Microseconds())/1000)
 		}
@@ -335,7 +337,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 		t0 := time.Now()
 		r, err := tracer.Trace(ctx, c)
 		if err != nil {
-			return fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracingbench: measure: %w", err)
 		}
 		took = append(took, float64(time.Since(t0).Microseconds())/1000)
 		stays, closeN, secN = stays+r.Stays, closeN+len(r.Close), secN+len(r.Secondary)
@@ -359,10 +361,10 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 
 	res.BatchCases = o.Cases
 	batch := cases(o.Cases)
-	discard := func(int, Result) error { return nil }
+	discard := func(int, tracing.Result) error { return nil }
 	t0 := time.Now()
-	if err := tracer.TraceAll(ctx, batch, BatchOptions{Parallel: o.Parallel, CloseOnly: true}, discard); err != nil {
-		return fmt.Errorf("tracing: measure: %w", err)
+	if err := tracer.TraceAll(ctx, batch, tracing.BatchOptions{Parallel: o.Parallel, CloseOnly: true}, discard); err != nil {
+		return fmt.Errorf("tracingbench: measure: %w", err)
 	}
 	res.BatchCloseS = time.Since(t0).Seconds()
 	logf("%d cases at once, %d at a time, close contacts: %.2f s", o.Cases, o.Parallel, res.BatchCloseS)
@@ -370,7 +372,7 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 	case o.Confirm != nil:
 		if o.Prepare != nil {
 			if err := o.Prepare(ctx, batch); err != nil {
-				return fmt.Errorf("tracing: measure: prepare the cases: %w", err)
+				return fmt.Errorf("tracingbench: measure: prepare the cases: %w", err)
 			}
 		}
 		confirmCtx, cancel := ctx, context.CancelFunc(func() {})
@@ -386,15 +388,15 @@ func measureTracing(ctx context.Context, d *db.DB, places Places, p Policy, mv *
 			res.BatchTimedOut = true
 			logf("%d cases confirmed at once: stopped after %.0f s, %d cases done", len(batch), res.BatchS, br.Traced)
 		case err != nil:
-			return fmt.Errorf("tracing: measure: %w", err)
+			return fmt.Errorf("tracingbench: measure: %w", err)
 		}
 		res.BatchRecorded, res.BatchClose, res.BatchSecondary = true, br.Close, br.Secondary
 		logf("%d cases confirmed at once: %.2f s (their close contacts recorded after %.2f s), %d close and %d secondary contacts recorded, their codes recomputed",
 			br.Traced, res.BatchS, br.CloseSeconds, br.Close, br.Secondary)
 	case !o.CloseOnlyBatch:
 		t0 = time.Now()
-		if err := tracer.TraceAll(ctx, batch, BatchOptions{Parallel: o.Parallel}, discard); err != nil {
-			return fmt.Errorf("tracing: measure: %w", err)
+		if err := tracer.TraceAll(ctx, batch, tracing.BatchOptions{Parallel: o.Parallel}, discard); err != nil {
+			return fmt.Errorf("tracingbench: measure: %w", err)
 		}
 		res.BatchS = time.Since(t0).Seconds()
 		logf("%d cases at once, %d at a time, close and secondary contacts: %.2f s", o.Cases, o.Parallel, res.BatchS)
@@ -476,4 +478,14 @@ func procSizes(path string, fields ...string) []int64 {
 		}
 	}
 	return out
+}
+
+// day is a day in seconds.
+const day = 86400
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("tracingbench: %s: %w", op, err)
 }

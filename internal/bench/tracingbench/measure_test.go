@@ -1,4 +1,4 @@
-package tracing_test
+package tracingbench_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outbreak-platform/outbreak/internal/bench/tracingbench"
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
@@ -19,7 +20,7 @@ func TestMeasureAgain(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		var prepared, confirmed []int64
-		o := tracing.MeasureOptions{CheckIns: 4000, Days: 3, Seed: 3, Traces: 4, Cases: 6,
+		o := tracingbench.MeasureOptions{CheckIns: 4000, Days: 3, Seed: 3, Traces: 4, Cases: 6,
 			Prepare: func(_ context.Context, cs []tracing.Case) error {
 				for _, c := range cs {
 					prepared = append(prepared, c.ResidentID)
@@ -32,7 +33,7 @@ func TestMeasureAgain(t *testing.T) {
 				}
 				return tracing.BatchResult{Traced: len(cs), Close: 7, Secondary: 9}, nil
 			}}
-		m, err := tracing.Measure(ctx, d, o)
+		m, err := tracingbench.Measure(ctx, d, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +43,7 @@ func TestMeasureAgain(t *testing.T) {
 		if !m.BatchRecorded || m.BatchDone != 6 || m.BatchClose != 7 || m.BatchSecondary != 9 || m.BatchTimedOut || m.TraceCloseWarmP50Ms <= 0 {
 			t.Errorf("measurement %+v", m)
 		}
-		again, err := tracing.Measure(ctx, d, tracing.MeasureOptions{CheckIns: 4000, Days: 3, Seed: 3, Traces: 4, Cases: 6, Reuse: true})
+		again, err := tracingbench.Measure(ctx, d, tracingbench.MeasureOptions{CheckIns: 4000, Days: 3, Seed: 3, Traces: 4, Cases: 6, Reuse: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,19 +56,19 @@ func TestMeasureAgain(t *testing.T) {
 		if d.Dialect == db.Postgres {
 			empty = dbtest.Postgres(t)
 		}
-		slow := tracing.MeasureOptions{CheckIns: 2000, Days: 2, Seed: 4, Traces: 2, Cases: 3, ConfirmTimeout: 50 * time.Millisecond,
+		slow := tracingbench.MeasureOptions{CheckIns: 2000, Days: 2, Seed: 4, Traces: 2, Cases: 3, ConfirmTimeout: 50 * time.Millisecond,
 			Confirm: func(ctx context.Context, cs []tracing.Case) (tracing.BatchResult, error) {
 				<-ctx.Done()
 				return tracing.BatchResult{Traced: 1}, ctx.Err()
 			}}
-		m, err = tracing.Measure(ctx, empty, slow)
+		m, err = tracingbench.Measure(ctx, empty, slow)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !m.BatchTimedOut || m.BatchDone != 1 || m.BatchS < 0.045 { // the 50 ms, give or take the clock
 			t.Errorf("stopped batch: %+v", m)
 		}
-		if _, err := tracing.Measure(ctx, dbtest.SQLite(t), tracing.MeasureOptions{CheckIns: 10, Reuse: true}); err == nil {
+		if _, err := tracingbench.Measure(ctx, dbtest.SQLite(t), tracingbench.MeasureOptions{CheckIns: 10, Reuse: true}); err == nil {
 			t.Error("reusing an empty store")
 		}
 	})
@@ -78,12 +79,12 @@ func TestMeasureAgain(t *testing.T) {
 // added ones come in their day, in time order; places are where Sites says.
 func TestMovementOfPeople(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	people := make([]tracing.Person, 300)
+	people := make([]tracingbench.Person, 300)
 	for i := range people {
-		people[i] = tracing.Person{ID: int64(1001 + 2*i), Home: i % 12, Role: tracing.Role(i % 3)}
+		people[i] = tracingbench.Person{ID: int64(1001 + 2*i), Home: i % 12, Role: tracingbench.Role(i % 3)}
 	}
 	people[7].Still = true
-	m := tracing.NewMovement(tracing.MovementOptions{Days: 3, Seed: 9, Start: start, People: people, Neighbourhoods: 12})
+	m := tracingbench.NewMovement(tracingbench.MovementOptions{Days: 3, Seed: 9, Start: start, People: people, Neighbourhoods: 12})
 	if m.Residents != 300 || m.Days() != 3 || m.Side() != 4 || m.ResidentID(5) != 1011 {
 		t.Fatalf("movement of %d residents over %d days, side %d", m.Residents, m.Days(), m.Side())
 	}

@@ -1,4 +1,4 @@
-package tracing
+package tracingbench
 
 import (
 	"cmp"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/tracing"
 )
 
 // MovementOptions size a synthetic movement.
@@ -67,7 +69,7 @@ type Movement struct {
 	Residents int
 	// Places holds the kind of every place, trips included; ids run from 1
 	// to len(Places).
-	Places KindMap
+	Places tracing.KindMap
 	// End is the time of the last check-in's day end (unix seconds).
 	End int64
 
@@ -81,7 +83,7 @@ type Movement struct {
 	// where tells, by place id - 1, where each place is.
 	where []PlaceSite
 	// extra holds the check-ins given to Add, and their indexes by day.
-	extra      []CheckIn
+	extra      []tracing.CheckIn
 	extraByDay map[int][]int
 }
 
@@ -89,7 +91,7 @@ type Movement struct {
 // register it: a venue's neighbourhood; a vehicle's service.
 type PlaceSite struct {
 	ID   int64
-	Kind Kind
+	Kind tracing.Kind
 	// Neighbourhood of a venue; -1 for a vehicle.
 	Neighbourhood int
 	// Service numbers vehicles from 0 within their kind: a bus line for a
@@ -125,7 +127,7 @@ func NewMovement(o MovementOptions) *Movement {
 	if o.Start.IsZero() {
 		o.Start = time.Date(2026, 2, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	}
-	m := &Movement{Options: o, Places: KindMap{}, days: 2*o.Days + 7}
+	m := &Movement{Options: o, Places: tracing.KindMap{}, days: 2*o.Days + 7}
 	var nextID int64
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	var cells int
@@ -147,14 +149,14 @@ func NewMovement(o MovementOptions) *Movement {
 		cells = m.side * m.side
 	}
 	side := m.side
-	add := func(k Kind, site PlaceSite) int64 {
+	add := func(k tracing.Kind, site PlaceSite) int64 {
 		nextID++
 		m.Places[nextID] = k
 		site.ID, site.Kind = nextID, k
 		m.where = append(m.where, site)
 		return nextID
 	}
-	many := func(k Kind, n int, site func(i int) PlaceSite) []int64 {
+	many := func(k tracing.Kind, n int, site func(i int) PlaceSite) []int64 {
 		ids := make([]int64, max(1, n))
 		for i := range ids {
 			ids[i] = add(k, site(i))
@@ -167,23 +169,23 @@ func NewMovement(o MovementOptions) *Movement {
 	for i := range grid {
 		c := &grid[i]
 		in := func(int) PlaceSite { return PlaceSite{Neighbourhood: i} }
-		c.gates = many(CompoundEntrance, int(perCell/250), in)
-		c.shops = many(Shop, int(perCell/40), in)
-		c.restaurants = many(Restaurant, int(perCell/80), in)
-		c.offices = many(Office, int(perCell*0.55/35), in)
+		c.gates = many(tracing.CompoundEntrance, int(perCell/250), in)
+		c.shops = many(tracing.Shop, int(perCell/40), in)
+		c.restaurants = many(tracing.Restaurant, int(perCell/80), in)
+		c.offices = many(tracing.Office, int(perCell*0.55/35), in)
 		if i%2 == 0 {
-			c.schools = many(School, 1, in)
+			c.schools = many(tracing.School, 1, in)
 		}
 		if i%4 == 0 {
-			c.stations = many(Station, 1, in)
+			c.stations = many(tracing.Station, 1, in)
 		}
 	}
 	nHosp := m.Residents / 8000
-	m.hosp = many(Hospital, nHosp, func(i int) PlaceSite { return PlaceSite{Neighbourhood: i * cells / max(1, nHosp)} })
+	m.hosp = many(tracing.Hospital, nHosp, func(i int) PlaceSite { return PlaceSite{Neighbourhood: i * cells / max(1, nHosp)} })
 	// Bus lines of BusesPerLine buses each; a bus is a place (its poster is
 	// on board).
 	lines := m.Residents/4000 + 1
-	m.buses = many(Bus, BusesPerLine*lines, func(i int) PlaceSite {
+	m.buses = many(tracing.Bus, BusesPerLine*lines, func(i int) PlaceSite {
 		return PlaceSite{Neighbourhood: -1, Service: i / BusesPerLine, Bus: i % BusesPerLine}
 	})
 	// near picks a place from a cell at most radius cells from home, or
@@ -267,7 +269,7 @@ func NewMovement(o MovementOptions) *Movement {
 	// Each day's trips: trains, flights and coaches, each service a place.
 	m.trips = make([][3][]int64, m.days)
 	for d := range m.trips {
-		for i, k := range []Kind{Train, Flight, Coach} {
+		for i, k := range []tracing.Kind{tracing.Train, tracing.Flight, tracing.Coach} {
 			m.trips[d][i] = many(k, m.Residents/20000, func(j int) PlaceSite { return PlaceSite{Neighbourhood: -1, Service: j, Day: d} })
 		}
 	}
@@ -278,7 +280,7 @@ func NewMovement(o MovementOptions) *Movement {
 // Add adds check-ins — a scripted scene — to the movement: Batches yields
 // each in its day, in time order among the movement's own, and leaves out
 // those outside the movement's days. Call it before Batches.
-func (m *Movement) Add(cs ...CheckIn) {
+func (m *Movement) Add(cs ...tracing.CheckIn) {
 	for _, c := range cs {
 		if c.TIn < m.Options.Start.Unix() {
 			continue
@@ -316,9 +318,9 @@ type synthRow struct {
 	source   uint8 // index in synthSources
 }
 
-var synthSources = [...]Source{Scan, Passage, Trip}
+var synthSources = [...]tracing.Source{tracing.Scan, tracing.Passage, tracing.Trip}
 
-func synthSource(s Source) uint8 { return uint8(slices.Index(synthSources[:], s)) }
+func synthSource(s tracing.Source) uint8 { return uint8(slices.Index(synthSources[:], s)) }
 
 // Batches yields the check-ins in batches of size, day after day, each
 // day's in the order of their check-in times — the order in which a
@@ -326,8 +328,8 @@ func synthSource(s Source) uint8 { return uint8(slices.Index(synthSources[:], s)
 // past Options.Days if the residents made fewer (up to twice as many days
 // and a week); or, for real People and no CheckIns, all they make over
 // Options.Days. The batches are the caller's to keep.
-func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
-	return func(yield func([]CheckIn) bool) {
+func (m *Movement) Batches(size int) iter.Seq[[]tracing.CheckIn] {
+	return func(yield func([]tracing.CheckIn) bool) {
 		src := rand.NewPCG(m.Options.Seed, 0xc4ec)
 		rng := rand.New(src)
 		left := m.Options.CheckIns
@@ -362,16 +364,16 @@ func (m *Movement) Batches(size int) iter.Seq[[]CheckIn] {
 
 // yieldBatches hands rows on in batches of size; false when the consumer
 // stopped.
-func (m *Movement) yieldBatches(rows []synthRow, size int, yield func([]CheckIn) bool) bool {
+func (m *Movement) yieldBatches(rows []synthRow, size int, yield func([]tracing.CheckIn) bool) bool {
 	for start := 0; start < len(rows); start += size {
 		chunk := rows[start:min(start+size, len(rows))]
-		b := make([]CheckIn, len(chunk))
+		b := make([]tracing.CheckIn, len(chunk))
 		for i, r := range chunk {
 			if r.extra > 0 {
 				b[i] = m.extra[r.extra-1]
 				continue
 			}
-			b[i] = CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: synthSources[r.source]}
+			b[i] = tracing.CheckIn{ClientID: uuid(r.id), ResidentID: r.resident, PlaceID: r.place, TIn: r.in, TOut: r.out, Source: synthSources[r.source]}
 			if r.carriage > 0 {
 				b[i].Carriage = strconv.Itoa(int(r.carriage))
 			}
@@ -420,7 +422,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow, from, to int64) [
 			continue
 		}
 		r := p.id
-		add := func(place int64, in, out int64, src Source) {
+		add := func(place int64, in, out int64, src tracing.Source) {
 			row := synthRow{in: in, out: out, resident: r, place: place, source: synthSource(src)}
 			w1, w2 := rng.Uint64(), rng.Uint64()
 			for k := range 8 {
@@ -441,7 +443,7 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow, from, to int64) [
 			k := rng.IntN(3)
 			svcs := m.trips[d][k]
 			dep := midnight + int64(6*3600+rng.IntN(12)*3600)
-			row := synthRow{in: dep, out: dep + int64(3600+rng.IntN(4)*3600), resident: r, place: svcs[rng.IntN(len(svcs))], source: synthSource(Trip)}
+			row := synthRow{in: dep, out: dep + int64(3600+rng.IntN(4)*3600), resident: r, place: svcs[rng.IntN(len(svcs))], source: synthSource(tracing.Trip)}
 			w1, w2 := rng.Uint64(), rng.Uint64()
 			for j := range 8 {
 				row.id[j], row.id[8+j] = byte(w1>>(8*j)), byte(w2>>(8*j))
@@ -459,61 +461,61 @@ func (m *Movement) day(rng *rand.Rand, d int, rows []synthRow, from, to int64) [
 		}
 		if weekend || p.role == AtHome {
 			t := jitter(9*3600, 5400)
-			add(p.gate, t, 0, Passage)
+			add(p.gate, t, 0, tracing.Passage)
 			for range 1 + rng.IntN(2) {
 				t += int64(600 + rng.IntN(3600))
 				stay := int64(300 + rng.IntN(1500))
-				add(p.shops[rng.IntN(len(p.shops))], t, out(t+stay), Scan)
+				add(p.shops[rng.IntN(len(p.shops))], t, out(t+stay), tracing.Scan)
 				t += stay
 			}
 			if rng.IntN(10) < 3 {
 				t = max(t, jitter(12*3600, 3600))
 				stay := int64(2400 + rng.IntN(3600))
-				add(p.restaurant, t, out(t+stay), Scan)
+				add(p.restaurant, t, out(t+stay), tracing.Scan)
 				t += stay
 			}
 			if len(m.hosp) > 0 && rng.IntN(100) < 3 {
 				t += 1800
 				stay := int64(3600 + rng.IntN(7200))
-				add(m.hosp[rng.IntN(len(m.hosp))], t, out(t+stay), Scan)
+				add(m.hosp[rng.IntN(len(m.hosp))], t, out(t+stay), tracing.Scan)
 				t += stay
 			}
-			add(p.gate, t+int64(rng.IntN(1800)), 0, Passage)
+			add(p.gate, t+int64(rng.IntN(1800)), 0, tracing.Passage)
 			continue
 		}
 		leave := jitter(p.leave, 600)
-		add(p.gate, leave, 0, Passage)
+		add(p.gate, leave, 0, tracing.Passage)
 		ride := func(at int64) {
 			switch {
 			case p.bus != 0:
 				stay := int64(900 + rng.IntN(1800))
-				add(m.buses[(p.bus-1)*BusesPerLine+int64(rng.IntN(BusesPerLine))], at, out(at+stay), Scan)
+				add(m.buses[(p.bus-1)*BusesPerLine+int64(rng.IntN(BusesPerLine))], at, out(at+stay), tracing.Scan)
 			case p.station != 0:
-				add(p.station, at, out(at+int64(300+rng.IntN(900))), Scan)
+				add(p.station, at, out(at+int64(300+rng.IntN(900))), tracing.Scan)
 			}
 		}
 		ride(leave + 300)
 		arrive := max(leave+600, jitter(p.arrive, 600))
 		finish := jitter(p.finish, 900)
-		add(p.work, arrive, out(finish), Scan)
+		add(p.work, arrive, out(finish), tracing.Scan)
 		if p.role == Worker && rng.IntN(10) < 3 {
 			t := jitter(12*3600, 1200)
-			add(p.lunch, t, out(t+int64(1200+rng.IntN(1800))), Scan)
+			add(p.lunch, t, out(t+int64(1200+rng.IntN(1800))), tracing.Scan)
 		}
 		ride(finish + 120)
 		t := finish + 1800
 		if rng.IntN(2) == 0 {
 			stay := int64(300 + rng.IntN(1500))
-			add(p.shops[rng.IntN(len(p.shops))], t, out(t+stay), Scan)
+			add(p.shops[rng.IntN(len(p.shops))], t, out(t+stay), tracing.Scan)
 			t += stay
 		}
 		if p.role == Worker && rng.IntN(100) < 15 {
 			t += 600
 			stay := int64(3600 + rng.IntN(2700))
-			add(p.restaurant, t, out(t+stay), Scan)
+			add(p.restaurant, t, out(t+stay), tracing.Scan)
 			t += stay
 		}
-		add(p.gate, t+int64(rng.IntN(900)), 0, Passage)
+		add(p.gate, t+int64(rng.IntN(900)), 0, tracing.Passage)
 	}
 	return rows
 }
