@@ -180,12 +180,13 @@ func History(ctx context.Context, d *db.DB, residentID int64, limit int) ([]audi
 		ActorRole string        `db:"actor_role"`
 		ActorName string        `db:"actor_name"`
 		Reason    string        `db:"reason"`
+		Cause     string        `db:"cause"`
 		Legal     string        `db:"legal_basis"`
 		PrevHash  []byte        `db:"prev_hash"`
 		Hash      []byte        `db:"hash"`
 	}
 	if err := db.Select(ctx, d.R, &rows, `SELECT c.resident_id, c.kind, c.exposed_on, c.evidence, c.evidence_zh, c.detail,
-		c.source_case, c.trace_id, a.at, c.audit_id, a.actor_id, a.actor_role, a.actor_name, a.reason, a.legal_basis,
+		c.source_case, c.trace_id, a.at, c.audit_id, a.actor_id, a.actor_role, a.actor_name, a.reason, a.cause, a.legal_basis,
 		a.prev_hash, a.hash
 		FROM contacts c JOIN audit_log a ON a.id = c.audit_id
 		WHERE c.resident_id = ? ORDER BY c.id DESC LIMIT ?`, residentID, limit); err != nil {
@@ -195,13 +196,14 @@ func History(ctx context.Context, d *db.DB, residentID int64, limit int) ([]audi
 		return es, nil
 	}
 	for _, r := range rows {
-		after, err := json.Marshal(map[string]any{"contact": r.Kind, "trace": r.TraceID.Int64, "exposed_on": r.ExposedOn, "evidence": r.Evidence})
+		after, err := json.Marshal(map[string]any{"contact": r.Kind, "trace": r.TraceID.Int64, "exposed_on": r.ExposedOn, "evidence": r.Evidence,
+			"evidence_zh": r.EvidenceZH.String})
 		if err != nil {
 			return nil, err
 		}
 		es = append(es, audit.Entry{ID: r.AuditID, At: r.At, ActorID: r.ActorID, ActorRole: r.ActorRole, ActorName: r.ActorName,
 			ResidentID: sql.NullInt64{Int64: residentID, Valid: true}, Kind: audit.Trace, Before: "null", After: string(after),
-			Reason: r.Reason, LegalBasis: r.Legal, PrevHash: r.PrevHash, Hash: r.Hash})
+			Reason: r.Reason, Cause: r.Cause, LegalBasis: r.Legal, PrevHash: r.PrevHash, Hash: r.Hash})
 	}
 	// Newest first, in the chain's order: a contact's entry comes before
 	// the colour change it caused, appended in the same transaction.
