@@ -128,7 +128,7 @@ func VerifyContacts(ctx context.Context, d *db.DB) (ContactsReport, error) {
 			}
 			var rows []contactRow
 			if err := db.Select(ctx, d.R, &rows, `SELECT resident_id, kind, exposed_on, evidence, evidence_zh, detail, source_case, trace_id
-				FROM contacts WHERE trace_id = ? AND audit_id = ?`, c.Trace, e.ID); err != nil {
+				FROM contacts WHERE audit_id = ?`, e.ID); err != nil { // a re-trace may have moved them to its tracing
 				return rep, fmt.Errorf("healthcode: verify contacts: %w", err)
 			}
 			switch {
