@@ -10,6 +10,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
 
@@ -59,21 +60,27 @@ func fileAppeal(ctx context.Context, q db.Q, residentID, by int64, colour, messa
 	return id, nil
 }
 
-// Appeals lists appeals about residents in scope: the open ones, oldest
-// first, when open is true; otherwise the latest answered ones.
-func Appeals(ctx context.Context, d *db.DB, scope string, open bool, limit int) ([]Appeal, error) {
+// Appeals lists page p of the appeals about residents in scope, with the
+// total: the open ones, oldest first, when open is true; otherwise the
+// answered ones, latest first.
+func Appeals(ctx context.Context, d *db.DB, scope string, open bool, p list.Page) (list.Of[Appeal], error) {
+	p = p.Norm()
 	lo, hi := jurisdiction.Range(scope)
-	where := "WHERE a.answered_at IS NULL ORDER BY a.filed_at"
+	from := `JOIN jurisdictions j ON j.id = r.community_id WHERE j.path >= ? AND j.path < ? AND a.answered_at IS NULL`
+	order := " ORDER BY a.filed_at, a.id"
 	if !open {
-		where = "WHERE a.answered_at IS NOT NULL ORDER BY a.answered_at DESC"
+		from = strings.Replace(from, "IS NULL", "IS NOT NULL", 1)
+		order = " ORDER BY a.answered_at DESC, a.id DESC"
+	}
+	var total int64
+	if err := db.Get(ctx, d.R, &total, "SELECT count(*) FROM appeals a JOIN residents r ON r.id = a.resident_id "+from, lo, hi); err != nil {
+		return list.Of[Appeal]{}, fmt.Errorf("healthcode: appeals: %w", err)
 	}
 	var as []Appeal
-	err := db.Select(ctx, d.R, &as, appealSelect+`JOIN jurisdictions j ON j.id = r.community_id
-		`+strings.Replace(where, "WHERE", "WHERE j.path >= ? AND j.path < ? AND", 1)+" LIMIT ?", lo, hi, limit)
-	if err != nil {
-		return nil, fmt.Errorf("healthcode: appeals: %w", err)
+	if err := db.Select(ctx, d.R, &as, appealSelect+from+order+" LIMIT ? OFFSET ?", lo, hi, p.Limit, p.Offset); err != nil {
+		return list.Of[Appeal]{}, fmt.Errorf("healthcode: appeals: %w", err)
 	}
-	return as, nil
+	return list.New(as, total, p), nil
 }
 
 // AppealsOf lists a resident's own appeals, newest first.

@@ -18,6 +18,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/notify"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -164,12 +165,19 @@ func TestOverrideAppealAndScope(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		open, err := healthcode.Appeals(ctx, d, epi.ScopePath, true, 10)
-		if err != nil || len(open) != 1 || open[0].ID != id || open[0].Colour != "red" {
-			t.Fatalf("open appeals: %+v, %v", open, err)
+		opened, err := healthcode.Appeals(ctx, d, epi.ScopePath, true, list.Page{Limit: 10})
+		open := opened.Items
+		if err != nil || len(open) != 1 || opened.Total != 1 || open[0].ID != id || open[0].Colour != "red" {
+			t.Fatalf("open appeals: %+v, %v", opened, err)
 		}
 		if err := f.svc.AnswerAppeal(ctx, epi, id, "The override ends when the lab record arrives."); err != nil {
 			t.Fatal(err)
+		}
+		if answered, err := healthcode.Appeals(ctx, d, epi.ScopePath, false, list.First); err != nil || answered.Total != 1 {
+			t.Fatalf("answered appeals: %+v, %v", answered, err)
+		}
+		if still, err := healthcode.Appeals(ctx, d, epi.ScopePath, true, list.First); err != nil || still.Total != 0 {
+			t.Fatalf("open appeals after the answer: %+v, %v", still, err)
 		}
 		if err := f.svc.AnswerAppeal(ctx, epi, id, "twice answered"); err == nil {
 			t.Fatal("answered twice")

@@ -118,11 +118,13 @@ func TestHealthCodeFlow(t *testing.T) {
 			Appeals []struct {
 				ID int64 `json:"id"`
 			} `json:"appeals"`
+			Total int64 `json:"total"`
 		}
 		epi.get("/api/v1/appeals").want(t, http.StatusOK, "queue").json(t, &q)
-		if len(q.Appeals) != 1 {
+		if len(q.Appeals) != 1 || q.Total != 1 {
 			t.Fatalf("queue: %+v", q)
 		}
+		epi.get("/api/v1/appeals?limit=0x10").invalid(t, "limit", "a limit that is not a number")
 		epi.post("/api/v1/appeals/"+strconv.FormatInt(q.Appeals[0].ID, 10)+"/answer", map[string]string{"answer": "Your phone was seen at the market entrance."}).
 			want(t, http.StatusNoContent, "answer")
 

@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/healthcode"
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/rules"
@@ -320,14 +321,19 @@ func (h *Handler) ResidentCode(w http.ResponseWriter, r *http.Request) {
 	h.writeCode(w, r, http.StatusOK, c)
 }
 
-// Appeals lists the open appeals in scope, oldest first.
+// Appeals lists a page of the open appeals in scope, oldest first
+// (?answered=true: the answered ones, latest first), with the total.
 func (h *Handler) Appeals(w http.ResponseWriter, r *http.Request) {
-	as, err := healthcode.Appeals(r.Context(), h.codes.DB, auth.From(r.Context()).Actor.ScopePath, r.URL.Query().Get("answered") != "true", 200)
+	pg, err := render.PageOf(r)
+	var as list.Of[healthcode.Appeal]
+	if err == nil {
+		as, err = healthcode.Appeals(r.Context(), h.codes.DB, auth.From(r.Context()).Actor.ScopePath, r.URL.Query().Get("answered") != "true", pg)
+	}
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"appeals": as})
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"appeals": as.Items, "total": as.Total, "offset": as.Offset, "limit": as.Limit})
 }
 
 // APIAnswerAppeal answers an appeal.

@@ -19,6 +19,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/issuer"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/pass"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/resident"
@@ -286,12 +287,19 @@ func (h *Handler) FileAppeal(w http.ResponseWriter, r *http.Request) {
 // AppealQueue lists the open appeals in scope, oldest first.
 func (h *Handler) AppealQueue(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, "appeal.queue")
-	as, err := healthcode.Appeals(r.Context(), h.codes.DB, auth.From(r.Context()).Actor.ScopePath, true, 200)
+	pg, err := render.PageOf(r)
+	var as list.Of[healthcode.Appeal]
+	if err == nil {
+		as, err = healthcode.Appeals(r.Context(), h.codes.DB, auth.From(r.Context()).Actor.ScopePath, true, pg)
+	}
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	p.Data = as
+	p.Data = struct {
+		Items []healthcode.Appeal
+		Pager render.Pager
+	}{as.Items, render.Pages(r, as)}
 	h.t.Render(w, r, http.StatusOK, "appeals", p)
 }
 
