@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/outbreak-platform/outbreak/internal/config"
+	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
+	"github.com/outbreak-platform/outbreak/internal/vault"
+)
+
+// fromAddr is an HTTP client whose connections leave from the loopback
+// address ip (127.0.0.2 is another client than 127.0.0.1 to the server).
+func fromAddr(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 2 * time.Second}
+	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+}
+
+// TestSlowBodiesFromOneAddress: one address opens a thousand connections
+// and sends anonymous sign-in requests whose bodies never finish. The
+// server's in-flight bound is 200, so without a bound per address they
+// would hold every slot; with it, another address still signs in (its
+// wrong password answered, not shed) and /healthz still says ok, both
+// within a second.
+func TestSlowBodiesFromOneAddress(t *testing.T) {
+	t.Parallel()
+	d := dbtest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := vault.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Argon2 = testArgon
+	cfg.LoginPerMinute = 100000
+	cfg.MaxInFlight = 200
+	_, ts := serveOn(t, ctx, cancel, cfg, d, v)
+	addr := strings.TrimPrefix(ts.URL, "http://")
+
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			// Headers and the first byte of a body that never comes.
+			fmt.Fprintf(c, "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+		}()
+	}
+	wg.Wait()
+	time.Sleep(300 * time.Millisecond) // let the server read every header it will
+
+	other := fromAddr("127.0.0.2")
+	for range 5 {
+		start := time.Now()
+		resp, err := other.Get(ts.URL + "/healthz")
+		if err != nil {
+			t.Fatalf("/healthz from another address: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || time.Since(start) > time.Second {
+			t.Fatalf("/healthz from another address: %d after %v", resp.StatusCode, time.Since(start))
+		}
+		start = time.Now()
+		resp, err = other.Post(ts.URL+"/api/v1/login", "application/json", strings.NewReader(`{"username":"nobody","password":"wrong"}`))
+		if err != nil {
+			t.Fatalf("sign-in from another address: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || time.Since(start) > time.Second {
+			t.Fatalf("sign-in from another address: %d after %v; want a wrong password answered", resp.StatusCode, time.Since(start))
+		}
+	}
+}
+
+// TestHealthNeverShed: with every one of the server's in-flight slots
+// held, /healthz and /readyz still answer 200 while other requests are
+// shed with 503.
+func TestHealthNeverShed(t *testing.T) {
+	t.Parallel()
+	d := dbtest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := vault.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Argon2 = testArgon
+	cfg.MaxInFlight = 4
+	_, ts := serveOn(t, ctx, cancel, cfg, d, v)
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	// Four slow requests, each from its own address, hold the four slots.
+	for i := range 4 {
+		dl := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(i+1))}}
+		c, err := dl.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprintf(c, "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+	}
+	time.Sleep(300 * time.Millisecond)
+	hc := fromAddr("127.0.0.3")
+	status := func(path string) int {
+		resp, err := hc.Get(ts.URL + path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("/login"); got != http.StatusServiceUnavailable {
+		t.Fatalf("/login with every slot held = %d, want 503 (the slots are not held)", got)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if got := status(p); got != http.StatusOK {
+			t.Errorf("%s with every slot held = %d, want 200", p, got)
+		}
+	}
+}
