@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/outbreak-platform/outbreak/internal/config"
+	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/db/dbtest"
 	"github.com/outbreak-platform/outbreak/internal/vault"
 )
@@ -142,4 +145,72 @@ func TestHealthNeverShed(t *testing.T) {
 			t.Errorf("%s with every slot held = %d, want 200", p, got)
 		}
 	}
+}
+
+// TestSameCheckInTwoAccountsAtOnce: the same check-in (same client id and
+// time) sent by two accounts at the same moment is stored once, and only
+// the account whose row it is hears it accepted; the other hears it
+// refused as a conflict. Before, both were told "accepted" while one row
+// was stored (the insert's "nothing written" was not looked at).
+func TestSameCheckInTwoAccountsAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := ciStart(t, d)
+		code := e.code(t, e.shop)
+		a, _ := e.login(t, "resident-1", demoPassword)
+		b, _ := e.login(t, ciResidents(t, d, 1)[0], demoPassword)
+		residentOf := map[*client]int64{}
+		both := 0
+		for i := range 40 {
+			item := map[string]any{"client_id": uuid.NewString(), "code": code, "t_in": time.Now().Unix() - 60 - int64(i)}
+			var res [2]ciBatchResult
+			var status [2]int
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for j, c := range []*client{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					r := c.do(http.MethodPost, "/api/v1/checkins", "application/json",
+						strings.NewReader(fmt.Sprintf(`{"checkins":[{"client_id":%q,"code":%q,"t_in":%d}]}`, item["client_id"], code, item["t_in"])))
+					status[j] = r.Status
+					json.Unmarshal(r.Body, &res[j])
+				}()
+			}
+			close(start)
+			wg.Wait()
+			rows := ciStored(t, d, "client_id = ?", item["client_id"])
+			if len(rows) != 1 {
+				t.Fatalf("pair %d: %d rows stored", i, len(rows))
+			}
+			accepted := 0
+			for j, c := range []*client{a, b} {
+				if status[j] != http.StatusOK || len(res[j].Results) != 1 {
+					t.Fatalf("pair %d: status %d, %+v", i, status[j], res[j])
+				}
+				r := res[j].Results[0]
+				switch r.Status {
+				case "accepted", "duplicate":
+					accepted++
+					if residentOf[c] == 0 {
+						residentOf[c] = r.ResidentID
+					}
+					if r.ResidentID != rows[0].ResidentID {
+						t.Errorf("pair %d: account %d told %s, but the row stored is resident %d's", i, j, r.Status, rows[0].ResidentID)
+					}
+				case "refused":
+					if r.Reason != "conflict" {
+						t.Errorf("pair %d: refused for %s, want conflict", i, r.Reason)
+					}
+				}
+			}
+			if accepted == 2 {
+				both++
+			}
+			if accepted != 1 {
+				t.Errorf("pair %d: %d of 2 accounts told accepted for one stored row", i, accepted)
+			}
+		}
+		t.Logf("pairs both told accepted: %d of 40", both)
+	})
 }
