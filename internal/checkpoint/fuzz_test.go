@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/outbreak-platform/outbreak/internal/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/checkin"
+	"github.com/outbreak-platform/outbreak/internal/checkpoint"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
