@@ -188,7 +188,10 @@ func benchSurge(ctx context.Context, args []string) error {
 		var probes, fails int
 		var wg sync.WaitGroup
 		wg.Add(1)
-		go func() { defer wg.Done(); probes, fails = bench.Probe(pctx, base+"/healthz", 100*time.Millisecond, time.Second) }()
+		go func() {
+			defer wg.Done()
+			probes, fails = bench.Probe(pctx, base+"/healthz", 100*time.Millisecond, time.Second)
+		}()
 		cpu0, t0 := node.cpu(), time.Now()
 		r := g.Run(ctx, next, rate, surgeFor)
 		cpu := node.cpu() - cpu0 - time.Duration(idlePerSec*time.Since(t0).Seconds())*time.Microsecond
@@ -260,7 +263,7 @@ func benchSurge(ctx context.Context, args []string) error {
 		"bare_per_sec": bareRate[true], "bare_nosig_per_sec": bareRate[false],
 		"sustained_per_sec": sustained, "sustained_vs_bare": sustained / bareRate[true],
 		"surge3_offered_per_sec": s3.offered, "surge3_goodput_ratio": float64(s3.res.Accepted) / surgeFor.Seconds() / sustained,
-		"surge3_accepted_p99_ms": s3.res.AcceptedLatency.P99,
+		"surge3_accepted_p99_ms":  s3.res.AcceptedLatency.P99,
 		"surge10_offered_per_sec": s10.offered, "surge10_goodput_ratio": float64(s10.res.Accepted) / surgeFor.Seconds() / sustained,
 		"surge10_accepted_p99_ms": s10.res.AcceptedLatency.P99,
 		"surge_other_status":      s3.res.Other + s10.res.Other, "surge_dropped": s3.res.Dropped + s10.res.Dropped,
