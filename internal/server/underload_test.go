@@ -214,3 +214,58 @@ func TestSameCheckInTwoAccountsAtOnce(t *testing.T) {
 		t.Logf("pairs both told accepted: %d of 40", both)
 	})
 }
+
+// TestGateBeforeSession: with the check-in gate full, a batch is turned
+// away before its session is looked up or its body read — an unknown
+// session and a body that is not JSON get the same short 503 with
+// Retry-After, not a 401 or a 400 — and the answer is small.
+func TestGateBeforeSession(t *testing.T) {
+	t.Parallel()
+	d := dbtest.SQLite(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	v, err := vault.New([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Argon2 = testArgon
+	srv, ts := serveOn(t, ctx, cancel, cfg, d, v)
+	gate := srv.CheckInGate()
+	var held []func()
+	for {
+		release, ok := gate.Enter(context.Background())
+		if !ok {
+			break
+		}
+		held = append(held, release)
+	}
+	defer func() {
+		for _, r := range held {
+			r()
+		}
+	}()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/checkins", strings.NewReader("not json"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Cookie", "outbreak_session=no-such-session")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || len(body) > 300 {
+		t.Fatalf("gate full: %d, Retry-After %q, %d bytes: %s; want a short 503 before the session look-up",
+			resp.StatusCode, resp.Header.Get("Retry-After"), len(body), body)
+	}
+	// Without credentials the guard answers, the gate is not asked.
+	req, _ = http.NewRequest(http.MethodPost, ts.URL+"/api/v1/checkins", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no credentials, gate full: %d, want 401", resp.StatusCode)
+	}
+}
