@@ -207,10 +207,14 @@ func benchSurge(ctx context.Context, args []string) error {
 	rate10 := min(10*sustained, 0.8*bareRate[false])
 	s10 := surge(rate10)
 	logf("10x: offered %.0f/s, accepted %d, shed %d, other %d, dropped %d", s10.offered, s10.res.Accepted, s10.res.Shed, s10.res.Other, s10.res.Dropped)
-	shedCost := 0.0
-	if s10.res.Shed > 0 {
-		shedCost = (float64(s10.cpu.Microseconds()) - admitCost*float64(s10.res.Accepted)) / float64(s10.res.Shed)
-	}
+	// The CPU of the three runs (less the idle CPU) as a*accepted +
+	// s*shed, fitted by least squares: one run alone is too noisy.
+	atRateCPU := float64(admitCost) * float64(max(atRate.Accepted, 1))
+	admitCost, shedCost := fitCosts([][3]float64{
+		{float64(atRate.Accepted), 0, atRateCPU},
+		{float64(s3.res.Accepted), float64(s3.res.Shed), float64(s3.cpu.Microseconds())},
+		{float64(s10.res.Accepted), float64(s10.res.Shed), float64(s10.cpu.Microseconds())},
+	})
 
 	// kill -9 mid-surge: every check-in acknowledged before is stored.
 	time.Sleep(time.Second)
@@ -537,4 +541,22 @@ func loadavg() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// fitCosts fits cpu = a*accepted + s*shed to the runs (accepted, shed,
+// cpu µs) by least squares and returns a and s in µs.
+func fitCosts(runs [][3]float64) (a, s float64) {
+	var aa, as, ss, ac, sc float64
+	for _, r := range runs {
+		aa += r[0] * r[0]
+		as += r[0] * r[1]
+		ss += r[1] * r[1]
+		ac += r[0] * r[2]
+		sc += r[1] * r[2]
+	}
+	det := aa*ss - as*as
+	if det == 0 {
+		return ac / max(aa, 1), 0
+	}
+	return (ac*ss - sc*as) / det, (sc*aa - ac*as) / det
 }
