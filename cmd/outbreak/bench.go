@@ -37,7 +37,7 @@ var benches = map[string]func(ctx context.Context, args []string) error{
 
 func benchCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(os.Stderr, "usage: outbreak bench demo|signin|verify|recompute|pass|tracing|checkins [flags] (--help for each)")
+		fmt.Fprintln(os.Stderr, "usage: outbreak bench demo|signin|verify|recompute|pass|tracing|checkins|surge [flags] (--help for each)")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -45,7 +45,7 @@ func benchCmd(ctx context.Context, args []string) error {
 	}
 	b, ok := benches[args[0]]
 	if !ok {
-		return errUsage{fmt.Errorf("bench: unknown benchmark %q (demo, signin, verify, recompute, pass, tracing, checkins)", args[0])}
+		return errUsage{fmt.Errorf("bench: unknown benchmark %q (demo, signin, verify, recompute, pass, tracing, checkins, surge)", args[0])}
 	}
 	return b(ctx, args[1:])
 }

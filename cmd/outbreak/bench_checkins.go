@@ -39,6 +39,7 @@ func benchCheckIns(ctx context.Context, args []string) error {
 	sessions := fs.Int("sessions", 4000, "signed-in residents to spread the requests over")
 	places := fs.Int("places", 200, "places to scan")
 	fs.Bool("json", true, "print JSON (the only format)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -138,9 +139,14 @@ func benchCheckIns(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	lat, errs, dropped := bench.OpenLoop(ctx, *rate, *dur, 4000, scan)
 	elapsed := time.Since(start)
+	stopProfile()
 	after, err := count(ctx, d)
 	if err != nil {
 		return err

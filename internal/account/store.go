@@ -196,13 +196,22 @@ func (s *store) CreateSession(ctx context.Context, accountID int64, ttl time.Dur
 }
 
 func (s *store) Session(ctx context.Context, token string) (Account, string, error) {
+	a, csrf, _, err := s.sessionUntil(ctx, token)
+	return a, csrf, err
+}
+
+// sessionUntil is Session with the session's expiry, which SessionCache
+// keeps an entry no longer than.
+func (s *store) sessionUntil(ctx context.Context, token string) (Account, string, time.Time, error) {
 	defer s.d.Observe("session.get", time.Now())
 	var row struct {
 		Account
-		CSRF string `db:"csrf_token"`
+		CSRF    string    `db:"csrf_token"`
+		Expires time.Time `db:"expires_at"`
 	}
 	err := db.Get(ctx, s.d.R, &row, `SELECT a.id, a.username, a.password_hash, a.role, a.display_name, a.resident_id, a.jurisdiction_id,
-		a.lang, a.demo, a.disabled, a.created_by, a.created_at, j.code AS jurisdiction_code, j.path AS jurisdiction_path, s.csrf_token
+		a.lang, a.demo, a.disabled, a.created_by, a.created_at, j.code AS jurisdiction_code, j.path AS jurisdiction_path, s.csrf_token,
+		s.expires_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN jurisdictions j ON j.id = a.jurisdiction_id
 		WHERE s.token_hash = ? AND s.expires_at > ? AND NOT a.disabled
 			AND (NOT a.demo OR EXISTS (SELECT 1 FROM meta WHERE key = ? AND value = 'true'))`,
@@ -211,9 +220,9 @@ func (s *store) Session(ctx context.Context, token string) (Account, string, err
 		if !errors.Is(err, db.ErrNotFound) {
 			err = fmt.Errorf("account: session: %w", err)
 		}
-		return Account{}, "", err
+		return Account{}, "", time.Time{}, err
 	}
-	return row.Account, row.CSRF, nil
+	return row.Account, row.CSRF, row.Expires, nil
 }
 
 func (s *store) DeleteSession(ctx context.Context, token string) error {

@@ -156,3 +156,14 @@ func CheckCSRF(r *http.Request, p *Principal) bool {
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(p.CSRF)) == 1
 }
+
+// Credentialed reports whether r carries a session cookie or a bearer
+// token — valid or not: that is for Load to say. What the limits in front
+// of the session look-up take as "not anonymous".
+func Credentialed(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	c, err := r.Cookie(SessionCookie)
+	return err == nil && c.Value != ""
+}

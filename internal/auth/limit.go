@@ -88,3 +88,111 @@ func (c ClientIP) Of(r *http.Request) string {
 	}
 	return peer.String()
 }
+
+// InFlight counts the requests each key (a client address) has in flight
+// and lets at most max of them run at once: one address cannot take the
+// whole server's slots with requests it sends and never finishes.
+type InFlight struct {
+	max int
+
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// NewInFlight lets each key have max requests in flight.
+func NewInFlight(max int) *InFlight { return &InFlight{max: max, n: map[string]int{}} }
+
+// Enter takes one of key's places, if it has one left, and returns the
+// function that gives it back.
+func (f *InFlight) Enter(key string) (leave func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[key] >= f.max {
+		return nil, false
+	}
+	f.n[key]++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.n[key]--; f.n[key] <= 0 {
+			delete(f.n, key)
+		}
+	}, true
+}
+
+// Len is how many keys have requests in flight.
+func (f *InFlight) Len() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.n)
+}
+
+// PeerConns limits the connections each peer address holds open at once,
+// on the listener, before a byte of a request is read. Trusted proxies
+// (whose peers are many clients) are not limited.
+type PeerConns struct {
+	net.Listener
+	Max     int
+	Trusted []netip.Prefix
+
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+// Accept returns the next connection whose peer has a place left; the
+// connections of a peer at its limit are closed at once.
+func (l *PeerConns) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+		if err != nil {
+			return c, nil
+		}
+		peer := ap.Addr().Unmap()
+		if l.trusted(peer) {
+			return c, nil
+		}
+		l.mu.Lock()
+		if l.n == nil {
+			l.n = map[netip.Addr]int{}
+		}
+		if l.n[peer] >= l.Max {
+			l.mu.Unlock()
+			c.Close()
+			continue
+		}
+		l.n[peer]++
+		l.mu.Unlock()
+		return &peerConn{Conn: c, l: l, peer: peer}, nil
+	}
+}
+
+func (l *PeerConns) trusted(a netip.Addr) bool {
+	for _, p := range l.Trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+type peerConn struct {
+	net.Conn
+	l    *PeerConns
+	peer netip.Addr
+	once sync.Once
+}
+
+func (c *peerConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		if c.l.n[c.peer]--; c.l.n[c.peer] <= 0 {
+			delete(c.l.n, c.peer)
+		}
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}

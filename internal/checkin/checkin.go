@@ -400,11 +400,47 @@ func (s *Service) Submit(ctx context.Context, actor rbac.Actor, items []Item) ([
 		if s.Writer != nil {
 			w = s.Writer
 		}
-		if _, err := w.Ingest(ctx, fresh); err != nil {
+		n, err := w.Ingest(ctx, fresh)
+		if err != nil {
 			return nil, fmt.Errorf("checkin: submit: %w", err)
+		}
+		if n < len(fresh) {
+			// Some were not written: another request stored the same check-in
+			// (same client id and time) between the look-up above and the
+			// insert. What is stored now says whose each one is.
+			if err := s.settle(ctx, results, inBatch); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return results, nil
+}
+
+// settle reads back the check-ins of a batch the insert did not all write
+// and tells each as it is stored: accepted when the row is the caller's
+// (written now, or by the caller's own request alongside), refused as a
+// conflict when another resident's row holds its client id and time. An
+// acknowledgement means the caller's row is stored.
+func (s *Service) settle(ctx context.Context, results []Result, fresh map[storeKey]int) error {
+	ask := make([]Result, 0, len(fresh))
+	for _, i := range fresh {
+		ask = append(ask, results[i])
+	}
+	stored, err := s.stored(ctx, ask)
+	if err != nil {
+		return err
+	}
+	for k, i := range fresh {
+		r := &results[i]
+		row, ok := stored[k]
+		switch {
+		case !ok:
+			return fmt.Errorf("checkin: submit: check-in %s at %d neither written nor stored", k.id, k.tIn)
+		case row.ResidentID != r.ResidentID:
+			*r = Result{ClientID: r.ClientID, TIn: r.TIn, Status: Refused, Reason: ReasonConflict, Field: "client_id"}
+		}
+	}
+	return nil
 }
 
 // people returns the acting resident and the ids of their dependents.

@@ -160,6 +160,8 @@ func (d *DB) openPostgres(ctx context.Context, dsn string, maxConns int) error {
 
 // Close closes every connection; it waits for none of them.
 func (d *DB) Close() error {
+	forgetStmts(d.R)
+	forgetStmts(d.W)
 	var errs []error
 	if d.R != d.W {
 		errs = append(errs, d.R.Close())
@@ -246,11 +248,17 @@ type Q interface {
 // Get runs a query written with ? placeholders and scans one row into dest.
 // It returns ErrNotFound when there is none.
 func Get(ctx context.Context, q Q, dest any, query string, args ...any) error {
+	if s := prepared(ctx, q, query); s != nil {
+		return MapError(s.GetContext(ctx, dest, args...))
+	}
 	return MapError(q.GetContext(ctx, dest, q.Rebind(query), args...))
 }
 
 // Select runs a query written with ? placeholders and scans every row.
 func Select(ctx context.Context, q Q, dest any, query string, args ...any) error {
+	if s := prepared(ctx, q, query); s != nil {
+		return MapError(s.SelectContext(ctx, dest, args...))
+	}
 	return MapError(q.SelectContext(ctx, dest, q.Rebind(query), args...))
 }
 

@@ -68,7 +68,15 @@ type Tx struct {
 	*sqlx.Tx
 	conn *sqlx.Conn
 	db   *DB
+	// committed run once the transaction has committed (OnCommit).
+	committed []func()
 }
+
+// OnCommit runs fn once the transaction has committed, and never if it
+// rolls back: for what must follow the write, not precede it (a cache
+// dropping what the write changed, so that no reader refills it from the
+// rows as they were before the commit).
+func (tx *Tx) OnCommit(fn func()) { tx.committed = append(tx.committed, fn) }
 
 // InTx runs fn in a transaction on the writer: it commits when fn returns
 // nil and rolls back otherwise, so a failure halfway leaves nothing behind.
@@ -95,6 +103,10 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		if cerr := sqlTx.Commit(); cerr != nil {
 			err = fmt.Errorf("db: commit: %w", MapError(cerr))
+			return
+		}
+		for _, fn := range tx.committed {
+			fn()
 		}
 	}()
 	return fn(tx)

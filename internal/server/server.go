@@ -76,6 +76,11 @@ type Server struct {
 	visitors *venue.Visitors
 	// checkinGate admits the check-in API's writes.
 	checkinGate *checkinhttp.Gate
+	// rd renders the check-in gate's refusals; clientIP finds a request's
+	// client address, anonByAddr bounds each address's anonymous requests.
+	rd         *render.Renderer
+	clientIP   auth.ClientIP
+	anonByAddr *auth.InFlight
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -95,7 +100,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	// The domain: stores and services.
 	juris := jurisdiction.NewStore(d)
 	residents := resident.NewStore(d, v)
-	accounts := account.NewStore(d)
+	// Every signed-in request looks its session up: from memory (see
+	// account.SessionCache), not from the reader pool the admitted work
+	// waits on.
+	accounts := account.NewSessionCache(account.NewStore(d), sessionCacheTTL, sessionCacheMax)
 	access := accesslog.NewStore(d)
 	accSvc := account.NewService(d, accounts, residents, juris, cfg.Argon2, cfg.IDKind, cfg.MaxHashing)
 	resSvc := &resident.Service{DB: d, Residents: residents, Access: access, IDKind: cfg.IDKind}
@@ -202,7 +210,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, d *db.DB, v *
 	}
 	s := &Server{cfg: cfg, log: log, db: d, registry: reg, sessions: sessions, codes: codes, traces: traces,
 		sender: &notify.LogSender{Log: log, Keep: 100}, holders: iss, heads: heads, visitors: visitors, checkinGate: checkinGate,
-		inFlight: make(chan struct{}, cfg.MaxInFlight)}
+		rd: rd, clientIP: clientIP, anonByAddr: auth.NewInFlight(anonPerAddress), inFlight: make(chan struct{}, cfg.MaxInFlight)}
 	s.mux = route.NewMux(rd)
 	s.mux.Add(s.operations(rd)...)
 	for _, build := range areaList {
@@ -236,13 +244,73 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Handler returns the whole HTTP handler.
+// The limits in front of every request.
+const (
+	// sessionCacheTTL is how long a session looked up stays in memory at
+	// most (what another process changes is seen after it);
+	// sessionCacheMax, how many sessions are kept.
+	sessionCacheTTL = time.Minute
+	sessionCacheMax = 1 << 18
+	// anonPerAddress is how many requests without credentials one client
+	// address may have in flight; anonBodyTime, how long such a request's
+	// body may take to arrive.
+	anonPerAddress = 32
+	anonBodyTime   = 5 * time.Second
+	// connsPerPeer is how many connections one peer (not a trusted proxy)
+	// may hold open.
+	connsPerPeer = 256
+)
+
+// Handler returns the whole HTTP handler. In front, cheapest first: the
+// whole server's in-flight bound (which /healthz and /readyz pass by), a
+// bound per client address on anonymous requests, the check-in gate; only
+// then the session look-up and the areas.
 func (s *Server) Handler() http.Handler {
 	var h http.Handler = s.mux
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = s.sessions.Load(h)
-	return s.observe(h)
+	h = s.checkinGate.Shed(s.rd, h)
+	h = s.perAddress(h)
+	return s.observe(h, s.mux)
 }
+
+// exempt reports whether r is a health or readiness probe: never shed, never
+// limited, never waiting on a session look-up, so that an orchestrator does
+// not restart a node that is only busy.
+func exempt(r *http.Request) bool {
+	return r.Method == http.MethodGet && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz")
+}
+
+// perAddress bounds the anonymous requests (no session cookie, no bearer
+// token) each client address has in flight, before their bodies are read,
+// and gives their bodies anonBodyTime to arrive: one address sending slow
+// sign-in bodies holds at most anonPerAddress of the server's slots, the
+// rest are answered 429 at once.
+func (s *Server) perAddress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth.Credentialed(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		leave, ok := s.anonByAddr.Enter(s.clientIP.Of(r))
+		if !ok {
+			h := w.Header()
+			h["Retry-After"] = []string{"1"}
+			h["Content-Type"] = []string{"application/problem+json"}
+			h["Connection"] = []string{"close"} // its body is not waited for
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write(tooManyFromAddress)
+			return
+		}
+		defer leave()
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(anonBodyTime))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var tooManyFromAddress = []byte(`{"type":"about:blank","title":"Too Many Requests","status":429,"detail":"Too many requests in flight from this address."}` + "\n")
 
 // Routes lists every route the server serves, with its guard: the
 // access-control map (docs/ROUTES.md is written from it).
@@ -265,6 +333,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.tracingHousekeeping(ctx)
 	go s.loadIndex(ctx)
 	errc := make(chan error, 1)
+	ln = &auth.PeerConns{Listener: ln, Max: connsPerPeer, Trusted: s.cfg.TrustedProxies}
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -465,7 +534,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // observe logs and counts every request, labels it with its route pattern,
 // turns a panic into a 500, and sheds load with 503 when too many requests
 // are in flight.
-func (s *Server) observe(next http.Handler) http.Handler {
+func (s *Server) observe(next, health http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-ID")
@@ -478,16 +547,21 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		var label string
 		r = r.WithContext(route.WithLabel(r.Context(), &label))
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			rec.Header().Set("Retry-After", "1")
-			rec.Header().Set("Content-Type", "application/problem+json")
-			rec.WriteHeader(http.StatusServiceUnavailable)
-			rec.Write([]byte(`{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The server is at capacity; retry shortly."}` + "\n"))
-			s.count(r, rec.status, start, "shed")
-			return
+		h := next
+		if exempt(r) {
+			h = health
+		} else {
+			select {
+			case s.inFlight <- struct{}{}:
+				defer func() { <-s.inFlight }()
+			default:
+				rec.Header().Set("Retry-After", "1")
+				rec.Header().Set("Content-Type", "application/problem+json")
+				rec.WriteHeader(http.StatusServiceUnavailable)
+				rec.Write([]byte(`{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The server is at capacity; retry shortly."}` + "\n"))
+				s.count(r, rec.status, start, "shed")
+				return
+			}
 		}
 		defer func() {
 			if p := recover(); p != nil {
@@ -506,7 +580,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("route", label), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 		}()
-		next.ServeHTTP(rec, r)
+		h.ServeHTTP(rec, r)
 	})
 }
 

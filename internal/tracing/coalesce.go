@@ -89,11 +89,14 @@ type Coalescer struct {
 
 type ingestReq struct {
 	batch []CheckIn
-	n     int // how many are stored, new or not
+	n     int // how many were written
 }
 
-// Ingest is Store.Ingest, grouped with other callers'. Grouped, it
-// returns how many of the caller's check-ins are stored, new or not.
+// Ingest is Store.Ingest, grouped with other callers': it returns how many
+// of the caller's check-ins the insert wrote. When a group wrote fewer
+// than it held (some were stored already, by whomever), which callers'
+// were not written is not known: each caller of that group gets 0, and
+// reads back what is stored (checkin.Service.Submit does).
 func (c *Coalescer) Ingest(ctx context.Context, batch []CheckIn) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
@@ -117,11 +120,16 @@ func (c *Coalescer) commit(group []*ingestReq) error {
 	for _, q := range group {
 		all = append(all, q.batch...)
 	}
-	if _, err := c.Store.Ingest(ctx, slices.Clip(all)); err != nil {
+	n, err := c.Store.Ingest(ctx, slices.Clip(all))
+	if err != nil {
 		return err
 	}
 	for _, q := range group {
-		q.n = len(q.batch)
+		if n == len(all) {
+			q.n = len(q.batch)
+		} else {
+			q.n = 0
+		}
 	}
 	return nil
 }

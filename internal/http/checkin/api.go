@@ -110,6 +110,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (release func(),
 			return nil, false
 		}
 	}
+	if release, ok = heldSlot(r); ok {
+		return release, true
+	}
 	release, ok = h.gate.Enter(r.Context())
 	if !ok {
 		h.rd.Problem(w, r, errGate)
@@ -128,15 +131,17 @@ func (h *Handler) words(r *http.Request, rs []checkin.Result) {
 	}
 }
 
-// Ingest records a batch of check-ins: POST /api/v1/checkins.
+// Ingest records a batch of check-ins: POST /api/v1/checkins. Admission
+// comes first (the slot Shed took, or one taken here), then the body.
 func (h *Handler) Ingest(w http.ResponseWriter, r *http.Request) {
-	items, err := DecodeBatch(w, r)
-	if err != nil {
-		h.rd.Problem(w, r, err)
-		return
-	}
 	release, ok := h.admit(w, r)
 	if !ok {
+		return
+	}
+	items, err := DecodeBatch(w, r)
+	if err != nil {
+		release()
+		h.rd.Problem(w, r, err)
 		return
 	}
 	rs, err := h.svc.Submit(r.Context(), auth.From(r.Context()).Actor, items)
