@@ -16,6 +16,7 @@ import (
 
 	"github.com/outbreak-platform/outbreak/internal/db"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 )
 
@@ -55,6 +56,9 @@ type Store interface {
 	GetByUsername(ctx context.Context, username string) (Account, error)
 	// ListStaff lists staff accounts whose jurisdiction lies in scope.
 	ListStaff(ctx context.Context, scope string, afterID int64, limit int) ([]Account, error)
+	// StaffPage is page p of the staff accounts in scope (of role, when
+	// given), newest first, with the total.
+	StaffPage(ctx context.Context, scope string, role rbac.Role, p list.Page) (list.Of[Account], error)
 	// Update changes role, jurisdiction and disabled flag of a staff account in scope.
 	Update(ctx context.Context, q db.Q, scope string, a Account) error
 	SetPassword(ctx context.Context, id int64, hash string) error
@@ -131,6 +135,27 @@ func (s *store) ListStaff(ctx context.Context, scope string, afterID int64, limi
 		return nil, fmt.Errorf("account: list staff: %w", err)
 	}
 	return as, nil
+}
+
+func (s *store) StaffPage(ctx context.Context, scope string, role rbac.Role, p list.Page) (list.Of[Account], error) {
+	defer s.d.Observe("account.staff_page", time.Now())
+	p = p.Norm()
+	lo, hi := jurisdiction.Range(scope)
+	where := "WHERE j.path >= ? AND j.path < ? AND a.role <> 'resident'"
+	args := []any{lo, hi}
+	if role != "" {
+		where += " AND a.role = ?"
+		args = append(args, role)
+	}
+	var total int64
+	if err := db.Get(ctx, s.d.R, &total, "SELECT count(*) FROM accounts a JOIN jurisdictions j ON j.id = a.jurisdiction_id "+where, args...); err != nil {
+		return list.Of[Account]{}, fmt.Errorf("account: staff page: %w", err)
+	}
+	var as []Account
+	if err := db.Select(ctx, s.d.R, &as, accountSelect+where+" ORDER BY a.id DESC LIMIT ? OFFSET ?", append(args, p.Limit, p.Offset)...); err != nil {
+		return list.Of[Account]{}, fmt.Errorf("account: staff page: %w", err)
+	}
+	return list.New(as, total, p), nil
 }
 
 func (s *store) Update(ctx context.Context, q db.Q, scope string, a Account) error {

@@ -381,19 +381,26 @@ type staffJSON struct {
 func staffByUsername(t *testing.T, admin *client) map[string]staffJSON {
 	t.Helper()
 	out := map[string]staffJSON{}
-	path := "/api/v1/staff"
-	for range 20 {
+	var total int64 = -1
+	for offset := 0; offset < 10000; offset += 100 {
 		var page struct {
 			Staff []staffJSON `json:"staff"`
+			Total int64       `json:"total"`
 		}
-		admin.get(path).want(t, http.StatusOK, "list staff").json(t, &page)
+		admin.get(fmt.Sprintf("/api/v1/staff?limit=100&offset=%d", offset)).want(t, http.StatusOK, "list staff").json(t, &page)
+		if total >= 0 && page.Total != total {
+			t.Fatalf("the staff total changed from %d to %d between pages", total, page.Total)
+		}
+		total = page.Total
 		for _, s := range page.Staff {
 			out[s.Username] = s
 		}
-		if len(page.Staff) < 200 {
+		if len(page.Staff) < 100 {
+			if int64(len(out)) != total {
+				t.Fatalf("paging reached %d staff of a total of %d", len(out), total)
+			}
 			return out
 		}
-		path = fmt.Sprintf("/api/v1/staff?after=%d", page.Staff[len(page.Staff)-1].ID)
 	}
 	t.Fatal("list staff: too many pages")
 	return nil
@@ -1551,7 +1558,11 @@ func TestPageTour(t *testing.T) {
 
 		// Admin: staff.
 		body = admin.page(t, "/admin/staff", http.StatusOK)
-		mustContain(t, "staff admin", body, "community-1", "epidemiologist-2", `<option value="420102001">`)
+		mustContain(t, "staff admin", body, `<option value="420102001">`, `data-testid="total"`, `rel="next"`)
+		mustContain(t, "epidemiologists", admin.page(t, "/admin/staff?role=epidemiologist", http.StatusOK), "epidemiologist-2", "epidemiologist-1")
+		mustNotContain(t, "epidemiologists", admin.page(t, "/admin/staff?role=epidemiologist", http.StatusOK), "community-1<")
+		mustContain(t, "workers", admin.page(t, "/admin/staff?role=community_worker&limit=500", http.StatusOK), "community-1<")
+		admin.page(t, "/admin/staff?role=wizard", http.StatusUnprocessableEntity)
 		staffForm := url.Values{"csrf": {admin.csrfField(t, body)}, "username": {"form-clinician"}, "display_name": {"Form Clinician"},
 			"role": {"clinician"}, "jurisdiction_code": {"420102"}, "password": {"short"}}
 		body = admin.postForm("/admin/staff", staffForm).html(t, http.StatusUnprocessableEntity, "staff form with a short password")

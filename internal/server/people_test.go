@@ -415,7 +415,7 @@ func testPeopleCommunities(t *testing.T, ts *testServer) {
 
 	// Where staff read one: their accounts, the staff home, the roster and
 	// a record name it with its district, not by its code.
-	body := admin.page(t, "/admin/staff", http.StatusOK)
+	body := admin.page(t, "/admin/staff?limit=500", http.StatusOK)
 	mustNotContain(t, "staff admin", body, `data-testid="staff-jurisdiction">420102001<`, `data-testid="staff-jurisdiction">4201<`)
 	mustContain(t, "staff admin", body, `data-testid="staff-jurisdiction">`+districtOf["420102"]+" · ")
 	cw := ts.formLogin(t, "community-1")

@@ -2,6 +2,7 @@ package account
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/outbreak-platform/outbreak/internal/account"
@@ -9,13 +10,18 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/jsonio"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
 
 type staffAdmin struct {
-	Staff         []account.Account
-	Next          int64
+	Staff []account.Account
+	Pager render.Pager
+	// Filter is the role listed ("" for all); AllRoles those one can pick.
+	Filter   string
+	AllRoles []rbac.Role
+	// Roles are those the reader may grant.
 	Roles         []rbac.Role
 	Jurisdictions []render.Option
 	// Names are the jurisdictions' names by code, communities with their
@@ -26,9 +32,11 @@ type staffAdmin struct {
 func (h *Handler) staffPage(w http.ResponseWriter, r *http.Request) (*render.Page, error) {
 	p := h.rd.NewPage(w, r, "admin.staff")
 	a := auth.From(r.Context()).Actor
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	const per = 200
-	staff, err := h.accounts.Accounts.ListStaff(r.Context(), a.ScopePath, after, per)
+	role, pg, err := staffQuery(r)
+	if err != nil {
+		return p, err
+	}
+	staff, err := h.accounts.Accounts.StaffPage(r.Context(), a.ScopePath, role, pg)
 	if err != nil {
 		return p, err
 	}
@@ -36,14 +44,12 @@ func (h *Handler) staffPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 	if err != nil {
 		return p, err
 	}
-	d := staffAdmin{Staff: staff, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...), Names: render.Labels(js, p.L.Lang)}
+	d := staffAdmin{Staff: staff.Items, Pager: render.Pages(r, staff), Filter: string(role), AllRoles: rbac.StaffRoles,
+		Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...), Names: render.Labels(js, p.L.Lang)}
 	for _, role := range rbac.StaffRoles {
 		if rbac.CanGrant(a.Role, role) {
 			d.Roles = append(d.Roles, role)
 		}
-	}
-	if len(staff) == per {
-		d.Next = staff[len(staff)-1].ID
 	}
 	p.Data = d
 	return p, nil
@@ -180,27 +186,33 @@ func staffView(a account.Account) StaffView {
 		Jurisdiction: a.JurisdictionCode.String, Disabled: a.Disabled}
 }
 
-// ListStaff lists staff accounts in scope.
-func (h *Handler) ListStaff(w http.ResponseWriter, r *http.Request) {
-	var after int64
-	if v := r.URL.Query().Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			h.rd.Problem(w, r, validation.Field("after", "invalid"))
-			return
-		}
-		after = n
+// staffQuery reads a staff list's role filter and page.
+func staffQuery(r *http.Request) (rbac.Role, list.Page, error) {
+	role := rbac.Role(r.URL.Query().Get("role"))
+	if role != "" && !slices.Contains(rbac.StaffRoles, role) {
+		return "", list.First, validation.Field("role", "invalid")
 	}
-	as, err := h.accounts.Accounts.ListStaff(r.Context(), auth.From(r.Context()).Actor.ScopePath, after, 200)
+	pg, err := render.PageOf(r)
+	return role, pg, err
+}
+
+// ListStaff lists a page of the staff accounts in scope (?role=, ?offset=,
+// ?limit=), with the total.
+func (h *Handler) ListStaff(w http.ResponseWriter, r *http.Request) {
+	role, pg, err := staffQuery(r)
+	var as list.Of[account.Account]
+	if err == nil {
+		as, err = h.accounts.Accounts.StaffPage(r.Context(), auth.From(r.Context()).Actor.ScopePath, role, pg)
+	}
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	out := make([]StaffView, len(as))
-	for i, a := range as {
+	out := make([]StaffView, len(as.Items))
+	for i, a := range as.Items {
 		out[i] = staffView(a)
 	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"staff": out})
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"staff": out, "total": as.Total, "offset": as.Offset, "limit": as.Limit})
 }
 
 // CreateStaff creates a staff account.
