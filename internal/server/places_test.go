@@ -517,7 +517,7 @@ func TestVisitors(t *testing.T) {
 		mustNotContain(t, "visitors, before saying why", body, r1.Resident.Name, `data-testid="visitors"`)
 		today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
 		body = placePage(t, cw, "/staff/visitors?purpose=contact_tracing&date="+today, http.StatusOK)
-		mustContain(t, "visitors", body, `data-testid="visitors"`, r1.Resident.Name, "3栋2单元501", "王芳", "探亲", "中山花园北门")
+		mustContain(t, "visitors", body, `data-testid="visitors"`, r1.Resident.Name, "3栋2单元501", "王芳", "探亲", "中山花园北门", "当天共 1 次来访")
 		body = placePage(t, cw, fmt.Sprintf("/staff/visitors?purpose=contact_tracing&date=%s&place=%d", today, gate.ID), http.StatusOK)
 		mustContain(t, "visitors of the gate", body, r1.Resident.Name)
 		body = placePage(t, cw, "/staff/visitors?purpose=contact_tracing&date=2020-01-01", http.StatusOK)

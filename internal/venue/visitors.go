@@ -171,6 +171,41 @@ func (v *Visitors) Register(ctx context.Context, a rbac.Actor, placeID int64, n 
 	return visit, rows == 1, nil
 }
 
+// visitsWhere is the query of the visits in a's scope that f keeps, its
+// paging aside.
+func visitsWhere(a rbac.Actor, f VisitFilter) (string, []any) {
+	lo, hi := jurisdiction.Range(a.ScopePath)
+	where := `JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ?`
+	args := []any{lo, hi}
+	if !f.From.IsZero() {
+		where += " AND v.visited_at >= ?"
+		args = append(args, f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		where += " AND v.visited_at < ?"
+		args = append(args, f.To.UTC())
+	}
+	if f.PlaceID != 0 {
+		where += " AND v.place_id = ?"
+		args = append(args, f.PlaceID)
+	}
+	return where, args
+}
+
+// Count returns how many visits in a's scope f keeps (its paging aside):
+// the total of the list List pages through. It reads no one's data.
+func (v *Visitors) Count(ctx context.Context, a rbac.Actor, f VisitFilter) (int64, error) {
+	if !MayListVisitors(a) {
+		return 0, fault.ErrForbidden
+	}
+	where, args := visitsWhere(a, f)
+	var n int64
+	if err := db.Get(ctx, v.DB.R, &n, "SELECT count(*) FROM visitor_registrations v JOIN places p ON p.id = v.place_id "+where, args...); err != nil {
+		return 0, fmt.Errorf("venue: count visits: %w", err)
+	}
+	return n, nil
+}
+
 // MayListVisitors reports whether a may read the visitors of the compound
 // entrances in its scope: the community workers, who look after them.
 func MayListVisitors(a rbac.Actor) bool {
@@ -192,21 +227,7 @@ func (v *Visitors) List(ctx context.Context, a rbac.Actor, f VisitFilter, purpos
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 200
 	}
-	lo, hi := jurisdiction.Range(a.ScopePath)
-	where := `JOIN jurisdictions j ON j.id = p.jurisdiction_id WHERE j.path >= ? AND j.path < ?`
-	args := []any{lo, hi}
-	if !f.From.IsZero() {
-		where += " AND v.visited_at >= ?"
-		args = append(args, f.From.UTC())
-	}
-	if !f.To.IsZero() {
-		where += " AND v.visited_at < ?"
-		args = append(args, f.To.UTC())
-	}
-	if f.PlaceID != 0 {
-		where += " AND v.place_id = ?"
-		args = append(args, f.PlaceID)
-	}
+	where, args := visitsWhere(a, f)
 	if f.BeforeID != 0 {
 		where += " AND v.id < ?"
 		args = append(args, f.BeforeID)

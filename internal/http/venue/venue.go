@@ -479,6 +479,7 @@ type visitorsData struct {
 	Date      string
 	Visits    []visitRow
 	Listed    bool // a purpose was given and the list read
+	Total     int64
 	Next      string
 }
 
@@ -548,6 +549,10 @@ func (h *Handler) VisitorList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Listed = true
+	if d.Total, err = h.visitors.Count(r.Context(), a, f); err != nil {
+		h.rd.Error(w, r, p, err)
+		return
+	}
 	for _, v := range vs {
 		d.Visits = append(d.Visits, visitRow{Visit: v, At: v.VisitedAt.In(loc).Format("15:04")})
 	}
