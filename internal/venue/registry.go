@@ -12,6 +12,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/fault"
 	"github.com/outbreak-platform/outbreak/internal/i18n"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/validation"
 )
@@ -134,14 +135,30 @@ func PosterFileName(p Place, carriage int, lang string, f Format) string {
 
 // List is the places a may see listed: a resident's own (newest first), or
 // for staff the places in their scope that f matches.
-func (r *Registry) List(ctx context.Context, a rbac.Actor, f Filter) ([]Place, error) {
-	if a.Role.IsStaff() {
-		return r.Store.Search(ctx, a.ScopePath, f)
+func (r *Registry) List(ctx context.Context, a rbac.Actor, f Filter) (list.Of[Place], error) {
+	pg := list.Page{Offset: f.Offset, Limit: f.Limit}.Norm()
+	f.Offset, f.Limit = pg.Offset, pg.Limit
+	var ps []Place
+	var total int64
+	var err error
+	switch {
+	case a.Role.IsStaff():
+		if ps, err = r.Store.Search(ctx, a.ScopePath, f); err == nil {
+			total, err = r.Store.Count(ctx, a.ScopePath, f)
+		}
+	case a.Role == rbac.Resident && a.AccountID != 0:
+		// A resident's own places are few: all of them, on one page.
+		if ps, err = r.Store.ListOwned(ctx, a.AccountID); err == nil {
+			total, err = r.Store.CountOwned(ctx, a.AccountID)
+		}
+		pg = list.Page{Limit: max(len(ps), 1)}
+	default:
+		return list.Of[Place]{}, fault.ErrForbidden
 	}
-	if a.Role != rbac.Resident || a.AccountID == 0 {
-		return nil, fault.ErrForbidden
+	if err != nil {
+		return list.Of[Place]{}, err
 	}
-	return r.Store.ListOwned(ctx, a.AccountID)
+	return list.New(ps, total, pg), nil
 }
 
 // Read returns the place id as a may read it: one a manages, or for staff

@@ -20,7 +20,8 @@ type Filter struct {
 	NamePrefix      string // "": any name
 	Kind            Kind   // "": both kinds
 	IncludeDisabled bool
-	Limit           int // 1..200, default 50
+	Limit           int // 1..500, default 50
+	Offset          int // rows to skip: the page's start
 }
 
 // Store keeps the places.
@@ -39,6 +40,10 @@ type Store interface {
 	// ListOwned lists the places a resident account registered, newest
 	// first.
 	ListOwned(ctx context.Context, ownerAccountID int64) ([]Place, error)
+	// Count is how many places in scope Search's filter keeps (its paging
+	// aside); CountOwned how many a resident account registered.
+	Count(ctx context.Context, scope string, f Filter) (int64, error)
+	CountOwned(ctx context.Context, ownerAccountID int64) (int64, error)
 	// FindTrip returns the enabled vehicle with the service number on the
 	// date, or else the undated line of that number (a bus line that runs
 	// every day); db.ErrNotFound when there is neither.
@@ -131,15 +136,14 @@ func (s *store) Get(ctx context.Context, id int64) (Place, error) {
 	return s.one(ctx, "venue.get", "WHERE p.id = ?", id)
 }
 
-func (s *store) Search(ctx context.Context, scope string, f Filter) ([]Place, error) {
-	if f.Limit <= 0 || f.Limit > 200 {
-		f.Limit = 50
-	}
+// searchWhere is the query of the places in scope that f keeps, its
+// paging aside; ok is false when no place can match.
+func searchWhere(scope string, f Filter) (where string, args []any, ok bool) {
 	if !validation.Storable(f.NamePrefix) {
-		return nil, nil // no name holds it
+		return "", nil, false // no name holds it
 	}
 	lo, hi := jurisdiction.Range(scope)
-	where, args := "WHERE j.path >= ? AND j.path < ?", []any{lo, hi}
+	where, args = "WHERE j.path >= ? AND j.path < ?", []any{lo, hi}
 	if f.NamePrefix != "" {
 		where += " AND p.name >= ? AND p.name < ?"
 		args = append(args, f.NamePrefix, f.NamePrefix+"\U0010FFFF")
@@ -151,7 +155,39 @@ func (s *store) Search(ctx context.Context, scope string, f Filter) ([]Place, er
 	if !f.IncludeDisabled {
 		where += " AND NOT p.disabled"
 	}
-	return s.many(ctx, "venue.search", where+" ORDER BY p.name, p.id LIMIT ?", append(args, f.Limit)...)
+	return where, args, true
+}
+
+func (s *store) Search(ctx context.Context, scope string, f Filter) ([]Place, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	where, args, ok := searchWhere(scope, f)
+	if !ok {
+		return nil, nil
+	}
+	return s.many(ctx, "venue.search", where+" ORDER BY p.name, p.id LIMIT ? OFFSET ?", append(args, f.Limit, max(0, f.Offset))...)
+}
+
+func (s *store) Count(ctx context.Context, scope string, f Filter) (int64, error) {
+	defer s.d.Observe("venue.count", time.Now())
+	where, args, ok := searchWhere(scope, f)
+	if !ok {
+		return 0, nil
+	}
+	var n int64
+	if err := db.Get(ctx, s.d.R, &n, "SELECT count(*) FROM places p JOIN jurisdictions j ON j.id = p.jurisdiction_id "+where, args...); err != nil {
+		return 0, fmt.Errorf("venue.count: %w", err)
+	}
+	return n, nil
+}
+
+func (s *store) CountOwned(ctx context.Context, ownerAccountID int64) (int64, error) {
+	var n int64
+	if err := db.Get(ctx, s.d.R, &n, "SELECT count(*) FROM places WHERE owner_account_id = ?", ownerAccountID); err != nil {
+		return 0, fmt.Errorf("venue.count_owned: %w", err)
+	}
+	return n, nil
 }
 
 func (s *store) ListOwned(ctx context.Context, ownerAccountID int64) ([]Place, error) {

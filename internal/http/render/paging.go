@@ -30,6 +30,9 @@ func PageOf(r *http.Request) (list.Page, error) {
 	}
 	num("offset", &p.Offset)
 	num("limit", &p.Limit)
+	if strings.TrimSpace(q.Get("limit")) != "" && p.Limit == 0 {
+		e.Add("limit", "list.limit", "max", list.MaxLimit) // asked for, it is 1 to MaxLimit
+	}
 	if err := e.Err(); err != nil {
 		return p, err
 	}

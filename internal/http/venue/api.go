@@ -48,7 +48,7 @@ func (h *Handler) APIRegister(w http.ResponseWriter, r *http.Request) {
 
 // APIList lists a resident's own places, newest first, or the places in a
 // staff member's scope by name: ?name= (a prefix), ?kind=venue|vehicle,
-// ?include_disabled=true, ?limit= (1 to 200).
+// ?include_disabled=true, ?offset=, ?limit= (1 to 500), with the total.
 func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context()).Actor
 	q := r.URL.Query()
@@ -64,13 +64,11 @@ func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) {
 		}
 		f.IncludeDisabled = b
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			e.Add("limit", "invalid")
-		}
-		f.Limit = n
+	pg, err := render.PageOf(r)
+	if ve, ok := validation.As(err); ok {
+		e.Fields = append(e.Fields, ve.Fields...)
 	}
+	f.Offset, f.Limit = pg.Offset, pg.Limit
 	if err := e.Err(); err != nil {
 		h.rd.Problem(w, r, err)
 		return
@@ -80,11 +78,11 @@ func (h *Handler) APIList(w http.ResponseWriter, r *http.Request) {
 		h.rd.Problem(w, r, err)
 		return
 	}
-	out := make([]PlaceView, len(ps))
-	for i, p := range ps {
+	out := make([]PlaceView, len(ps.Items))
+	for i, p := range ps.Items {
 		out[i] = placeView(a, p)
 	}
-	h.rd.JSON(w, r, http.StatusOK, map[string]any{"places": out})
+	h.rd.JSON(w, r, http.StatusOK, map[string]any{"places": out, "total": ps.Total, "offset": ps.Offset, "limit": ps.Limit})
 }
 
 // APIGet returns a place its reader owns, or, for staff, one in scope.

@@ -21,6 +21,7 @@ import (
 	"github.com/outbreak-platform/outbreak/internal/http/render"
 	"github.com/outbreak-platform/outbreak/internal/http/route"
 	"github.com/outbreak-platform/outbreak/internal/jurisdiction"
+	"github.com/outbreak-platform/outbreak/internal/list"
 	"github.com/outbreak-platform/outbreak/internal/rbac"
 	"github.com/outbreak-platform/outbreak/internal/tracing"
 	"github.com/outbreak-platform/outbreak/internal/validation"
@@ -110,6 +111,7 @@ type listData struct {
 	Staff       bool
 	CanRegister bool
 	Places      []placeRow
+	Pager       render.Pager
 }
 
 // filterOf reads the list's filters: ?q= (a name prefix), ?kind=venue|vehicle,
@@ -133,14 +135,21 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	p := h.rd.NewPage(w, r, title)
 	p.Form = r.URL.Query()
 	d := listData{Staff: a.Role.IsStaff(), CanRegister: len(venue.RegisterableTypes(a)) > 0}
-	ps, err := h.registry.List(r.Context(), a, filterOf(p.Form, 200))
+	f := filterOf(p.Form, list.DefaultLimit)
+	pg, err := render.PageOf(r)
+	f.Offset, f.Limit = pg.Offset, pg.Limit
+	var ps list.Of[venue.Place]
+	if err == nil {
+		ps, err = h.registry.List(r.Context(), a, f)
+	}
 	if err != nil {
 		h.rd.Error(w, r, p, err)
 		return
 	}
-	for _, pl := range ps {
+	for _, pl := range ps.Items {
 		d.Places = append(d.Places, placeRow{Place: pl, Manage: venue.MayManage(a, pl)})
 	}
+	d.Pager = render.Pages(r, ps)
 	p.Data = d
 	h.t.Render(w, r, http.StatusOK, "places", p)
 }
