@@ -237,6 +237,16 @@ func TestPlacesAPI(t *testing.T) {
 		}
 		admin.get("/api/v1/places?kind=boat").invalid(t, "kind", "an unknown kind")
 		admin.get("/api/v1/places?limit=0").invalid(t, "limit", "limit 0")
+		var paged struct {
+			Places []placeJSON `json:"places"`
+			Total  int64       `json:"total"`
+		}
+		admin.get("/api/v1/places?include_disabled=true").want(t, http.StatusOK, "every place").json(t, &paged)
+		all := paged.Total
+		admin.get("/api/v1/places?include_disabled=true&limit=1&offset=1").want(t, http.StatusOK, "the second place").json(t, &paged)
+		if all < 2 || paged.Total != all || len(paged.Places) != 1 {
+			t.Fatalf("page 2 of 1 place: %d places of %d, total %d", len(paged.Places), all, paged.Total)
+		}
 		admin.get("/api/v1/places?include_disabled=maybe").invalid(t, "include_disabled", "include_disabled=maybe")
 		path := fmt.Sprintf("/api/v1/places/%d", market.ID)
 		var got placeJSON
