@@ -59,14 +59,14 @@ func (h *Handler) Routes() []route.Route {
 	return []route.Route{
 		route.P("GET /login", route.Anyone, h.LoginForm),
 		route.P("POST /login", route.Anyone, h.Login),
-		route.P("GET /register", route.Anyone, h.RegisterForm),
+		route.P("GET /register", route.Anyone, h.t.Show("register", h.registerPage)),
 		route.P("POST /register", route.Anyone, h.Register),
 		route.P("POST /lang", route.Anyone, h.Lang),
 		route.P("POST /logout", route.Browser, h.Logout),
-		route.P("GET /admin/staff", manage, h.StaffList),
+		route.P("GET /admin/staff", manage, h.t.Show("admin_staff", h.staffPage)),
 		route.P("POST /admin/staff", manage, h.StaffCreate),
 		route.P("POST /admin/staff/{id}", manage, h.StaffUpdate),
-		route.P("GET /admin/tokens", tokens, h.Tokens),
+		route.P("GET /admin/tokens", tokens, h.t.Show("admin_tokens", h.tokenPage)),
 		route.P("POST /admin/tokens", tokens, h.TokenCreate),
 		route.P("POST /admin/tokens/{id}/revoke", tokens, h.TokenRevoke),
 
@@ -187,16 +187,6 @@ func (h *Handler) registerPage(w http.ResponseWriter, r *http.Request) (*render.
 	js, err := h.juris.Subtree(r.Context(), jurisdiction.All)
 	p.Data = registerData{Communities: render.CommunityOptions(js, p.L.Lang)}
 	return p, err
-}
-
-// RegisterForm shows the resident sign-up form.
-func (h *Handler) RegisterForm(w http.ResponseWriter, r *http.Request) {
-	p, err := h.registerPage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "register", p)
 }
 
 // Register signs a resident up and signs them in.

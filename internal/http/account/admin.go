@@ -55,16 +55,6 @@ func (h *Handler) staffPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 	return p, nil
 }
 
-// StaffList shows the staff accounts in scope and the form to add one.
-func (h *Handler) StaffList(w http.ResponseWriter, r *http.Request) {
-	p, err := h.staffPage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "admin_staff", p)
-}
-
 // StaffCreate creates a staff account.
 func (h *Handler) StaffCreate(w http.ResponseWriter, r *http.Request) {
 	p, err := h.staffPage(w, r)
@@ -121,16 +111,6 @@ func (h *Handler) tokenPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 	p.Data = &tokenAdmin{Tokens: ts, Roles: rbac.TokenRoles, Jurisdictions: render.JurisdictionOptions(js, p.L.Lang, jurisdiction.Levels...),
 		Names: render.Labels(js, p.L.Lang)}
 	return p, err
-}
-
-// Tokens lists API tokens in scope and the form to issue one.
-func (h *Handler) Tokens(w http.ResponseWriter, r *http.Request) {
-	p, err := h.tokenPage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "admin_tokens", p)
 }
 
 // TokenCreate issues a token and shows its secret, once.

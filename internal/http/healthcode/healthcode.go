@@ -54,7 +54,7 @@ func (h *Handler) Routes() []route.Route {
 	cases, control := route.Can(rbac.CaseWrite), route.Can(rbac.AreaRiskWrite)
 	return []route.Route{
 		route.P("GET /me", route.Resident, h.Home),
-		route.P("GET /me/declare", route.Resident, h.DeclareForm),
+		route.P("GET /me/declare", route.Resident, h.t.Show("declare", h.declarePage)),
 		route.P("POST /me/declare", route.Resident, h.Declare),
 		route.P("POST /me/appeal", route.Resident, h.FileAppeal),
 		route.P("GET /me/pass.svg", route.Resident, h.PassSVG),
@@ -202,16 +202,6 @@ func (h *Handler) declarePage(w http.ResponseWriter, r *http.Request) (*render.P
 	p.Form.Set("location_code", who.CommunityCode)
 	p.Form.Set("temperature_c", "36.5")
 	return p, nil
-}
-
-// DeclareForm shows the health declaration form, for the holder or a dependent.
-func (h *Handler) DeclareForm(w http.ResponseWriter, r *http.Request) {
-	p, err := h.declarePage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "declare", p)
 }
 
 // Declare records the declaration and shows the code.

@@ -121,6 +121,19 @@ func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, p *Page, err e
 	rd.own.Render(w, r, c.Status, "error", p)
 }
 
+// Show is the handler of a page that prep prepares: the page name when
+// prep succeeds, the error page when it fails.
+func (t *Templates) Show(name string, prep func(http.ResponseWriter, *http.Request) (*Page, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := prep(w, r)
+		if err != nil {
+			t.rd.Error(w, r, p, err)
+			return
+		}
+		t.Render(w, r, http.StatusOK, name, p)
+	}
+}
+
 // Fail shows the form page form again with the messages beside the fields
 // when err carries field errors (422), and the error page otherwise.
 func (t *Templates) Fail(w http.ResponseWriter, r *http.Request, p *Page, form string, err error) {

@@ -53,7 +53,7 @@ func New(rd *render.Renderer, residents *resident.Service, juris jurisdiction.St
 func (h *Handler) Routes() []route.Route {
 	read, write := route.Can(rbac.ResidentRead), route.Can(rbac.ResidentWrite)
 	return []route.Route{
-		route.P("GET /me/dependents/new", route.Resident, h.DependentForm),
+		route.P("GET /me/dependents/new", route.Resident, h.t.Show("dependent_new", h.dependentPage)),
 		route.P("POST /me/dependents", route.Resident, h.AddDependent),
 		route.P("GET /staff/residents/find", read, h.Find),
 		route.P("GET /staff/residents/{id}", read, h.Record),
@@ -84,16 +84,6 @@ func (h *Handler) dependentPage(w http.ResponseWriter, r *http.Request) (*render
 	p.Data = dependentData{Communities: render.CommunityOptions(js, p.L.Lang)}
 	p.Form.Set("community_code", me.CommunityCode)
 	return p, err
-}
-
-// DependentForm shows the form to add a dependent.
-func (h *Handler) DependentForm(w http.ResponseWriter, r *http.Request) {
-	p, err := h.dependentPage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "dependent_new", p)
 }
 
 // AddDependent registers a dependent with the signed-in resident as guardian.

@@ -78,7 +78,7 @@ func (h *Handler) Routes() []route.Route {
 		route.P("GET /places/{id}/print", Registrar, h.Print),
 		route.P("POST /places/{id}/disable", Registrar, h.Disable),
 		route.P("POST /places/{id}/enable", Registrar, h.Enable),
-		route.P("GET /visit/{placeID}", route.Resident, h.VisitForm),
+		route.P("GET /visit/{placeID}", route.Resident, h.t.Show("visit", h.visitPage)),
 		route.P("POST /visit/{placeID}", route.Resident, h.Visit),
 		route.P("GET /staff/visitors", route.Can(rbac.ResidentRead), h.VisitorList), // community workers only: venue.MayListVisitors
 
@@ -432,18 +432,6 @@ func (h *Handler) visitPage(w http.ResponseWriter, r *http.Request) (*render.Pag
 	p.Data = visitData{Place: pl, ClientID: newVisitClientID(), MaxUnit: venue.MaxHostUnitRunes, MaxName: venue.MaxHostNameRunes,
 		MaxWhy: venue.MaxVisitPurposeRunes}
 	return p, nil
-}
-
-// VisitForm shows a visitor, who scanned a compound entrance's poster, the
-// form to say whom they visit. The form carries a fresh client id, so that
-// sending it twice registers the visit once.
-func (h *Handler) VisitForm(w http.ResponseWriter, r *http.Request) {
-	p, err := h.visitPage(w, r)
-	if err != nil {
-		h.rd.Error(w, r, p, err)
-		return
-	}
-	h.t.Render(w, r, http.StatusOK, "visit", p)
 }
 
 // Visit registers the visit and checks the visitor in at the entrance,
