@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/outbreak-platform/outbreak/internal/auth"
@@ -41,8 +42,28 @@ type Handler struct {
 	clientIP auth.ClientIP
 	// tiles is the map's tile URL template ("" draws it without tiles).
 	tiles string
-	// areas reads the districts' outlines the map draws the region with.
-	areas func(context.Context) ([]jurisdiction.Area, error)
+	// areas reads the districts' outlines the map draws the region with;
+	// read kept for a minute (cached, cachedAt), so that a crowd opening
+	// the map costs the store one read a minute.
+	areas    func(context.Context) ([]jurisdiction.Area, error)
+	areasMu  sync.Mutex
+	cached   []jurisdiction.Area
+	cachedAt time.Time
+}
+
+// districtAreas returns the districts' outlines, read at most once a minute.
+func (h *Handler) districtAreas(ctx context.Context) ([]jurisdiction.Area, error) {
+	h.areasMu.Lock()
+	defer h.areasMu.Unlock()
+	if h.cached != nil && time.Since(h.cachedAt) < time.Minute {
+		return h.cached, nil
+	}
+	as, err := h.areas(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.cached, h.cachedAt = as, time.Now()
+	return as, nil
 }
 
 // New builds the public look-ups; codes verifies the posters' codes.
@@ -331,9 +352,9 @@ func (t tileCSP) WriteHeader(code int) {
 
 // APIAreas answers the districts' outlines as GeoJSON (?lang=zh|en names
 // them), for the map to draw the region with when it has no tiles. It
-// holds no one's data; it is cached for an hour.
+// holds no one's data; browsers keep it for an hour, the server a minute.
 func (h *Handler) APIAreas(w http.ResponseWriter, r *http.Request) {
-	as, err := h.areas(r.Context())
+	as, err := h.districtAreas(r.Context())
 	if err != nil {
 		h.rd.Problem(w, r, err)
 		return
